@@ -1,0 +1,45 @@
+# Briefing Digest: the two front-door commands are `make site` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export NO_MKDOCS_2_WARNING := 1
+
+.PHONY: setup site generate check serve test lint golden clean
+
+# Python packages (pinned in requirements.lock) and the npm assets (pinned,
+# integrity-checked by package-lock.json). Re-runs when either lock changes.
+$(STAMP): requirements.lock pyproject.toml package-lock.json
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+setup: $(STAMP)
+
+site: $(STAMP)
+	$(BIN)/digest build
+
+check: $(STAMP)
+	$(BIN)/digest check
+
+generate: $(STAMP)
+	$(BIN)/digest generate
+
+serve: generate
+	$(BIN)/mkdocs serve --dev-addr 127.0.0.1:8000
+
+lint: $(STAMP)
+	$(BIN)/ruff check scripts tests
+	$(BIN)/mypy
+
+test: lint
+	$(BIN)/python -m pytest
+
+# Regenerate the golden files after an intended change to the output.
+golden: $(STAMP)
+	$(BIN)/python -m pytest tests/test_golden.py --update-golden
+
+clean:
+	rm -rf site dist docs/digest .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,75 @@
+"""The ``digest`` command: thin glue from arguments to the library."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TextIO
+
+from digest.load import Limits
+from digest.pipeline import Options, Project, build_site, check, generate
+from digest.problems import CheckFailed, DigestError, summary_line
+
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_BUILD = 0, 1, 2, 3
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="digest", description="Turn annotated articles in seeds/ into a digest site.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--root", type=Path, default=Path("."), help="project folder (default: current folder)")
+    common.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    common.add_argument("--drafts", action="store_true", help="include annotations marked draft: true")
+    common.add_argument("--max-article-mb", type=float, default=Limits.max_article_bytes / 2**20,
+                        help="refuse article files larger than this (default: %(default)s MiB)")
+    common.add_argument("--max-annotation-mb", type=float, default=Limits.max_annotation_bytes / 2**20,
+                        help="refuse annotation files larger than this (default: %(default)s MiB)")
+    sub.add_parser("check", parents=[common], help="validate seeds/ and print every problem")
+    sub.add_parser("generate", parents=[common], help="check, then write the Markdown under docs/digest/")
+    b = sub.add_parser("build", parents=[common], help="check, generate, and build the hosted and offline editions")
+    b.add_argument("--edition", choices=("both", "hosted", "offline"), default="both")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    out = out or sys.stdout
+    err = err or sys.stderr
+    try:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:
+        return EXIT_OK if exc.code == 0 else EXIT_USAGE
+    project = Project(args.root.resolve())
+    options = Options(strict=args.strict, drafts=args.drafts,
+                      limits=Limits(int(args.max_article_mb * 2**20), int(args.max_annotation_mb * 2**20)))
+    started = time.perf_counter()
+    try:
+        result = check(project, options)
+    except CheckFailed as exc:
+        for problem in exc.problems:
+            print(problem.format(), file=err)
+        print(f"digest: {summary_line(exc.problems)}; nothing was written", file=err)
+        return EXIT_PROBLEMS
+    for problem in result.problems:
+        print(problem.format(), file=err)
+    digest = result.digest
+    counts = (f"{len(digest.reviewed)} reviewed, {len(digest.unreviewed)} unreviewed articles in "
+              f"{len(digest.editions)} editions")
+    if args.command == "check":
+        print(f"digest: {counts}; {summary_line(result.problems)}", file=out)
+        return EXIT_OK
+    try:
+        report = generate(project, digest)
+        print(f"digest: {counts}; wrote {len(report.written)} files, {report.unchanged} unchanged, "
+              f"removed {len(report.removed)}", file=out)
+        if args.command == "build":
+            build_site(project, hosted=args.edition in ("both", "hosted"), offline=args.edition in ("both", "offline"))
+            built = [str(p.relative_to(project.root)) for p, on in (
+                (project.site, args.edition != "offline"), (project.offline_zip, args.edition != "hosted")) if on]
+            print(f"digest: built {', '.join(built)} in {time.perf_counter() - started:.1f} s", file=out)
+    except DigestError as exc:
+        print(f"digest: {exc}", file=err)
+        return EXIT_BUILD
+    return EXIT_OK

@@ -1,0 +1,178 @@
+"""Stage 1: read ``seeds/`` into raw records, keeping every YAML node's position.
+
+Nothing here judges the annotations' content; it only finds the files, decodes
+them and parses YAML into nodes. File-level problems (names, encodings, sizes,
+YAML syntax) are reported here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Final
+
+import charset_normalizer
+import yaml
+
+from digest.problems import Problem, Severity
+from digest.schema import ID_RE
+
+ARTICLE_SUFFIXES: Final = (".txt", ".md")
+ANNOTATION_SUFFIXES: Final = (".yml", ".yaml")
+REGISTRIES: Final = ("sources", "entities")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Size limits; a file over them is refused before it is parsed."""
+
+    max_article_bytes: int = 64 * 1024 * 1024
+    max_annotation_bytes: int = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class ArticleFile:
+    id: str
+    rel: str  # the path as shown to people, e.g. seeds/x.txt
+    format: str  # "txt" or "md"
+    text: str
+
+
+@dataclass(frozen=True)
+class YamlFile:
+    id: str
+    rel: str
+    node: yaml.Node | None  # None when the file is empty or failed to parse
+
+
+@dataclass
+class RawCorpus:
+    articles: dict[str, ArticleFile] = field(default_factory=dict)
+    annotations: dict[str, YamlFile] = field(default_factory=dict)
+    registries: dict[str, YamlFile] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+
+
+def _problem(rel: str, fld: str, message: str, hint: str = "",
+             severity: Severity = Severity.ERROR, line: int = 1, col: int = 1) -> Problem:
+    return Problem(rel, line, col, fld, message, hint, severity)
+
+
+def decode(data: bytes, rel: str, problems: list[Problem]) -> str | None:
+    """Bytes to text: UTF-8 (with or without BOM) first, then a detected legacy
+    encoding, announced with a warning. Never replaces a character silently."""
+    if not data.strip():
+        problems.append(_problem(rel, "file", "the file is empty",
+                                 "put the article's text in it, or delete it"))
+        return None
+    if b"\x00" in data[:65536]:
+        problems.append(_problem(rel, "file", "the file looks binary (it contains NUL bytes)",
+                                 "save the article as plain text (UTF-8)"))
+        return None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        best = charset_normalizer.from_bytes(data).best()
+        if best is None:
+            problems.append(_problem(rel, "file", f"the file is not UTF-8 ({exc.reason} at byte {exc.start}) "
+                                     "and no other text encoding fits it",
+                                     "re-save the file as UTF-8"))
+            return None
+        text = str(best)
+        problems.append(_problem(rel, "file", f"the file is not UTF-8; it was read as {best.encoding}",
+                                 "re-save it as UTF-8 to silence this warning", Severity.WARNING))
+    # One newline convention inside, whatever the file used.
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def parse_yaml(text: str, rel: str, problems: list[Problem]) -> yaml.Node | None:
+    """Compose YAML into nodes (not Python values), so positions survive."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        what = " ".join(str(x) for x in (exc.context, exc.problem) if x)
+        problems.append(_problem(rel, "yaml", f"the file is not valid YAML: {what}",
+                                 "check the indentation and quote text that contains ': ' or starts with a special character",
+                                 line=line, col=col))
+        return None
+    except yaml.YAMLError as exc:
+        problems.append(_problem(rel, "yaml", f"the file is not valid YAML: {exc}"))
+        return None
+    return node
+
+
+_NAME_RE = re.compile(r"^(?P<stem>.*?)(?P<suffix>\.[A-Za-z]+)?$")
+
+
+def load(seeds: Path, *, display_root: Path | None = None, limits: Limits | None = None) -> RawCorpus:
+    """Read every file in ``seeds`` (not recursive) into a :class:`RawCorpus`."""
+    limits = limits or Limits()
+    corpus = RawCorpus()
+    problems = corpus.problems
+    if not seeds.is_dir():
+        problems.append(_problem(str(seeds), "seeds", "the seeds folder does not exist",
+                                 "create it and put the articles (.txt or .md) in it"))
+        return corpus
+    base = display_root if display_root is not None else seeds.parent
+    folded: dict[tuple[str, str], str] = {}
+    for path in sorted(seeds.iterdir()):
+        name = path.name
+        if name.startswith((".", "_")):
+            continue
+        try:
+            rel = path.relative_to(base).as_posix()
+        except ValueError:
+            rel = path.as_posix()
+        if path.is_dir():
+            problems.append(_problem(rel, "file", "folders inside seeds/ are not read",
+                                     "move its files up into seeds/, or start its name with _ to silence this",
+                                     Severity.WARNING))
+            continue
+        stem, suffix = path.stem, path.suffix.lower()
+        role = ("article" if suffix in ARTICLE_SUFFIXES else
+                "annotation" if suffix in ANNOTATION_SUFFIXES else None)
+        if role is None:
+            problems.append(_problem(rel, "file", f"'{name}' is neither an article (.txt, .md) nor an annotation (.yml, .yaml)",
+                                     "remove it, or start its name with _ so that it is ignored", Severity.WARNING))
+            continue
+        if not ID_RE.match(stem):
+            bad = "".join(sorted({c for c in stem if not ID_RE.match(c)}))
+            problems.append(_problem(rel, "id", f"the id '{stem}' contains characters outside A-Z a-z 0-9 . _ -: {bad!r}",
+                                     "rename the file using only letters, digits, '.', '_' and '-'"))
+            continue
+        kind = "registry" if role == "annotation" and stem in REGISTRIES else role
+        if role == "article" and stem in REGISTRIES:
+            problems.append(_problem(rel, "id", f"'{stem}' is a reserved name (seeds/{stem}.yml is a registry)",
+                                     "rename the article"))
+            continue
+        key = (kind if kind != "registry" else "annotation", stem.casefold())
+        if key in folded:
+            problems.append(_problem(rel, "id", f"'{name}' and '{folded[key]}' claim the same id"
+                                     + (" (ids are compared ignoring case)" if folded[key].rsplit(".", 1)[0] != stem else ""),
+                                     "keep one of the two files, or rename one"))
+            continue
+        folded[key] = name
+        limit = limits.max_article_bytes if role == "article" else limits.max_annotation_bytes
+        size = path.stat().st_size
+        if size > limit:
+            problems.append(_problem(rel, "file", f"the file is {size:,} bytes; the limit is {limit:,} bytes",
+                                     "split it, or raise the limit with --max-article-mb / --max-annotation-mb"))
+            continue
+        text = decode(path.read_bytes(), rel, problems)
+        if role == "article":
+            if text is not None:
+                corpus.articles[stem] = ArticleFile(stem, rel, suffix[1:], text)
+            else:
+                # Keep an empty record so its annotation is not also reported as orphaned.
+                corpus.articles[stem] = ArticleFile(stem, rel, suffix[1:], "")
+            continue
+        node = parse_yaml(text, rel, problems) if text is not None else None
+        record = YamlFile(stem, rel, node)
+        if kind == "registry":
+            corpus.registries[stem] = record
+        else:
+            corpus.annotations[stem] = record
+    return corpus

@@ -1,0 +1,315 @@
+"""Stage 3: the Digest, a frozen, sorted, cross-referenced model of the corpus.
+
+Cross-file rules live here: quotes must occur in the text, corrections should,
+``related`` ids must exist, aliases resolve to their canonical entity, and
+names that differ only in case share one hub.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from typing import Any, Final
+
+from digest.load import RawCorpus
+from digest.problems import Problem, Severity
+from digest.schema import ENTITY_KINDS
+from digest.text import (
+    Paragraph,
+    apply_corrections,
+    casefold_key,
+    find_paragraph,
+    first_sentence,
+    markdown_blocks,
+    plain,
+    short_hash,
+    slugify,
+    split_paragraphs,
+)
+from digest.validate import Annotation, Checked
+
+IMPORTANCE_RANK: Final = {"high": 0, "medium": 1, "low": 2}
+KIND_LABELS: Final = {"people": "People", "organizations": "Organizations", "equipment": "Equipment",
+                      "places": "Places", "other": "Other"}
+
+
+@dataclass(frozen=True)
+class Hub:
+    """A topic, region, entity or source: a name with a page of its own."""
+
+    kind: str  # topic | region | entity | source
+    key: str
+    name: str
+    slug: str
+    entity_kind: str = ""  # for entities: people, organizations, ...
+    aliases: tuple[str, ...] = ()
+    description: str = ""
+    url: str = ""
+    country: str = ""
+    reliability: str = ""
+    note: str = ""
+    articles: tuple[str, ...] = ()  # ids, newest first
+
+
+@dataclass(frozen=True)
+class Quote:
+    text: str
+    by: str
+    paragraph: int  # 1-based paragraph number
+
+
+@dataclass(frozen=True)
+class Correction:
+    original: str
+    corrected: str
+    paragraphs: tuple[int, ...]  # 1-based paragraph numbers where it was applied
+
+
+@dataclass(frozen=True)
+class Article:
+    id: str
+    seed: str  # path of the article file, as shown to people
+    format: str  # txt | md
+    title: str
+    reviewed: bool
+    paragraphs: tuple[Paragraph, ...]
+    date: dt.date | None = None
+    source: str = ""  # key of the source hub
+    source_url: str = ""
+    published: dt.date | None = None
+    author: str = ""
+    reliability: str = ""
+    summary: str = ""
+    key_points: tuple[str, ...] = ()
+    assessment: str = ""
+    confidence: str = ""
+    credibility: int | None = None
+    importance: str = "medium"
+    topics: tuple[str, ...] = ()
+    regions: tuple[str, ...] = ()
+    entities: tuple[str, ...] = ()  # entity hub keys, in annotation order
+    quotes: tuple[Quote, ...] = ()
+    corrections: tuple[Correction, ...] = ()
+    related: tuple[str, ...] = ()
+    language: str = "en"
+    draft: bool = False
+
+    @property
+    def grade(self) -> str:
+        """The Admiralty grade, e.g. ``C3``; a missing part shows as ``X``."""
+        return (self.reliability or "X") + (str(self.credibility) if self.credibility else "X")
+
+
+@dataclass(frozen=True)
+class Digest:
+    articles: dict[str, Article]
+    reviewed: tuple[str, ...]  # newest first
+    unreviewed: tuple[str, ...]
+    editions: tuple[tuple[dt.date, tuple[str, ...]], ...]  # newest first, items by importance
+    topics: dict[str, Hub]
+    regions: dict[str, Hub]
+    entities: dict[str, Hub]
+    sources: dict[str, Hub]
+
+    def hubs(self, kind: str) -> dict[str, Hub]:
+        return {"topic": self.topics, "region": self.regions, "entity": self.entities,
+                "source": self.sources}[kind]
+
+
+@dataclass
+class _Names:
+    """Collects names of one kind; the first spelling met is the one shown."""
+
+    kind: str
+    shown: dict[str, str] = field(default_factory=dict)
+    extra: dict[str, dict[str, Any]] = field(default_factory=dict)
+    members: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+
+    def add(self, name: str, article: str | None = None) -> str:
+        key = casefold_key(name)
+        self.shown.setdefault(key, name)
+        if article is not None and article not in self.members[key]:
+            self.members[key].append(article)
+        return key
+
+
+def _newest_first(a: Article) -> tuple[int, int, str]:
+    return (-(a.date.toordinal() if a.date else 0), IMPORTANCE_RANK[a.importance], a.id)
+
+
+def _slugs(keys: Iterable[str], shown: dict[str, str]) -> dict[str, str]:
+    """A distinct slug per key; later keys whose slug is taken get a hash suffix."""
+    out: dict[str, str] = {}
+    used: set[str] = set()
+    for key in sorted(keys):
+        slug = slugify(shown[key])
+        if slug in used or slug == "index":
+            slug = f"{slug}-{short_hash(key, 6)}"
+        used.add(slug)
+        out[key] = slug
+    return out
+
+
+def build(raw: RawCorpus, checked: Checked, *, drafts: bool = False) -> tuple[Digest, list[Problem]]:
+    """Cross-check the corpus and build the :class:`Digest`."""
+    problems: list[Problem] = []
+
+    def report(ann: Annotation, where: str, message: str, hint: str = "",
+               severity: Severity = Severity.ERROR) -> None:
+        line, col = ann.at(where)
+        problems.append(Problem(ann.rel, line, col, where, message, hint, severity))
+
+    # Registries first: they decide canonical names and aliases.
+    sources = _Names("source")
+    src_rel, src_marks = checked.registry_marks.get("sources", ("seeds/sources.yml", {}))
+    for name, details in checked.sources.items():
+        key = casefold_key(name)
+        if key in sources.shown:
+            line, col = src_marks.get(name, (1, 1))
+            problems.append(Problem(src_rel, line, col, name, f"'{name}' and '{sources.shown[key]}' are the same outlet (names are compared ignoring case)", "keep one entry"))
+            continue
+        sources.add(name)
+        sources.extra[key] = details
+
+    entities = _Names("entity")
+    alias_to_key: dict[str, str] = {}
+    ent_rel, ent_marks = checked.registry_marks.get("entities", ("seeds/entities.yml", {}))
+    for name, details in checked.entities.items():
+        key = casefold_key(name)
+        line, col = ent_marks.get(name, (1, 1))
+        if key in alias_to_key:
+            problems.append(Problem(ent_rel, line, col, name, f"'{name}' is already registered (as an entity or an alias of '{entities.shown[alias_to_key[key]]}')", "keep one entry, compared ignoring case"))
+            continue
+        entities.add(name)
+        entities.extra[key] = details
+        alias_to_key[key] = key
+        for i, alias in enumerate(details.get("aliases") or []):
+            akey = casefold_key(alias)
+            if akey in alias_to_key and alias_to_key[akey] != key:
+                aline, acol = ent_marks.get(f"{name}.aliases[{i}]", (line, col))
+                problems.append(Problem(ent_rel, aline, acol, f"{name}.aliases[{i}]", f"alias '{alias}' already names '{entities.shown[alias_to_key[akey]]}'", "an alias can belong to one entity only"))
+                continue
+            alias_to_key[akey] = key
+
+    known_ids = set(raw.articles)
+    built: list[Article] = []
+    entity_kind: dict[str, str] = {k: (v.get("kind") or "") for k, v in entities.extra.items()}
+    topics, regions = _Names("topic"), _Names("region")
+
+    # Oldest first, so that "the first spelling written" is well defined.
+    def order(ident: str) -> tuple[str, str]:
+        ann = checked.annotations.get(ident)
+        date = ann.values.get("date") if ann else None
+        return (date.isoformat() if isinstance(date, dt.date) else "9999", ident)
+
+    for ident in sorted(raw.articles, key=order):
+        seed = raw.articles[ident]
+        blocks = split_paragraphs(seed.text) if seed.format == "txt" else markdown_blocks(seed.text)
+        ann = checked.annotations.get(ident)
+        if ann is None:
+            paragraphs = tuple(apply_corrections(b, {}) for b in blocks)
+            if blocks:
+                built.append(Article(id=ident, seed=seed.rel, format=seed.format,
+                                     title=first_sentence(seed.text), reviewed=False, paragraphs=paragraphs))
+            continue
+        v = ann.values
+        corrections: dict[str, str] = v.get("corrections") or {}
+        paragraphs = tuple(apply_corrections(b, corrections) for b in blocks)
+        fixes = []
+        for original, corrected in corrections.items():
+            where = [i + 1 for i, p in enumerate(paragraphs) if any(getattr(s, "original", None) == original for s in p)]
+            if not where and seed.text:
+                report(ann, f"corrections.{original}", f"'{original}' does not occur in {seed.rel}",
+                       "check the spelling against the article, or remove this correction", Severity.WARNING)
+            fixes.append(Correction(original, corrected, tuple(where)))
+        texts = [plain(p) for p in paragraphs]
+        quotes = []
+        for i, q in enumerate(v.get("quotes") or []):
+            at = find_paragraph(q["text"], texts)
+            if at is None:
+                if seed.text:
+                    report(ann, f"quotes[{i}].text", f"the quote {q['text'][:60]!r} does not occur in {seed.rel}",
+                           "copy the quote verbatim from the article (corrections are applied first; spaces and typographic quotes may differ)")
+                continue
+            quotes.append(Quote(q["text"], q.get("by") or "", at + 1))
+        related = []
+        for i, other in enumerate(v.get("related") or []):
+            if other not in known_ids:
+                close = difflib.get_close_matches(other, sorted(known_ids), n=1)
+                report(ann, f"related[{i}]", f"no article has the id '{other}'",
+                       f"did you mean '{close[0]}'?" if close else "use the file name of an article in seeds/, without its extension")
+            elif other == ident:
+                report(ann, f"related[{i}]", "an article cannot be related to itself", "remove this id")
+            elif other not in related:
+                related.append(other)
+        if not ann.complete or (v.get("draft") and not drafts):
+            continue
+        src = v["source"]
+        skey = sources.add(src["name"], ident)
+        registry_src = sources.extra.get(skey, {})
+        ent_keys: list[str] = []
+        for kind in ENTITY_KINDS:
+            for name in (v.get("entities") or {}).get(kind) or []:
+                key = alias_to_key.get(casefold_key(name)) or entities.add(name)
+                entities.add(entities.shown.get(key, name), ident)
+                if not entity_kind.get(key):
+                    entity_kind[key] = kind
+                if key not in ent_keys:
+                    ent_keys.append(key)
+        built.append(Article(
+            id=ident, seed=seed.rel, format=seed.format, title=v["title"], reviewed=True,
+            paragraphs=paragraphs, date=v["date"], source=skey, source_url=src.get("url") or "",
+            published=src.get("published"), author=src.get("author") or "",
+            reliability=src.get("reliability") or registry_src.get("reliability") or "",
+            summary=v["summary"], key_points=tuple(v.get("key_points") or ()),
+            assessment=v.get("assessment") or "", confidence=v.get("confidence") or "",
+            credibility=v.get("credibility"), importance=v.get("importance") or "medium",
+            topics=tuple(dict.fromkeys(topics.add(t, ident) for t in v.get("topics") or ())),
+            regions=tuple(dict.fromkeys(regions.add(r, ident) for r in v.get("regions") or ())),
+            entities=tuple(ent_keys), quotes=tuple(quotes), corrections=tuple(fixes),
+            related=tuple(related), language=v.get("language") or "en", draft=bool(v.get("draft")),
+        ))
+
+    articles = {a.id: a for a in built}
+    published = set(articles)
+    # A related article left out (a draft) is dropped from the link list, not an error.
+    articles = {k: _keep_related(a, published) for k, a in articles.items()}
+    newest = sorted(articles.values(), key=_newest_first)
+    reviewed = tuple(a.id for a in newest if a.reviewed)
+    unreviewed = tuple(a.id for a in sorted(articles.values(), key=lambda a: a.id) if not a.reviewed)
+    by_date: dict[dt.date, list[str]] = defaultdict(list)
+    for ident in reviewed:
+        date = articles[ident].date
+        assert date is not None
+        by_date[date].append(ident)
+    editions = tuple((d, tuple(ids)) for d, ids in sorted(by_date.items(), reverse=True))
+
+    def hubs(names: _Names, **per_key: Any) -> dict[str, Hub]:
+        rank = {ident: i for i, ident in enumerate(reviewed)}
+        slugs = _slugs(names.members, names.shown)
+        out = {}
+        for key in sorted(names.members, key=lambda k: names.shown[k].casefold()):
+            extra = names.extra.get(key, {})
+            ids = tuple(sorted((i for i in names.members[key] if i in rank), key=rank.__getitem__))
+            if not ids:
+                continue
+            out[key] = Hub(kind=names.kind, key=key, name=names.shown[key], slug=slugs[key], articles=ids,
+                           entity_kind=entity_kind.get(key, "") if names.kind == "entity" else "",
+                           aliases=tuple(extra.get("aliases") or ()), description=extra.get("description") or "",
+                           url=extra.get("url") or "", country=extra.get("country") or "",
+                           reliability=extra.get("reliability") or "", note=extra.get("note") or "")
+        return out
+
+    digest = Digest(articles=articles, reviewed=reviewed, unreviewed=unreviewed, editions=editions,
+                    topics=hubs(topics), regions=hubs(regions), entities=hubs(entities), sources=hubs(sources))
+    return digest, problems
+
+
+def _keep_related(article: Article, published: set[str]) -> Article:
+    kept = tuple(r for r in article.related if r in published)
+    if kept == article.related:
+        return article
+    return replace(article, related=kept)

@@ -1,0 +1,60 @@
+"""Stage 4: pure renderers, Digest -> {path under docs/digest/: Markdown}.
+
+No clock, no file system, no global state: the same Digest always gives the
+same bytes.
+"""
+
+from __future__ import annotations
+
+from digest.model import Digest
+from digest.render.article import render_article
+from digest.render.common import (
+    EDITIONS,
+    GRADES,
+    HUB_FOLDERS,
+    ROOT,
+    UNREVIEWED,
+    article_path,
+    edition_path,
+    hub_index_path,
+    hub_path,
+)
+from digest.render.lists import (
+    render_edition,
+    render_editions_index,
+    render_grades,
+    render_home,
+    render_hub,
+    render_hub_index,
+    render_unreviewed,
+)
+
+HOME_SNIPPET = f"{ROOT}/home.md"
+
+
+def render_all(digest: Digest) -> dict[str, str]:
+    """Every generated page, keyed by its path relative to ``docs/``."""
+    pages: dict[str, str] = {}
+
+    def put(path: str, text: str) -> None:
+        # Two pages on one path would silently lose one of them.
+        if path in pages:
+            raise ValueError(f"two pages render to {path}")
+        pages[path] = text
+
+    put(HOME_SNIPPET, render_home(digest))
+    put(EDITIONS, render_editions_index(digest))
+    put(GRADES, render_grades(digest))
+    put(UNREVIEWED, render_unreviewed(digest))
+    dates = [d for d, _ in digest.editions]
+    for i, (date, ids) in enumerate(digest.editions):
+        newer = dates[i - 1] if i > 0 else None
+        older = dates[i + 1] if i + 1 < len(dates) else None
+        put(edition_path(date), render_edition(digest, date, ids, newer, older))
+    for article in digest.articles.values():
+        put(article_path(article.id), render_article(digest, article))
+    for kind in HUB_FOLDERS:
+        put(hub_index_path(kind), render_hub_index(digest, kind))
+        for hub in digest.hubs(kind).values():
+            put(hub_path(hub), render_hub(digest, hub))
+    return dict(sorted(pages.items()))

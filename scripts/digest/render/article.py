@@ -1,0 +1,112 @@
+"""The article page: metadata, bottom line, evidence, and the full text."""
+
+from __future__ import annotations
+
+from digest.model import KIND_LABELS, Article, Digest
+from digest.render.common import (
+    a,
+    article_path,
+    chips,
+    confidence_link,
+    edition_path,
+    external,
+    grade_link,
+    hub_path,
+)
+from digest.text import Fix, Paragraph, html_attr, md_inline, md_text, neutralise_markdown
+
+
+def paragraph_md(number: int, segments: Paragraph, fmt: str) -> str:
+    """One numbered, linkable paragraph with its corrections marked in place.
+
+    The anchor is inline HTML that the generator controls, because Markdown
+    attribute lists break next to escaped braces in article text.
+    """
+    anchor = f'<a id="p-{number}" class="bd-pn" href="#p-{number}" title="Link to paragraph {number}">{number}</a>'
+    parts = []
+    for s in segments:
+        if isinstance(s, Fix):
+            parts.append(f'<ins class="bd-fix" title="Corrected; the source text reads: {html_attr(s.original)}">'
+                         f"{md_text(s.corrected)}</ins>")
+        else:
+            parts.append(md_text(s) if fmt == "txt" else neutralise_markdown(s))
+    body = "".join(parts) if fmt == "txt" else "".join(parts).strip()
+    if fmt == "txt":
+        return f"{anchor} {body}"
+    # A Markdown block may be a heading, list or code: keep its syntax intact
+    # and put the anchor on a line of its own before it.
+    return f"{anchor}\n\n{body}"
+
+
+def render_article(digest: Digest, article: Article) -> str:
+    page = article_path(article.id)
+    out = [f"# {md_text(article.title)}", ""]
+    if article.reviewed:
+        assert article.date is not None
+        meta = [f"**Digest** {a(page, edition_path(article.date), article.date.isoformat())}"]
+        if article.source in digest.sources:
+            hub = digest.sources[article.source]
+            src = a(page, hub_path(hub), hub.name)
+            if article.source_url:
+                src += f" ({external(article.source_url, 'original article')})"
+            meta.append(f"**Source** {src}")
+        if article.author:
+            meta.append(f"**Author** {md_text(article.author)}")
+        meta.append(f"**Published** {article.published.isoformat() if article.published else 'date unknown'}")
+        meta.append(f"**Grade** {grade_link(page, article.grade)}")
+        if article.confidence:
+            meta.append(f"**Confidence** {confidence_link(page, article.confidence)}")
+        meta.append(f"**Importance** {article.importance}")
+        meta.append(f"**Language** {md_text(article.language)}")
+        if article.draft:
+            meta.append("**Draft**")
+        out += [" · ".join(meta), "", '!!! abstract "Bottom line up front"', "", f"    {md_text(article.summary)}", ""]
+        if article.key_points:
+            out += ["## Key points", ""] + [f"- {md_text(p)}" for p in article.key_points] + [""]
+        if article.assessment:
+            out += ["## Assessment", "", md_inline(article.assessment), ""]
+            if article.confidence:
+                out += [f"Analytic confidence: **{confidence_link(page, article.confidence)}**", ""]
+        if article.quotes:
+            out += ["## Quotes", ""]
+            for q in article.quotes:
+                by = f"{md_text(q.by)}, " if q.by else ""
+                out += [f"> “{md_text(q.text)}”  ", f"> — {by}[paragraph {q.paragraph}](#p-{q.paragraph})", ""]
+        tags = [("Topics", chips(page, digest, "topic", article.topics)),
+                ("Regions", chips(page, digest, "region", article.regions))]
+        by_kind: dict[str, list[str]] = {}
+        for key in article.entities:
+            hub = digest.entities.get(key)
+            if hub:
+                by_kind.setdefault(hub.entity_kind or "other", []).append(key)
+        for kind, label in KIND_LABELS.items():
+            if kind in by_kind:
+                tags.append((label, chips(page, digest, "entity", tuple(by_kind[kind]))))
+        tags = [(label, text) for label, text in tags if text]
+        if tags:
+            out += ["## Topics, regions and entities", ""]
+            for label, text in tags:
+                out += [f"**{label}** {text}", ""]
+    else:
+        out += ['!!! warning "Unreviewed"', "",
+                "    No analyst has annotated this article yet; its title is its first sentence.",
+                f"    Add `{article.seed.rsplit('.', 1)[0]}.yml` to review it.", ""]
+    out += ["## Full text", ""]
+    for i, segments in enumerate(article.paragraphs, start=1):
+        out += [paragraph_md(i, segments, article.format), ""]
+    if article.corrections:
+        out += ["## Corrections", "", "Damaged text in the source, and what the page shows instead:", "",
+                "| Source text | Shown as | Paragraphs |", "| --- | --- | --- |"]
+        for c in article.corrections:
+            where = ", ".join(f"[{n}](#p-{n})" for n in c.paragraphs) or "not found"
+            out.append(f"| {md_text(c.original)} | {md_text(c.corrected)} | {where} |")
+        out.append("")
+    if article.related:
+        out += ["## Related articles", ""]
+        for other in article.related:
+            o = digest.articles[other]
+            date = f" ({o.date.isoformat()})" if o.date else ""
+            out.append(f"- {a(page, article_path(o.id), o.title)}{date}")
+        out.append("")
+    out += [f"Article id: `{article.id}`", ""]
+    return "\n".join(out)

@@ -1,0 +1,101 @@
+"""Run MkDocs for the hosted and the offline edition, guard and package them.
+
+Each edition is built into a temporary folder next to its destination and
+swapped in only when the build and the third-party guard passed, so a failed
+build leaves the previous site as it was.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+import zipfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from digest.guard import scan_site
+from digest.problems import BuildFailed
+
+ZIP_DATE = (2020, 1, 1, 0, 0, 0)  # fixed, so the same site gives the same zip bytes
+
+
+class _Collect(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(record.getMessage())
+
+
+@contextmanager
+def _cwd(path: Path) -> Iterator[None]:
+    old = Path.cwd()
+    os.chdir(path)
+    try:
+        yield
+    finally:
+        os.chdir(old)
+
+
+def mkdocs_build(config_file: Path, site_dir: Path) -> None:
+    """Build with MkDocs (strict) into ``site_dir``, replacing it only on success."""
+    os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")  # Material's end-of-life banner
+    from mkdocs.commands.build import build
+    from mkdocs.config import load_config
+    from mkdocs.exceptions import MkDocsException
+
+    site_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}.building-", dir=site_dir.parent))
+    handler = _Collect()
+    logger = logging.getLogger("mkdocs")
+    logger.addHandler(handler)
+    try:
+        # Snippets and relative config paths resolve from the project folder.
+        with _cwd(config_file.parent):
+            config = load_config(str(config_file), site_dir=str(tmp), strict=True)
+            build(config)
+        findings = scan_site(tmp)
+        if findings:
+            raise BuildFailed("the built site would load files from other hosts:\n  "
+                              + "\n  ".join(f.format() for f in findings[:50]))
+    except MkDocsException as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        detail = "\n  ".join(handler.messages[-20:])
+        raise BuildFailed(f"MkDocs failed for {config_file.name}: {exc}" + (f"\n  {detail}" if detail else "")) from exc
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    finally:
+        logger.removeHandler(handler)
+    _swap(tmp, site_dir)
+
+
+def _swap(new: Path, dest: Path) -> None:
+    """Replace ``dest`` with ``new`` using renames, so dest is never half-written."""
+    old = dest.with_name(f".{dest.name}.old-{os.getpid()}")
+    if dest.exists():
+        os.replace(dest, old)
+    os.replace(new, dest)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def zip_tree(folder: Path, zip_path: Path) -> None:
+    """Zip ``folder``'s contents (entries at the root), deterministically and atomically."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{zip_path.name}.", dir=zip_path.parent)
+    os.close(fd)
+    try:
+        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
+            for path in sorted(folder.rglob("*")):
+                if path.is_file():
+                    info = zipfile.ZipInfo(path.relative_to(folder).as_posix(), ZIP_DATE)
+                    info.compress_type = zipfile.ZIP_DEFLATED
+                    info.external_attr = 0o644 << 16
+                    zf.writestr(info, path.read_bytes())
+        os.replace(tmp, zip_path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,226 @@
+"""Text helpers shared by the model and the renderers: paragraphs, corrections,
+quote matching, slugs and Markdown escaping. All pure functions."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Final
+from urllib.parse import quote
+
+PARAGRAPH_SPLIT: Final = re.compile(r"\n[ \t\f\v\u00a0]*\n")
+_WS: Final = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class Fix:
+    """One correction applied in the text: what the source said, what it means."""
+
+    original: str
+    corrected: str
+
+
+Segment = str | Fix
+Paragraph = tuple[Segment, ...]
+
+
+def split_paragraphs(text: str) -> list[str]:
+    """Paragraphs are separated by a blank line; single newlines are soft wraps."""
+    return [p.strip() for p in PARAGRAPH_SPLIT.split(text) if p.strip()]
+
+
+def apply_corrections(paragraph: str, corrections: dict[str, str]) -> Paragraph:
+    """Split a paragraph into plain text and :class:`Fix` segments.
+
+    One left-to-right pass; where two keys could match at the same place the
+    longer one wins, so 'Lham Aliyev' is preferred over a shorter 'Lham'.
+    """
+    if not corrections:
+        return (paragraph,)
+    keys = sorted(corrections, key=lambda k: (-len(k), k))
+    pattern = re.compile("|".join(re.escape(k) for k in keys))
+    out: list[Segment] = []
+    pos = 0
+    for m in pattern.finditer(paragraph):
+        if m.start() > pos:
+            out.append(paragraph[pos:m.start()])
+        out.append(Fix(m.group(0), corrections[m.group(0)]))
+        pos = m.end()
+    if pos < len(paragraph):
+        out.append(paragraph[pos:])
+    return tuple(out)
+
+
+def plain(segments: Iterable[Segment]) -> str:
+    """The corrected text of a paragraph."""
+    return "".join(s.corrected if isinstance(s, Fix) else s for s in segments)
+
+
+_QUOTES: Final = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
+                                "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"',
+                                "\u00ab": '"', "\u00bb": '"'})
+
+
+def normalize_for_match(text: str) -> str:
+    """Ignore white-space differences and typographic quotes when matching quotes."""
+    return _WS.sub(" ", text.translate(_QUOTES)).strip()
+
+
+def find_paragraph(quote_text: str, paragraphs: Sequence[str]) -> int | None:
+    """Index of the paragraph holding the quote (or where it starts), else None."""
+    needle = normalize_for_match(quote_text).strip("\"' ")
+    if not needle:
+        return None
+    for i, p in enumerate(paragraphs):
+        if needle in normalize_for_match(p):
+            return i
+    # A quote may run across a paragraph break: find where it starts.
+    joined = ""
+    starts = []
+    for p in paragraphs:
+        starts.append(len(joined))
+        joined += normalize_for_match(p) + " "
+    at = joined.find(needle)
+    if at < 0:
+        return None
+    return max(i for i, s in enumerate(starts) if s <= at)
+
+
+_TRANSLIT: Final = str.maketrans({"ı": "i", "ə": "e", "Ə": "e", "ß": "ss", "æ": "ae", "Æ": "ae", "ø": "o",
+                                  "Ø": "o", "đ": "d", "Đ": "d", "ł": "l", "Ł": "l", "þ": "th", "œ": "oe"})
+
+
+def casefold_key(name: str) -> str:
+    """The identity of a topic, region, entity or source name."""
+    return _WS.sub(" ", unicodedata.normalize("NFKC", name)).strip().casefold()
+
+
+def slugify(name: str) -> str:
+    """An ASCII slug for a hub's file name; names in other scripts get a stable hash."""
+    text = unicodedata.normalize("NFKD", name.translate(_TRANSLIT))
+    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
+    slug = re.sub(r"[^a-z0-9]+", "-", text).strip("-")[:60].strip("-")
+    if not slug:
+        slug = "x-" + short_hash(casefold_key(name))
+    return slug
+
+
+def short_hash(text: str, n: int = 8) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()[:n]
+
+
+def first_sentence(text: str, limit: int = 120) -> str:
+    """A title for an unreviewed article: its first sentence, cut at a word boundary."""
+    first = split_paragraphs(text)[0] if text.strip() else ""
+    first = re.sub(r"^#{1,6}\s+", "", first)  # a Markdown heading is a fine title
+    first = _WS.sub(" ", first).strip()
+    m = re.search(r"(?<=[.!?])\s", first)
+    sentence = first[:m.start()] if m else first
+    if len(sentence) <= limit:
+        return sentence or "(untitled)"
+    cut = sentence[:limit].rsplit(" ", 1)[0]
+    return (cut if len(cut) > limit // 3 else sentence[:limit]).rstrip(" ,;:-") + "…"
+
+
+# Characters Python-Markdown treats as syntax and accepts a backslash before.
+_MD_ESCAPE: Final = re.compile(r"([\\`*_{}\[\]()#+\-.!|>])")
+
+
+def md_text(text: str) -> str:
+    """Escape text so Markdown shows it exactly as written, on one line.
+
+    Newlines become spaces (seeds use single newlines as soft wraps), so no
+    line-start syntax (lists, headings, tables, setext) can ever form; '&' and
+    '<' become entities so no HTML or entity can form either.
+    """
+    text = _WS.sub(" ", text)
+    text = text.replace("&", "&amp;").replace("<", "&lt;")
+    return _MD_ESCAPE.sub(r"\\\1", text)
+
+
+def html_attr(text: str) -> str:
+    """Escape for a double-quoted HTML attribute written inside Markdown."""
+    text = _WS.sub(" ", text).strip()
+    return (text.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
+            .replace(">", "&gt;"))
+
+
+def md_url(url: str) -> str:
+    """A URL safe inside Markdown's ``(...)``: parentheses and spaces encoded."""
+    return quote(url, safe=":/?#[]@!$&'*+,;=%~")
+
+
+_CODE_SPAN: Final = re.compile(r"(`+)(.+?)\1", re.S)
+_LINK_TARGET: Final = re.compile(r"\]\(\s*<?([^)\s>]*)")
+
+
+def md_inline(text: str) -> str:
+    """Inline Markdown from an annotation (the assessment), with HTML neutralised.
+
+    Raw HTML is shown as text, links may only go to http(s) or mailto, and
+    block syntax cannot start because newlines become spaces.
+    """
+    result = neutralise_markdown(_WS.sub(" ", text).strip())
+    # A block construct at the very start (heading, list, quote, table,
+    # reference definition) would change the page's structure.
+    if re.match(r"^\[[^\]]*\]:", result) or result[:1] in ("#", ">", "+", "-", "*", "|"):
+        return "\\" + result
+    number = re.match(r"^\d+(?=[.)])", result)
+    if number:
+        return number.group(0) + "\\" + result[number.end():]
+    return result
+
+
+def neutralise_markdown(text: str) -> str:
+    """Markdown with raw HTML shown as text and only http(s)/mailto links.
+
+    Code spans keep their content, since Markdown already shows it literally.
+    """
+    out: list[str] = []
+    pos = 0
+    for m in _CODE_SPAN.finditer(text):
+        out.append(_neutralise(text[pos:m.start()]))
+        out.append(m.group(0))
+        pos = m.end()
+    out.append(_neutralise(text[pos:]))
+    return "".join(out)
+
+
+def _neutralise(chunk: str) -> str:
+    chunk = chunk.replace("<", "&lt;")
+
+    def check(m: re.Match[str]) -> str:
+        scheme = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*):", m.group(1))
+        if scheme and scheme.group(1).lower() not in ("http", "https", "mailto"):
+            return "\\]\\(" + m.group(0)[2:]
+        return m.group(0)
+
+    return _LINK_TARGET.sub(check, chunk)
+
+
+_FENCE: Final = re.compile(r"^(`{3,}|~{3,})")
+
+
+def markdown_blocks(text: str) -> list[str]:
+    """Blocks of a Markdown body separated by blank lines, keeping fenced code whole."""
+    blocks: list[str] = []
+    current: list[str] = []
+    fence: str | None = None
+    for line in text.split("\n"):
+        m = _FENCE.match(line.lstrip())
+        if fence is None and m:
+            fence = m.group(1)[0] * 3
+        elif fence is not None and line.lstrip().startswith(fence):
+            fence = None
+        if fence is None and not line.strip():
+            if current:
+                blocks.append("\n".join(current).rstrip())
+            current = []
+        else:
+            current.append(line)
+    if current:
+        blocks.append("\n".join(current).rstrip())
+    return [b for b in blocks if b.strip()]
