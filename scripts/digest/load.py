@@ -59,12 +59,30 @@ def _problem(rel: str, fld: str, message: str, hint: str = "",
     return Problem(rel, line, col, fld, message, hint, severity)
 
 
-def decode(data: bytes, rel: str, problems: list[Problem]) -> str | None:
+ALIAS_MESSAGE: Final = "YAML aliases (*name) are not supported"
+
+
+class _Loader(yaml.SafeLoader):
+    """SafeLoader that refuses aliases where they are written.
+
+    Refusing them outright bounds memory and time: an alias bomb never expands,
+    and the error points at the ``*name`` the analyst typed.
+    """
+
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()  # type: ignore[no-untyped-call]
+            raise yaml.composer.ComposerError(
+                None, None, ALIAS_MESSAGE,
+                event.start_mark)
+        return super().compose_node(parent, index)
+
+
+def decode(data: bytes, rel: str, problems: list[Problem], empty_hint: str) -> str | None:
     """Bytes to text: UTF-8 (with or without BOM) first, then a detected legacy
     encoding, announced with a warning. Never replaces a character silently."""
     if not data.strip():
-        problems.append(_problem(rel, "file", "the file is empty",
-                                 "put the article's text in it, or delete it"))
+        problems.append(_problem(rel, "file", "the file is empty", empty_hint))
         return None
     if b"\x00" in data[:65536]:
         problems.append(_problem(rel, "file", "the file looks binary (it contains NUL bytes)",
@@ -89,10 +107,14 @@ def decode(data: bytes, rel: str, problems: list[Problem]) -> str | None:
 def parse_yaml(text: str, rel: str, problems: list[Problem]) -> yaml.Node | None:
     """Compose YAML into nodes (not Python values), so positions survive."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_Loader)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, col = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        if exc.problem == ALIAS_MESSAGE:
+            problems.append(_problem(rel, "yaml", ALIAS_MESSAGE, "write the value out in full instead of referring to an anchor",
+                                     line=line, col=col))
+            return None
         what = " ".join(str(x) for x in (exc.context, exc.problem) if x)
         problems.append(_problem(rel, "yaml", f"the file is not valid YAML: {what}",
                                  "check the indentation and quote text that contains ': ' or starts with a special character",
@@ -161,7 +183,9 @@ def load(seeds: Path, *, display_root: Path | None = None, limits: Limits | None
             problems.append(_problem(rel, "file", f"the file is {size:,} bytes; the limit is {limit:,} bytes",
                                      "split it, or raise the limit with --max-article-mb / --max-annotation-mb"))
             continue
-        text = decode(path.read_bytes(), rel, problems)
+        empty_hint = ("put the article's text in it, or delete it" if role == "article" else
+                      "write the annotation's fields in it, or delete it")
+        text = decode(path.read_bytes(), rel, problems, empty_hint)
         if role == "article":
             if text is not None:
                 corpus.articles[stem] = ArticleFile(stem, rel, suffix[1:], text)
@@ -170,6 +194,9 @@ def load(seeds: Path, *, display_root: Path | None = None, limits: Limits | None
                 corpus.articles[stem] = ArticleFile(stem, rel, suffix[1:], "")
             continue
         node = parse_yaml(text, rel, problems) if text is not None else None
+        if text is not None and node is None and not any(p.path == rel for p in problems):
+            problems.append(_problem(rel, "file", "the file holds no YAML values (only comments or blank lines)",
+                                     "write the fields in it, or delete it"))
         record = YamlFile(stem, rel, node)
         if kind == "registry":
             corpus.registries[stem] = record

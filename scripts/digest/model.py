@@ -169,7 +169,9 @@ def build(raw: RawCorpus, checked: Checked, *, drafts: bool = False) -> tuple[Di
         key = casefold_key(name)
         if key in sources.shown:
             line, col = src_marks.get(name, (1, 1))
-            problems.append(Problem(src_rel, line, col, name, f"'{name}' and '{sources.shown[key]}' are the same outlet (names are compared ignoring case)", "keep one entry"))
+            problems.append(Problem(src_rel, line, col, name,
+                                    f"'{name}' and '{sources.shown[key]}' are the same outlet (names are compared ignoring case)",
+                                    "keep one entry"))
             continue
         sources.add(name)
         sources.extra[key] = details
@@ -181,7 +183,9 @@ def build(raw: RawCorpus, checked: Checked, *, drafts: bool = False) -> tuple[Di
         key = casefold_key(name)
         line, col = ent_marks.get(name, (1, 1))
         if key in alias_to_key:
-            problems.append(Problem(ent_rel, line, col, name, f"'{name}' is already registered (as an entity or an alias of '{entities.shown[alias_to_key[key]]}')", "keep one entry, compared ignoring case"))
+            problems.append(Problem(ent_rel, line, col, name,
+                                    f"'{name}' is already registered (as an entity or an alias of "
+                                    f"'{entities.shown[alias_to_key[key]]}')", "keep one entry, compared ignoring case"))
             continue
         entities.add(name)
         entities.extra[key] = details
@@ -190,7 +194,9 @@ def build(raw: RawCorpus, checked: Checked, *, drafts: bool = False) -> tuple[Di
             akey = casefold_key(alias)
             if akey in alias_to_key and alias_to_key[akey] != key:
                 aline, acol = ent_marks.get(f"{name}.aliases[{i}]", (line, col))
-                problems.append(Problem(ent_rel, aline, acol, f"{name}.aliases[{i}]", f"alias '{alias}' already names '{entities.shown[alias_to_key[akey]]}'", "an alias can belong to one entity only"))
+                problems.append(Problem(ent_rel, aline, acol, f"{name}.aliases[{i}]",
+                                        f"alias '{alias}' already names '{entities.shown[alias_to_key[akey]]}'",
+                                        "an alias can belong to one entity only"))
                 continue
             alias_to_key[akey] = key
 
@@ -232,7 +238,8 @@ def build(raw: RawCorpus, checked: Checked, *, drafts: bool = False) -> tuple[Di
             if at is None:
                 if seed.text:
                     report(ann, f"quotes[{i}].text", f"the quote {q['text'][:60]!r} does not occur in {seed.rel}",
-                           "copy the quote verbatim from the article (corrections are applied first; spaces and typographic quotes may differ)")
+                           "copy the quote verbatim from the article "
+                           "(corrections are applied first; spaces and typographic quotes may differ)")
                 continue
             quotes.append(Quote(q["text"], q.get("by") or "", at + 1))
         related = []

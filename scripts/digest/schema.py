@@ -139,9 +139,8 @@ class Text(Type):
 class Choice(Type):
     choices: tuple[str, ...] = ()
 
-    @property  # type: ignore[override]
-    def expected(self) -> str:
-        return "one of " + ", ".join(self.choices)
+    def __post_init__(self) -> None:
+        self.expected = "one of " + ", ".join(self.choices)
 
     def parse(self, node: yaml.Node, where: str, r: Reader) -> Any:
         text = _scalar_text(node)
@@ -159,7 +158,7 @@ class Date(Type):
     def parse(self, node: yaml.Node, where: str, r: Reader) -> Any:
         text = _scalar_text(node)
         m = DATE_RE.match(text.strip()) if text else None
-        if not m:
+        if not m or text is None:
             return self.wrong(node, where, r, "write the date as YYYY-MM-DD, for example 2026-11-23")
         try:
             return dt.date(int(m[1]), int(m[2]), int(m[3]))
@@ -174,9 +173,8 @@ class IntRange(Type):
     low: int = 0
     high: int = 0
 
-    @property  # type: ignore[override]
-    def expected(self) -> str:
-        return f"a whole number from {self.low} to {self.high}"
+    def __post_init__(self) -> None:
+        self.expected = f"a whole number from {self.low} to {self.high}"
 
     def parse(self, node: yaml.Node, where: str, r: Reader) -> Any:
         if isinstance(node, yaml.ScalarNode) and node.tag == INT_TAG:
@@ -404,7 +402,8 @@ class _Kind(Type):
         kind = KIND_ALIASES.get((text or "").strip().lower())
         if kind is None:
             close = difflib.get_close_matches((text or "").lower(), list(KIND_ALIASES), n=1)
-            return self.wrong(node, where, r, f"did you mean '{close[0]}'?" if close else "")
+            return self.wrong(node, where, r, f"did you mean '{close[0]}'?" if close else
+                              "write person, organization, equipment, place or other")
         return kind
 
 

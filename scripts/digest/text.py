@@ -166,7 +166,7 @@ def md_inline(text: str) -> str:
     result = neutralise_markdown(_WS.sub(" ", text).strip())
     # A block construct at the very start (heading, list, quote, table,
     # reference definition) would change the page's structure.
-    if re.match(r"^\[[^\]]*\]:", result) or result[:1] in ("#", ">", "+", "-", "*", "|"):
+    if re.match(r"^(\[[^\]]*\]:|[#>]|[-+*](\s|$))", result):
         return "\\" + result
     number = re.match(r"^\d+(?=[.)])", result)
     if number:

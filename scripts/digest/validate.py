@@ -55,7 +55,8 @@ def validate(raw: RawCorpus) -> Checked:
             out.entities = values
     for ident, record in sorted(raw.annotations.items()):
         if ident not in raw.articles:
-            out.problems.append(Problem(record.rel, 1, 1, "file", f"annotation without an article: no seeds/{ident}.txt or seeds/{ident}.md",
+            out.problems.append(Problem(record.rel, 1, 1, "file",
+                                        f"annotation without an article: no seeds/{ident}.txt or seeds/{ident}.md",
                                         "add the article's text, or rename the annotation to match its article"))
         if record.node is None:
             continue

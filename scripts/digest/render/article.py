@@ -76,9 +76,8 @@ def render_article(digest: Digest, article: Article) -> str:
                 ("Regions", chips(page, digest, "region", article.regions))]
         by_kind: dict[str, list[str]] = {}
         for key in article.entities:
-            hub = digest.entities.get(key)
-            if hub:
-                by_kind.setdefault(hub.entity_kind or "other", []).append(key)
+            if key in digest.entities:
+                by_kind.setdefault(digest.entities[key].entity_kind or "other", []).append(key)
         for kind, label in KIND_LABELS.items():
             if kind in by_kind:
                 tags.append((label, chips(page, digest, "entity", tuple(by_kind[kind]))))

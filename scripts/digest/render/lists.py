@@ -19,7 +19,6 @@ from digest.render.common import (
     article_path,
     edition_path,
     external,
-    grade_link,
     hub_index_path,
     hub_path,
     item,
@@ -135,7 +134,7 @@ def render_unreviewed(digest: Digest) -> str:
     if not digest.unreviewed:
         out += ["Every article has been reviewed.", ""]
     out += [f"- {a(page, article_path(i), digest.articles[i].title)} (`{i}`)" for i in digest.unreviewed]
-    return "\n".join(out + [""])
+    return "\n".join([*out, ""])
 
 
 def render_grades(digest: Digest) -> str:
@@ -160,5 +159,13 @@ def render_grades(digest: Digest) -> str:
     return "\n".join(out)
 
 
-__all__ = ["GRADES", "render_editions_index", "render_edition", "render_grades", "render_home",
-           "render_hub", "render_hub_index", "render_unreviewed"]
+__all__ = [
+    "GRADES",
+    "render_edition",
+    "render_editions_index",
+    "render_grades",
+    "render_home",
+    "render_hub",
+    "render_hub_index",
+    "render_unreviewed",
+]

@@ -1,0 +1,59 @@
+"""Shared fixtures: temporary projects, golden-file updating, built sites."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+FIXTURE_CORPUS = REPO / "tests" / "fixtures" / "corpus"
+HAND_WRITTEN = ("mkdocs.yml", "mkdocs.offline.yml")
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--update-golden", action="store_true",
+                     help="rewrite golden files and expected outputs from the current code")
+
+
+@pytest.fixture
+def update_golden(request: pytest.FixtureRequest) -> bool:
+    return bool(request.config.getoption("--update-golden"))
+
+
+def make_project(root: Path, seeds: Path | dict[str, str | bytes] | None) -> Path:
+    """A project folder like the repository's: config, hand-written docs, assets, seeds."""
+    root.mkdir(parents=True, exist_ok=True)
+    for name in HAND_WRITTEN:
+        shutil.copy(REPO / name, root / name)
+    shutil.copytree(REPO / "docs", root / "docs", ignore=shutil.ignore_patterns("digest"))
+    # The npm assets are installed once per checkout; a project only needs to see them.
+    (root / "node_modules").symlink_to(REPO / "node_modules")
+    target = root / "seeds"
+    if isinstance(seeds, Path):
+        shutil.copytree(seeds, target)
+    else:
+        target.mkdir()
+        for name, content in (seeds or {}).items():
+            data = content.encode("utf-8") if isinstance(content, str) else content
+            (target / name).write_bytes(data)
+    return root
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Callable[[Path | dict[str, str | bytes] | None], Path]:
+    def factory(seeds: Path | dict[str, str | bytes] | None = None) -> Path:
+        return make_project(tmp_path / "project", seeds)
+    return factory
+
+
+@pytest.fixture(scope="session")
+def built_fixture(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The fixture corpus built once, both editions, by the real pipeline."""
+    from digest.cli import main
+
+    root = make_project(tmp_path_factory.mktemp("built") / "project", FIXTURE_CORPUS / "seeds")
+    assert main(["build", "--root", str(root)]) == 0
+    return root

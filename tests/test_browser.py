@@ -1,0 +1,126 @@
+"""A real Chromium drives both editions: search, quote links, hub chips,
+and not one request leaving the machine.
+
+Chromium comes from Debian (`apt-get install chromium`); set DIGEST_CHROMIUM
+to use another binary. Outside CI a missing Chromium skips these tests with a
+notice; with DIGEST_REQUIRE_BROWSER=1 (as .ci/run sets) it fails them.
+"""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import shutil
+import threading
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = os.environ.get("DIGEST_CHROMIUM", "/usr/bin/chromium")
+ARTIFACTS = Path(__file__).parent / "artifacts"
+FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", "--no-first-run", "--disable-quic"]
+
+
+def _chromium_or_skip() -> str:
+    if Path(CHROMIUM).exists() or shutil.which(CHROMIUM):
+        return CHROMIUM
+    message = (f"Chromium not found at {CHROMIUM}: install Debian's package with "
+               "'apt-get install chromium' or set DIGEST_CHROMIUM to a Chromium binary")
+    if os.environ.get("DIGEST_REQUIRE_BROWSER") or os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    executable = _chromium_or_skip()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=executable, args=FLAGS)
+        yield b
+        b.close()
+
+
+class _Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def hosted_url(built_fixture: Path) -> Iterator[str]:
+    handler = functools.partial(_Quiet, directory=str(built_fixture / "site"))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def offline_url(built_fixture: Path, tmp_path_factory: pytest.TempPathFactory) -> str:
+    folder = tmp_path_factory.mktemp("unzipped")
+    with zipfile.ZipFile(built_fixture / "dist/offline.zip") as zf:
+        zf.extractall(folder)
+    return (folder / "index.html").as_uri()
+
+
+def drive(browser: Any, start: str, allowed: tuple[str, ...], name: str) -> None:
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    requests: list[str] = []
+    errors: list[str] = []
+    context.on("request", lambda r: requests.append(r.url))
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    ARTIFACTS.mkdir(exist_ok=True)
+
+    page.goto(start)
+    page.wait_for_selector("text=ROKETSAN opens an assembly line near Baku")
+    page.screenshot(path=str(ARTIFACTS / f"{name}-home.png"), full_page=True)
+
+    # Search for an entity by its alias-resolved name and open the article.
+    page.click("input.md-search__input")
+    # Typed key by key: Material's search listens to keyboard events, not to fill().
+    page.keyboard.type("ROKETSAN", delay=30)
+    result = page.locator(".md-search-result__item a[href*='articles/alpha']").first
+    result.wait_for(timeout=15000)
+    result.click()
+    page.wait_for_selector("h1:has-text('ROKETSAN opens an assembly line near Baku')")
+    assert "articles/alpha" in page.url
+
+    # A quote's paragraph link lands on that paragraph.
+    page.click("a:has-text('paragraph 2')")
+    page.wait_for_function("location.hash === '#p-2'")
+    anchor = page.locator("#p-2")
+    assert anchor.is_visible()
+    box = anchor.bounding_box()
+    assert box is not None and 0 <= box["y"] < 900
+    page.screenshot(path=str(ARTIFACTS / f"{name}-article.png"), full_page=False)
+
+    # A chip opens its hub.
+    page.click("a.md-tag:has-text('ASELSAN')")
+    page.wait_for_selector("h1:has-text('ASELSAN')")
+    assert "entities/aselsan" in page.url
+    assert page.locator("text=TAI and ASELSAN sign an avionics memorandum").count() >= 1
+    context.close()
+
+    outside = [u for u in requests if not u.startswith(allowed)]
+    assert outside == [], f"requests left the edition: {outside}"
+    assert errors == [], f"console errors: {errors}"
+
+
+def test_hosted_edition_in_chromium(browser: Any, hosted_url: str) -> None:
+    drive(browser, hosted_url, (hosted_url, "data:", "blob:"), "hosted")
+
+
+def test_offline_edition_from_file_in_chromium(browser: Any, offline_url: str) -> None:
+    drive(browser, offline_url, ("file://", "data:", "blob:"), "offline")

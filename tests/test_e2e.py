@@ -1,0 +1,140 @@
+"""End to end: the real pipeline and real MkDocs builds of both editions."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+import zipfile
+from pathlib import Path
+
+from digest.cli import main
+from digest.guard import scan_site
+
+from .conftest import REPO, make_project
+
+
+def visible_text(page: str) -> str:
+    """The text a reader sees in the article body (tags dropped, entities decoded)."""
+    body = page.split('<article class="md-content__inner md-typeset">', 1)[1].split("</article>", 1)[0]
+    body = re.sub(r"<(script|style)\b.*?</\1>", " ", body, flags=re.S)
+    return html.unescape(re.sub(r"<[^>]+>", " ", body))
+
+
+def read(root: Path, path: str) -> str:
+    return (root / path).read_text(encoding="utf-8")
+
+
+def test_article_page_has_the_evidence(built_fixture: Path) -> None:
+    page = read(built_fixture, "site/digest/articles/alpha/index.html")
+    text = " ".join(visible_text(page).split())
+    assert "ROKETSAN opens an assembly line near Baku" in text
+    assert "Bottom line up front" in text
+    assert "The line builds parts for surface-to-air missiles." in text
+    assert "Published 2026-11-18" in text and "Author Staff reporter" in text
+    assert 'href="https://news.example.org/roketsan-baku?id=7&amp;lang=en"' in page
+    assert re.search(r'<a href="\.\./\.\./grades/#admiralty-grade" title="Usually reliable; probably true">B2</a>', page)
+    assert '<a href="#p-2">paragraph 2</a>' in page
+    assert 'id="p-2"' in page
+    # The quote really is in the paragraph it links to.
+    p2 = page.split('id="p-2"', 1)[1].split("</p>", 1)[0]
+    assert "We expect the first deliveries" in p2
+    # Chips link to hubs; the alias 'Aselsan' shows as the canonical entity.
+    assert '<a class="md-tag" href="../../entities/aselsan/">ASELSAN</a>' in page
+    assert '<a class="md-tag" href="../../topics/defense-industry/">Defense Industry</a>' in page
+
+
+def test_plain_text_is_shown_exactly_and_nothing_runs(built_fixture: Path) -> None:
+    page = read(built_fixture, "site/digest/articles/alpha/index.html")
+    text = " ".join(visible_text(page).split())
+    assert "costs <about> 5 % & more; see [the plan](javascript:alert(1))." in text
+    assert "the plan's *first* phase" in text
+    assert "<script>alert(1)</script>" in text  # the assessment's HTML, shown as text
+    assert "<script>alert" not in page
+    assert "javascript:" not in " ".join(re.findall(r'href="([^"]*)"', page))
+
+
+def test_markdown_seed_keeps_its_markdown(built_fixture: Path) -> None:
+    page = read(built_fixture, "site/digest/articles/beta/index.html")
+    assert "<strong>Baykar</strong>" in page
+    assert "<li>one list item</li>" in page
+    assert "code block with &lt;tags&gt;" in page
+
+
+def test_hubs_merge_case_and_aliases(built_fixture: Path) -> None:
+    topic = visible_text(read(built_fixture, "site/digest/topics/defense-industry/index.html"))
+    assert "Articles (3)" in topic
+    # Newest first, then by importance: 2026-11-21 (medium, low), then 2026-11-20.
+    order = [topic.index(t) for t in ("TAI and ASELSAN", "Baykar reports", "ROKETSAN opens")]
+    assert order == sorted(order)
+    entity = visible_text(read(built_fixture, "site/digest/entities/aselsan/index.html"))
+    assert "Defense electronics maker." in entity and "Also written" in entity and "Articles (2)" in entity
+    source = visible_text(read(built_fixture, "site/digest/sources/example-wire/index.html"))
+    assert "https://wire.example.org" in source and "Nowhere" in source and "A fictional wire service" in source
+    index = visible_text(read(built_fixture, "site/digest/entities/index.html"))
+    assert index.index("Organizations") < index.index("ASELSAN") < index.index("Equipment") < index.index("KAAN")
+
+
+def test_unreviewed_and_drafts(built_fixture: Path) -> None:
+    page = visible_text(read(built_fixture, "site/digest/unreviewed/index.html"))
+    assert "An unannotated report about the Kizilelma prototype." in page
+    assert not (built_fixture / "site/digest/articles/delta").exists()
+
+
+def test_home_lists_newest_edition_first(built_fixture: Path) -> None:
+    text = visible_text(read(built_fixture, "site/index.html"))
+    assert text.index("Saturday, 21 November 2026") < text.index("Friday, 20 November 2026")
+    assert "1 article awaiting review" in text
+
+
+def test_navigation_lists_hubs_not_articles(built_fixture: Path) -> None:
+    page = read(built_fixture, "site/digest/articles/alpha/index.html")
+    nav = page.split('<nav class="md-nav md-nav--primary"', 1)[1].split("</nav>", 1)[0]
+    for hub in ("editions/", "topics/", "regions/", "entities/", "sources/", "unreviewed/", "grades/"):
+        assert hub in nav
+    assert "articles/" not in nav
+
+
+def test_search_index_holds_entities_and_text(built_fixture: Path) -> None:
+    index = json.loads(read(built_fixture, "site/search/search_index.json"))
+    text = " ".join(d["text"] + " " + d["title"] for d in index["docs"])
+    for word in ("ROKETSAN", "ASELSAN", "Москва", "KAAN", "surface-to-air"):
+        assert word in text, word
+
+
+def test_offline_edition_and_zip(built_fixture: Path) -> None:
+    offline = built_fixture / "dist/offline"
+    assert (offline / "index.html").is_file()
+    article = read(built_fixture, "dist/offline/digest/articles/alpha.html")
+    assert 'href="../entities/aselsan.html"' in article
+    assert 'src="../assets/iframe-worker/shim.js"' in article or "iframe-worker/shim.js" in article
+    assert "var __index =" in read(built_fixture, "dist/offline/search/search_index.js")
+    with zipfile.ZipFile(built_fixture / "dist/offline.zip") as zf:
+        names = sorted(n for n in zf.namelist() if not n.endswith("/"))
+        assert names == sorted(p.relative_to(offline).as_posix() for p in offline.rglob("*") if p.is_file())
+        assert zf.read("index.html") == (offline / "index.html").read_bytes()
+
+
+def test_no_third_party_loads_in_either_edition(built_fixture: Path) -> None:
+    assert scan_site(built_fixture / "site") == []
+    assert scan_site(built_fixture / "dist/offline") == []
+    for page in (built_fixture / "site").rglob("*.html"):
+        assert "fonts.googleapis" not in page.read_text(encoding="utf-8")
+
+
+def test_shipped_seed_builds_with_every_field(tmp_path: Path) -> None:
+    root = make_project(tmp_path / "shipped", REPO / "seeds")
+    assert main(["build", "--root", str(root), "--edition", "hosted"]) == 0
+    page = read(root, "site/digest/articles/000_a6e21ae4b3f0158f/index.html")
+    text = " ".join(visible_text(page).split())
+    assert "Turkish general sees Azerbaijan as a hub for joint defense production" in text
+    assert "Published date unknown" in text
+    assert "C3" in text and "Confidence low" in text
+    for corrected, original in (("Kızılelma", "Kzlelma"), ("Erdoğan", "Erdoan"), ("İlham Aliyev", "Lham Aliyev")):
+        assert f'<ins class="bd-fix" title="Corrected; the source text reads: {original}">{corrected}</ins>' in page
+    assert "President İlham Aliyev has often" in text
+    assert '<a href="#p-5">paragraph 5</a>' in page
+    docs = json.loads(read(root, "site/search/search_index.json"))["docs"]
+    article = " ".join(d["text"] for d in docs if d["location"].startswith("digest/articles/000_a6e21ae4b3f0158f/"))
+    for name in ("Yücel Karauz", "ASELSAN", "ROKETSAN", "Kızılelma", "Baku"):
+        assert name in article, name

@@ -1,0 +1,42 @@
+"""The third-party guard finds loads from other hosts and allows plain links."""
+
+from __future__ import annotations
+
+from digest.guard import scan_text
+
+
+def refs(name: str, text: str) -> list[str]:
+    return [f.reference for f in scan_text(name, text)]
+
+
+def test_html_loads_are_found() -> None:
+    html = """
+    <script src="https://unpkg.com/iframe-worker/shim"></script>
+    <link rel="stylesheet" href="https://fonts.googleapis.com/css?family=Roboto">
+    <link rel="preconnect" href="https://fonts.gstatic.com">
+    <img src="//cdn.example.org/a.png"><iframe src="http://evil.example/"></iframe>
+    <div style="background: url('https://e.example/bg.png')"></div>
+    <style>@import "https://e.example/x.css"; .a { background: url(https://e.example/y.png) }</style>
+    <img srcset="a.png 1x, https://e.example/b.png 2x">
+    """
+    assert refs("a.html", html) == [
+        "https://unpkg.com/iframe-worker/shim", "https://fonts.googleapis.com/css?family=Roboto",
+        "https://fonts.gstatic.com", "//cdn.example.org/a.png", "http://evil.example/",
+        "https://e.example/bg.png", "https://e.example/x.css", "https://e.example/y.png",
+        "https://e.example/b.png",
+    ]
+
+
+def test_links_and_local_files_are_allowed() -> None:
+    html = """<a href="https://www.azernews.az/article">source</a>
+    <link rel="canonical" href="https://digest.example.org/">
+    <script src="assets/javascripts/bundle.js"></script><img src="data:image/png;base64,AAAA">"""
+    assert refs("a.html", html) == []
+
+
+def test_css_and_js() -> None:
+    assert refs("a.css", "@font-face{src:url(https://fonts.gstatic.com/x.woff2)}") == [
+        "https://fonts.gstatic.com/x.woff2"]
+    assert refs("a.css", "a{background:url(../img/x.png)}") == []
+    assert refs("a.js", 'importScripts("https://cdn.example.org/w.js");x.src="//e.example/a.js"') == [
+        "https://cdn.example.org/w.js", "//e.example/a.js"]

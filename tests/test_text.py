@@ -1,0 +1,72 @@
+"""Unit tests of the pure text helpers."""
+
+from __future__ import annotations
+
+import markdown
+
+from digest.text import (
+    Fix,
+    apply_corrections,
+    find_paragraph,
+    first_sentence,
+    md_inline,
+    md_text,
+    slugify,
+    split_paragraphs,
+)
+
+EXTENSIONS = ["admonition", "attr_list", "tables", "toc"]
+
+
+def to_html(text: str) -> str:
+    return markdown.markdown(text, extensions=EXTENSIONS)
+
+
+def test_paragraphs_split_on_blank_lines_only() -> None:
+    assert split_paragraphs("a\nb\n\n  \nc\n") == ["a\nb", "c"]
+
+
+def test_corrections_prefer_the_longer_key_and_keep_the_rest() -> None:
+    segments = apply_corrections("Lham Aliyev met Lham.", {"Lham": "X", "Lham Aliyev": "İlham Aliyev"})
+    assert segments == (Fix("Lham Aliyev", "İlham Aliyev"), " met ", Fix("Lham", "X"), ".")
+
+
+def test_quote_found_across_wraps_and_typographic_quotes() -> None:
+    paragraphs = ["first", "He said “no need\nto   build” it"]
+    assert find_paragraph('"no need to build"', paragraphs) == 1
+    assert find_paragraph("missing words", paragraphs) is None
+
+
+def test_markdown_characters_are_shown_as_written() -> None:
+    raw = "# not a heading * [x](y) <b>bold</b> &amp; 1. `code` | a | --- _u_ \\ {{ x }} > q"
+    html = to_html(md_text(raw))
+    assert html.startswith("<p>") and "<b>" not in html and "<a " not in html and "<code>" not in html
+    assert ("&amp;amp;" in html and "&lt;b&gt;" in html) or "&lt;b>" in html
+
+
+def test_md_inline_neutralises_html_and_script_links() -> None:
+    html = to_html(md_inline("**ok** <script>alert(1)</script> [x](javascript:alert(1)) [y](https://e.org)"))
+    assert "<strong>ok</strong>" in html
+    assert "<script>" not in html
+    assert 'href="javascript' not in html
+    assert '<a href="https://e.org">y</a>' in html
+
+
+def test_md_inline_cannot_start_a_block() -> None:
+    for text in ("# heading", "- item", "1. item", "> quote", "[a]: https://e.org"):
+        html = to_html(md_inline(text))
+        assert html.startswith("<p>"), (text, html)
+
+
+def test_slugs_are_ascii_and_stable() -> None:
+    assert slugify("Recep Tayyip Erdoğan") == "recep-tayyip-erdogan"
+    assert slugify("Kızılelma") == "kizilelma"
+    assert slugify("Москва") == slugify("Москва")
+    assert slugify("Москва").startswith("x-")
+
+
+def test_first_sentence_is_cut_at_a_word_boundary() -> None:
+    assert first_sentence("One. Two.") == "One."
+    long = "word " * 60
+    title = first_sentence(long)
+    assert title.endswith("…") and len(title) <= 121 and not title[:-1].endswith(" ")
