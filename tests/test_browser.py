@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import functools
 import http.server
-import os
-import shutil
 import threading
 import zipfile
 from collections.abc import Iterator
@@ -20,34 +18,9 @@ from typing import Any
 
 import pytest
 
+from .conftest import ARTIFACTS
+
 pytestmark = pytest.mark.browser
-
-CHROMIUM = os.environ.get("DIGEST_CHROMIUM", "/usr/bin/chromium")
-ARTIFACTS = Path(__file__).parent / "artifacts"
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-         "--disable-sync", "--no-first-run", "--disable-quic"]
-
-
-def _chromium_or_skip() -> str:
-    if Path(CHROMIUM).exists() or shutil.which(CHROMIUM):
-        return CHROMIUM
-    message = (f"Chromium not found at {CHROMIUM}: install Debian's package with "
-               "'apt-get install chromium' or set DIGEST_CHROMIUM to a Chromium binary")
-    if os.environ.get("DIGEST_REQUIRE_BROWSER") or os.environ.get("CI"):
-        pytest.fail(message)
-    pytest.skip(message)
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    executable = _chromium_or_skip()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=executable, args=FLAGS)
-        yield b
-        b.close()
-
 
 class _Quiet(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:

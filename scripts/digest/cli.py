@@ -9,11 +9,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
+from digest.fsutil import Busy, project_lock
 from digest.load import Limits
 from digest.pipeline import Options, Project, build_site, check, generate
 from digest.problems import CheckFailed, DigestError, summary_line
 
-EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_BUILD = 0, 1, 2, 3
+EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_BUILD, EXIT_BUSY = 0, 1, 2, 3, 4
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -61,14 +62,18 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
         print(f"digest: {counts}; {summary_line(result.problems)}", file=out)
         return EXIT_OK
     try:
-        report = generate(project, digest)
-        print(f"digest: {counts}; wrote {len(report.written)} files, {report.unchanged} unchanged, "
-              f"removed {len(report.removed)}", file=out)
-        if args.command == "build":
-            build_site(project, hosted=args.edition in ("both", "hosted"), offline=args.edition in ("both", "offline"))
-            built = [str(p.relative_to(project.root)) for p, on in (
-                (project.site, args.edition != "offline"), (project.offline_zip, args.edition != "hosted")) if on]
-            print(f"digest: built {', '.join(built)} in {time.perf_counter() - started:.1f} s", file=out)
+        with project_lock(project.root):
+            report = generate(project, digest)
+            print(f"digest: {counts}; wrote {len(report.written)} files, {report.unchanged} unchanged, "
+                  f"removed {len(report.removed)}", file=out)
+            if args.command == "build":
+                build_site(project, hosted=args.edition in ("both", "hosted"), offline=args.edition in ("both", "offline"))
+                built = [str(p.relative_to(project.root)) for p, on in (
+                    (project.site, args.edition != "offline"), (project.offline_zip, args.edition != "hosted")) if on]
+                print(f"digest: built {', '.join(built)} in {time.perf_counter() - started:.1f} s", file=out)
+    except Busy as exc:
+        print(f"digest: {exc}", file=err)
+        return EXIT_BUSY
     except DigestError as exc:
         print(f"digest: {exc}", file=err)
         return EXIT_BUILD

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from digest.fsutil import clear_stale, recover, swap_in
 from digest.guard import scan_site
 from digest.problems import BuildFailed
 
@@ -49,6 +50,8 @@ def mkdocs_build(config_file: Path, site_dir: Path) -> None:
     from mkdocs.exceptions import MkDocsException
 
     site_dir.parent.mkdir(parents=True, exist_ok=True)
+    recover(site_dir)
+    clear_stale(site_dir.parent, f".{site_dir.name}.building-")
     tmp = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}.building-", dir=site_dir.parent))
     handler = _Collect()
     logger = logging.getLogger("mkdocs")
@@ -71,16 +74,7 @@ def mkdocs_build(config_file: Path, site_dir: Path) -> None:
         raise
     finally:
         logger.removeHandler(handler)
-    _swap(tmp, site_dir)
-
-
-def _swap(new: Path, dest: Path) -> None:
-    """Replace ``dest`` with ``new`` using renames, so dest is never half-written."""
-    old = dest.with_name(f".{dest.name}.old-{os.getpid()}")
-    if dest.exists():
-        os.replace(dest, old)
-    os.replace(new, dest)
-    shutil.rmtree(old, ignore_errors=True)
+    swap_in(tmp, site_dir)
 
 
 def zip_tree(folder: Path, zip_path: Path) -> None:

@@ -11,6 +11,7 @@ from digest.render.common import (
     edition_path,
     external,
     grade_link,
+    head,
     hub_path,
 )
 from digest.text import Fix, Paragraph, html_attr, md_inline, md_text, neutralise_markdown
@@ -40,7 +41,7 @@ def paragraph_md(number: int, segments: Paragraph, fmt: str) -> str:
 
 def render_article(digest: Digest, article: Article) -> str:
     page = article_path(article.id)
-    out = [f"# {md_text(article.title)}", ""]
+    out = head(article.title)
     if article.reviewed:
         assert article.date is not None
         meta = [f"**Digest** {a(page, edition_path(article.date), article.date.isoformat())}"]

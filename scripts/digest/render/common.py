@@ -7,6 +7,8 @@ MkDocs resolves them for either edition (directory URLs or ``.html`` files).
 from __future__ import annotations
 
 import datetime as dt
+import html
+import json
 import posixpath
 from typing import Final
 
@@ -20,6 +22,17 @@ HUB_TITLES: Final = {"topic": "Topics", "region": "Regions", "entity": "Entities
 GRADES: Final = f"{ROOT}/grades.md"
 UNREVIEWED: Final = f"{ROOT}/unreviewed.md"
 EDITIONS: Final = f"{ROOT}/editions/index.md"
+
+
+def head(title: str) -> list[str]:
+    """A page's front matter and heading.
+
+    MkDocs copies a page's title into ``<title>`` and the search index without
+    escaping, so the title is given in front matter already HTML-escaped: a
+    title such as ``</title><script>`` stays text everywhere.
+    """
+    safe = html.escape(" ".join(title.split()), quote=False)
+    return ["---", f"title: {json.dumps(safe, ensure_ascii=False)}", "---", "", f"# {md_text(title)}", ""]
 
 
 def article_path(ident: str) -> str:

@@ -19,6 +19,7 @@ from digest.render.common import (
     article_path,
     edition_path,
     external,
+    head,
     hub_index_path,
     hub_path,
     item,
@@ -52,7 +53,7 @@ def render_home(digest: Digest) -> str:
 
 def render_editions_index(digest: Digest) -> str:
     page = EDITIONS
-    out = ["# Editions", "", "Every digest date, newest first.", ""]
+    out = [*head("Editions"), "Every digest date, newest first.", ""]
     for month, group in groupby(digest.editions, key=lambda e: _month(e[0])):
         out += [f"## {month}", ""]
         for date, ids in group:
@@ -65,7 +66,7 @@ def render_editions_index(digest: Digest) -> str:
 def render_edition(digest: Digest, date: dt.date, ids: tuple[str, ...], newer: dt.date | None,
                    older: dt.date | None) -> str:
     page = edition_path(date)
-    out = [f"# Edition of {date.strftime('%A, %d %B %Y')}", ""]
+    out = head(f"Edition of {date.strftime('%A, %d %B %Y')}")
     nav = []
     if older:
         nav.append(f"← {a(page, edition_path(older), older.isoformat())}")
@@ -82,7 +83,7 @@ def render_edition(digest: Digest, date: dt.date, ids: tuple[str, ...], newer: d
 def render_hub_index(digest: Digest, kind: str) -> str:
     page = hub_index_path(kind)
     hubs = digest.hubs(kind)
-    out = [f"# {HUB_TITLES[kind]}", ""]
+    out = head(HUB_TITLES[kind])
     if not hubs:
         out += ["None yet.", ""]
 
@@ -104,7 +105,7 @@ def render_hub(digest: Digest, hub: Hub) -> str:
     page = hub_path(hub)
     label = {"topic": "Topic", "region": "Region", "source": "Source"}.get(hub.kind) or \
         KIND_LABELS.get(hub.entity_kind or "other", "Entity").rstrip("s").replace("Peopl", "Person")
-    out = [f"# {md_text(hub.name)}", "", f"{a(page, hub_index_path(hub.kind), HUB_TITLES[hub.kind])} · {label}", ""]
+    out = [*head(hub.name), f"{a(page, hub_index_path(hub.kind), HUB_TITLES[hub.kind])} · {label}", ""]
     if hub.description:
         out += [md_text(hub.description), ""]
     if hub.aliases:
@@ -129,7 +130,7 @@ def render_hub(digest: Digest, hub: Hub) -> str:
 
 def render_unreviewed(digest: Digest) -> str:
     page = UNREVIEWED
-    out = ["# Unreviewed", "", "Articles in `seeds/` that have no annotation yet. They are published so that",
+    out = [*head("Unreviewed"), "Articles in `seeds/` that have no annotation yet. They are published so that",
            "nothing is lost; their titles are their first sentences.", ""]
     if not digest.unreviewed:
         out += ["Every article has been reviewed.", ""]
@@ -139,7 +140,7 @@ def render_unreviewed(digest: Digest) -> str:
 
 def render_grades(digest: Digest) -> str:
     del digest  # the scale is fixed; the argument keeps every renderer's shape
-    out = ["# Grades and confidence", "",
+    out = [*head("Grades and confidence"),
            "Every article carries an **Admiralty grade** that rates the source and the information",
            "separately, and may carry an analyst's **confidence** in the assessment.", "",
            "## Admiralty grade", "",

@@ -1,0 +1,124 @@
+"""Small file-system primitives for all-or-nothing output.
+
+A reader of ``docs/digest/`` or ``site/`` must see the old tree or the new
+one, never a mix, even if the process is killed at any instant. Trees are
+therefore staged next to their destination and swapped in with one atomic
+``renameat2(RENAME_EXCHANGE)`` where Linux offers it.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import errno
+import fcntl
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from digest.problems import DigestError
+
+_AT_FDCWD = -100
+_RENAME_EXCHANGE = 2
+
+
+class Busy(DigestError):
+    """Another digest run holds the project's lock."""
+
+
+def atomic_write(target: Path, data: bytes) -> None:
+    """Write a file so that readers see the old or the new content, never a part."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _renameat2() -> ctypes._NamedFuncPointer | None:
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+        return libc.renameat2
+    except (OSError, AttributeError):
+        return None
+
+
+_EXCHANGE = _renameat2()
+
+
+def _old_path(dest: Path) -> Path:
+    return dest.with_name(f".{dest.name}.old")
+
+
+def recover(dest: Path) -> None:
+    """Finish or undo a swap that a killed run left half done (fallback path only)."""
+    old = _old_path(dest)
+    if old.exists():
+        if dest.exists():
+            shutil.rmtree(old)
+        else:
+            os.rename(old, dest)
+
+
+def swap_in(new: Path, dest: Path) -> None:
+    """Put the tree ``new`` at ``dest``; the previous tree is deleted afterwards.
+
+    With renameat2 the exchange is one atomic step. Without it (not Linux),
+    two renames leave a moment where ``dest`` is missing; :func:`recover`
+    repairs that on the next run.
+    """
+    if not dest.exists():
+        os.rename(new, dest)
+        return
+    if _EXCHANGE is not None:
+        if _EXCHANGE(_AT_FDCWD, os.fsencode(new), _AT_FDCWD, os.fsencode(dest), _RENAME_EXCHANGE) == 0:
+            shutil.rmtree(new)  # it now holds the previous tree
+            return
+        err = ctypes.get_errno()
+        if err not in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
+            raise OSError(err, os.strerror(err), str(dest))
+    old = _old_path(dest)
+    os.rename(dest, old)
+    os.rename(new, dest)
+    shutil.rmtree(old)
+
+
+def clear_stale(parent: Path, prefix: str) -> None:
+    """Remove staging folders that a killed run left behind (only under the lock)."""
+    if parent.is_dir():
+        for path in parent.iterdir():
+            if path.name.startswith(prefix) and path.is_dir():
+                shutil.rmtree(path, ignore_errors=True)
+
+
+@contextmanager
+def project_lock(root: Path) -> Iterator[None]:
+    """One writing run per project at a time. The OS releases the lock when the
+    process ends, however it ends, so a killed run never leaves a stale lock."""
+    path = root / ".digest.lock"
+    with open(path, "a+") as f:
+        try:
+            fcntl.flock(f.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            holder = f.read().strip() or "another process"
+            raise Busy(f"another digest run ({holder}) is writing in {root}; wait for it to finish, then run again") from None
+        f.seek(0)
+        f.truncate()
+        f.write(f"pid {os.getpid()}")
+        f.flush()
+        try:
+            yield
+        finally:
+            f.seek(0)
+            f.truncate()
+            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
