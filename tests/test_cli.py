@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -51,7 +52,18 @@ def test_generate_writes_then_noop_then_removes_stale(project: ProjectFactory) -
     written = int(out.split("wrote ")[1].split(" ")[0])
     assert written > 5
     code, out, _ = run("generate", "--root", str(root))
-    assert "wrote 0 files" in out and "removed 0" in out
+    assert out == "digest: seeds/ unchanged since the last run; wrote 0 files\n"
+    # A hand-edited generated page is noticed and restored.
+    page = root / "docs/digest/articles/a.md"
+    original = page.read_text(encoding="utf-8")
+    page.write_text("edited by hand\n", encoding="utf-8")
+    code, out, _ = run("generate", "--root", str(root))
+    assert "wrote 1 files" in out and page.read_text(encoding="utf-8") == original
+    # A changed seed with identical output rewrites nothing.
+    (root / "seeds/a.txt").write_text(GOOD["a.txt"], encoding="utf-8")
+    os.utime(root / "seeds/a.txt", ns=(1, 1))
+    code, out, _ = run("generate", "--root", str(root))
+    assert "wrote 0 files" in out and "unchanged since" not in out
     (root / "seeds/a.yml").unlink()  # the article becomes unreviewed: its hubs go away
     code, out, _ = run("generate", "--root", str(root))
     assert code == EXIT_OK

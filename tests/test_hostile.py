@@ -257,13 +257,13 @@ def test_writer_refuses_paths_outside_its_folder(tmp_path: Path) -> None:
 # --- 6. Nothing lost, nothing half-written --------------------------------
 
 def snapshot(folder: Path) -> dict[str, str]:
-    """Hashes of what a reader sees; the hidden staging folders a killed run
+    """Hashes of what a reader sees; the bookkeeping manifest and the hidden staging folders a killed run
     leaves (cleaned by the next run, never published) do not count."""
     if not folder.exists():
         return {}
     return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(folder.rglob("*"))
-            if p.is_file() and p.name != "sitemap.xml.gz"
+            if p.is_file() and p.name not in ("sitemap.xml.gz", ".digest-manifest.json")
             and not any(part.startswith(".digest.") for part in p.relative_to(folder).parts)}
 
 

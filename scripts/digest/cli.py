@@ -11,8 +11,10 @@ from typing import TextIO
 
 from digest.fsutil import Busy, project_lock
 from digest.load import Limits
-from digest.pipeline import Options, Project, build_site, check, generate
+from digest.model import Digest
+from digest.pipeline import Checked, Options, Project, build_site, check, generate, up_to_date
 from digest.problems import CheckFailed, DigestError, summary_line
+from digest.progress import LONG_RUN, Progress
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_BUILD, EXIT_BUSY = 0, 1, 2, 3, 4
 
@@ -35,6 +37,25 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _counts(digest: Digest) -> str:
+    return (f"{len(digest.reviewed)} reviewed, {len(digest.unreviewed)} unreviewed articles in "
+            f"{len(digest.editions)} editions")
+
+
+def _check(project: Project, options: Options, err: TextIO) -> Checked | None:
+    """Run the check and print its problems; None when it failed."""
+    try:
+        result = check(project, options)
+    except CheckFailed as exc:
+        for problem in exc.problems:
+            print(problem.format(), file=err)
+        print(f"digest: {summary_line(exc.problems)}; nothing was written", file=err)
+        return None
+    for problem in result.problems:
+        print(problem.format(), file=err)
+    return result
+
+
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
     out = out or sys.stdout
     err = err or sys.stderr
@@ -43,31 +64,31 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
     except SystemExit as exc:
         return EXIT_OK if exc.code == 0 else EXIT_USAGE
     project = Project(args.root.resolve())
-    options = Options(strict=args.strict, drafts=args.drafts,
+    seeds_count = sum(1 for _ in project.seeds.iterdir()) if project.seeds.is_dir() else 0
+    progress = Progress(err, enabled=seeds_count >= LONG_RUN)
+    options = Options(strict=args.strict, drafts=args.drafts, progress=progress,
                       limits=Limits(int(args.max_article_mb * 2**20), int(args.max_annotation_mb * 2**20)))
     started = time.perf_counter()
-    try:
-        result = check(project, options)
-    except CheckFailed as exc:
-        for problem in exc.problems:
-            print(problem.format(), file=err)
-        print(f"digest: {summary_line(exc.problems)}; nothing was written", file=err)
-        return EXIT_PROBLEMS
-    for problem in result.problems:
-        print(problem.format(), file=err)
-    digest = result.digest
-    counts = (f"{len(digest.reviewed)} reviewed, {len(digest.unreviewed)} unreviewed articles in "
-              f"{len(digest.editions)} editions")
     if args.command == "check":
-        print(f"digest: {counts}; {summary_line(result.problems)}", file=out)
+        result = _check(project, options, err)
+        if result is None:
+            return EXIT_PROBLEMS
+        print(f"digest: {_counts(result.digest)}; {summary_line(result.problems)}", file=out)
         return EXIT_OK
     try:
         with project_lock(project.root):
-            report = generate(project, digest)
-            print(f"digest: {counts}; wrote {len(report.written)} files, {report.unchanged} unchanged, "
-                  f"removed {len(report.removed)}", file=out)
+            if up_to_date(project, options):
+                print("digest: seeds/ unchanged since the last run; wrote 0 files", file=out)
+            else:
+                result = _check(project, options, err)
+                if result is None:
+                    return EXIT_PROBLEMS
+                report = generate(project, result.digest, options)
+                print(f"digest: {_counts(result.digest)}; wrote {len(report.written)} files, {report.unchanged} unchanged, "
+                      f"removed {len(report.removed)}", file=out)
             if args.command == "build":
-                build_site(project, hosted=args.edition in ("both", "hosted"), offline=args.edition in ("both", "offline"))
+                build_site(project, hosted=args.edition in ("both", "hosted"), offline=args.edition in ("both", "offline"),
+                           progress=progress)
                 built = [str(p.relative_to(project.root)) for p, on in (
                     (project.site, args.edition != "offline"), (project.offline_zip, args.edition != "hosted")) if on]
                 print(f"digest: built {', '.join(built)} in {time.perf_counter() - started:.1f} s", file=out)

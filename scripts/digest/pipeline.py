@@ -5,16 +5,18 @@ The CLI and the tests call these same functions.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from digest.load import Limits, load
 from digest.model import Digest, build
 from digest.problems import BuildFailed, CheckFailed, Problem, Severity
+from digest.progress import QUIET, Progress
 from digest.render import render_all
 from digest.site import mkdocs_build, zip_tree
 from digest.validate import validate
-from digest.write import WriteReport, write_tree
+from digest.write import WriteReport, is_fresh, write_tree
 
 SHIM_SOURCE = Path("node_modules/iframe-worker/shim/index.js")
 # Served from the site itself; Material's offline plugin then skips its CDN copy
@@ -54,6 +56,7 @@ class Options:
     strict: bool = False
     drafts: bool = False
     limits: Limits = field(default_factory=Limits)
+    progress: Progress = field(default=QUIET, compare=False)
 
 
 @dataclass(frozen=True)
@@ -66,9 +69,15 @@ def check(project: Project, options: Options | None = None) -> Checked:
     """Load, validate and model ``seeds/``; raise CheckFailed on any error
     (or any warning with ``strict``). Writes nothing."""
     options = options or Options()
-    raw = load(project.seeds, display_root=project.root, limits=options.limits)
+    raw = load(project.seeds, display_root=project.root, limits=options.limits, progress=options.progress)
+    options.progress.start("checking annotations", len(raw.annotations))
     checked = validate(raw)
+    options.progress.advance(len(raw.annotations))
+    options.progress.done()
+    options.progress.start("cross-checking articles", len(raw.articles))
     digest, more = build(raw, checked, drafts=options.drafts)
+    options.progress.advance(len(raw.articles))
+    options.progress.done()
     problems = sorted(set(checked.problems + more))
     failing = [p for p in problems if p.is_error or (options.strict and p.severity is Severity.WARNING)]
     if failing:
@@ -76,9 +85,9 @@ def check(project: Project, options: Options | None = None) -> Checked:
     return Checked(digest, tuple(problems))
 
 
-def plan(project: Project, digest: Digest) -> dict[str, str | bytes]:
+def plan(project: Project, digest: Digest, progress: Progress = QUIET) -> dict[str, str | bytes]:
     """Everything the generator owns under docs/: pages plus the served shim."""
-    files: dict[str, str | bytes] = dict(render_all(digest))
+    files: dict[str, str | bytes] = dict(render_all(digest, progress))
     shim = project.root / SHIM_SOURCE
     if not shim.is_file():
         raise BuildFailed(f"{SHIM_SOURCE} is missing: run 'make setup' (it runs 'npm ci') first")
@@ -86,14 +95,50 @@ def plan(project: Project, digest: Digest) -> dict[str, str | bytes]:
     return files
 
 
-def generate(project: Project, digest: Digest) -> WriteReport:
-    return write_tree(project.docs, plan(project, digest))
+def fingerprint(project: Project, options: Options) -> str:
+    """What decides the generated tree: every seed file's name, size and time,
+    the served shim, the generator's own code, and the options.
+
+    Like make, it trusts file times; a run with the same fingerprint whose
+    outputs are untouched has nothing to do.
+    """
+    h = hashlib.sha256(repr((options.drafts, options.strict, options.limits)).encode())
+    code = Path(__file__).parent
+    for folder, pattern in ((project.seeds, "*"), (code, "**/*.py")):
+        for path in sorted(folder.glob(pattern)) if folder.is_dir() else ():
+            st = path.stat()
+            h.update(f"{path.relative_to(folder).as_posix()}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    shim = project.root / SHIM_SOURCE
+    if shim.exists():
+        h.update(str(shim.stat().st_mtime_ns).encode())
+    return h.hexdigest()
 
 
-def build_site(project: Project, *, hosted: bool = True, offline: bool = True) -> None:
+def up_to_date(project: Project, options: Options) -> bool:
+    return is_fresh(project.docs, fingerprint(project, options))
+
+
+def generate(project: Project, digest: Digest, options: Options | None = None) -> WriteReport:
+    options = options or Options()
+    stamp = fingerprint(project, options)
+    files = plan(project, digest, options.progress)
+    options.progress.start("writing docs/digest/", len(files))
+    report = write_tree(project.docs, files, fingerprint=stamp)
+    options.progress.advance(len(files))
+    options.progress.done()
+    return report
+
+
+def build_site(project: Project, *, hosted: bool = True, offline: bool = True, progress: Progress = QUIET) -> None:
     """Run MkDocs for the chosen editions; zip the offline one."""
     if hosted:
+        progress.start("building the hosted edition (MkDocs)", 1)
         mkdocs_build(project.root / "mkdocs.yml", project.site)
+        progress.advance()
+        progress.done()
     if offline:
+        progress.start("building the offline edition (MkDocs)", 1)
         mkdocs_build(project.root / "mkdocs.offline.yml", project.offline)
         zip_tree(project.offline, project.offline_zip)
+        progress.advance()
+        progress.done()

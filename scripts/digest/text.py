@@ -8,6 +8,7 @@ import re
 import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Final
 from urllib.parse import quote
 
@@ -129,6 +130,7 @@ def first_sentence(text: str, limit: int = 120) -> str:
 _MD_ESCAPE: Final = re.compile(r"([\\`*_{}\[\]()#+\-.!|>])")
 
 
+@lru_cache(maxsize=1 << 16)  # titles and names recur in many lists
 def md_text(text: str) -> str:
     """Escape text so Markdown shows it exactly as written, on one line.
 

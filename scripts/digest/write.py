@@ -37,11 +37,37 @@ def _check_path(path: str, owned: str) -> None:
         raise WriteRefused(f"refusing to write {path!r}: outside {owned}/ or not a normal relative path")
 
 
-def read_manifest(docs: Path, owned: str) -> set[str]:
+def _read_manifest(docs: Path, owned: str) -> dict[str, object]:
     path = docs / owned / MANIFEST
     if not path.exists():
-        return set()
-    return set(json.loads(path.read_text(encoding="utf-8")))
+        return {}
+    data = json.loads(path.read_text(encoding="utf-8"))
+    return data if isinstance(data, dict) else {"files": {p: None for p in data}}
+
+
+def read_manifest(docs: Path, owned: str) -> set[str]:
+    """The paths the generator wrote last time (relative to docs/)."""
+    files = _read_manifest(docs, owned).get("files") or {}
+    assert isinstance(files, dict)
+    return set(files)
+
+
+def _stat(path: Path) -> list[int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns]
+
+
+def is_fresh(docs: Path, fingerprint: str, owned: str = "digest") -> bool:
+    """True when the last run had the same inputs and its outputs are untouched,
+    so a regeneration would write nothing (checked by file sizes and times)."""
+    data = _read_manifest(docs, owned)
+    if not fingerprint or data.get("fingerprint") != fingerprint:
+        return False
+    files = data.get("files")
+    return isinstance(files, dict) and all(_stat(docs / p) == st for p, st in files.items())
 
 
 def _link_or_copy(src: Path, dst: Path) -> None:
@@ -52,7 +78,7 @@ def _link_or_copy(src: Path, dst: Path) -> None:
         shutil.copy2(src, dst)
 
 
-def write_tree(docs: Path, files: dict[str, str | bytes], owned: str = "digest") -> WriteReport:
+def write_tree(docs: Path, files: dict[str, str | bytes], owned: str = "digest", fingerprint: str = "") -> WriteReport:
     """Make ``docs/<owned>/`` hold ``files`` (paths relative to docs/) plus any
     files in it that the generator did not create, which are kept untouched."""
     folded: dict[str, str] = {}
@@ -83,9 +109,10 @@ def write_tree(docs: Path, files: dict[str, str | bytes], owned: str = "digest")
             same = False
         (unchanged if same else written).append(path)
     removed = sorted(p for p in previous - set(files) if (docs / p).is_file())
-    manifest = json.dumps(sorted(files), indent=0).encode("utf-8")
-    manifest_same = (live / MANIFEST).is_file() and (live / MANIFEST).read_bytes() == manifest
-    if not written and not removed and manifest_same:
+    if not written and not removed:
+        # Nothing to swap; only remember the fingerprint so the next run can skip.
+        stats = {p: _stat(docs / p) for p in sorted(files)}
+        atomic_write(live / MANIFEST, _manifest(fingerprint, stats))
         return WriteReport((), len(unchanged), ())
 
     docs.mkdir(parents=True, exist_ok=True)
@@ -105,13 +132,18 @@ def write_tree(docs: Path, files: dict[str, str | bytes], owned: str = "digest")
             target = stage / path[len(owned) + 1:]
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
-        atomic_write(stage / MANIFEST, manifest)
+        stats = {p: _stat(stage / p[len(owned) + 1:]) for p in sorted(files)}
+        atomic_write(stage / MANIFEST, _manifest(fingerprint, stats))
         _fsync_tree(stage)
         swap_in(stage, live)
     except BaseException:
         shutil.rmtree(stage, ignore_errors=True)
         raise
     return WriteReport(tuple(written), len(unchanged), tuple(removed))
+
+
+def _manifest(fingerprint: str, stats: dict[str, list[int] | None]) -> bytes:
+    return json.dumps({"fingerprint": fingerprint, "files": stats}, indent=0, sort_keys=True).encode("utf-8")
 
 
 def _fsync_tree(root: Path) -> None:

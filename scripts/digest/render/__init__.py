@@ -7,6 +7,7 @@ same bytes.
 from __future__ import annotations
 
 from digest.model import Digest
+from digest.progress import QUIET, Progress
 from digest.render.article import render_article
 from digest.render.common import (
     EDITIONS,
@@ -32,9 +33,10 @@ from digest.render.lists import (
 HOME_SNIPPET = f"{ROOT}/home.md"
 
 
-def render_all(digest: Digest) -> dict[str, str]:
+def render_all(digest: Digest, progress: Progress = QUIET) -> dict[str, str]:
     """Every generated page, keyed by its path relative to ``docs/``."""
     pages: dict[str, str] = {}
+    progress.start("rendering pages", len(digest.articles) + sum(len(digest.hubs(k)) for k in HUB_FOLDERS))
 
     def put(path: str, text: str) -> None:
         # Two pages on one path would silently lose one of them.
@@ -53,8 +55,11 @@ def render_all(digest: Digest) -> dict[str, str]:
         put(edition_path(date), render_edition(digest, date, ids, newer, older))
     for article in digest.articles.values():
         put(article_path(article.id), render_article(digest, article))
+        progress.advance()
     for kind in HUB_FOLDERS:
         put(hub_index_path(kind), render_hub_index(digest, kind))
         for hub in digest.hubs(kind).values():
             put(hub_path(hub), render_hub(digest, hub))
+            progress.advance()
+    progress.done()
     return dict(sorted(pages.items()))

@@ -10,6 +10,7 @@ import datetime as dt
 import html
 import json
 import posixpath
+from functools import cache
 from typing import Final
 
 from digest.model import Article, Digest, Hub
@@ -51,10 +52,19 @@ def hub_index_path(kind: str) -> str:
     return f"{ROOT}/{HUB_FOLDERS[kind]}/index.md"
 
 
+@cache
+def _dir_prefix(from_dir: str, to_dir: str) -> str:
+    rel = posixpath.relpath(to_dir or ".", from_dir or ".")
+    return "" if rel == "." else rel + "/"
+
+
 def link(page: str, target: str) -> str:
     """A relative link from one page (path under docs/) to another."""
     path, _, anchor = target.partition("#")
-    rel = posixpath.relpath(path, posixpath.dirname(page) or ".") if path else ""
+    if not path:
+        return f"#{anchor}"
+    to_dir, _, name = path.rpartition("/")
+    rel = _dir_prefix(page.rpartition("/")[0], to_dir) + name
     return rel + (f"#{anchor}" if anchor else "")
 
 
