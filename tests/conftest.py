@@ -13,6 +13,7 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 FIXTURE_CORPUS = REPO / "tests" / "fixtures" / "corpus"
 HAND_WRITTEN = ("mkdocs.yml", "mkdocs.offline.yml")
+HAND_WRITTEN_DIRS = ("docs", "overrides")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -30,7 +31,8 @@ def make_project(root: Path, seeds: Path | dict[str, str | bytes] | None) -> Pat
     root.mkdir(parents=True, exist_ok=True)
     for name in HAND_WRITTEN:
         shutil.copy(REPO / name, root / name)
-    shutil.copytree(REPO / "docs", root / "docs", ignore=shutil.ignore_patterns("digest"))
+    for folder in HAND_WRITTEN_DIRS:
+        shutil.copytree(REPO / folder, root / folder, ignore=shutil.ignore_patterns("digest", ".digest*"))
     # The npm assets are installed once per checkout; a project only needs to see them.
     (root / "node_modules").symlink_to(REPO / "node_modules")
     target = root / "seeds"

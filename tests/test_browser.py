@@ -79,6 +79,17 @@ def drive(browser: Any, start: str, allowed: tuple[str, ...], name: str) -> None
     assert box is not None and 0 <= box["y"] < 900
     page.screenshot(path=str(ARTIFACTS / f"{name}-article.png"), full_page=False)
 
+    # An alias found only in the registry, and a name in Cyrillic, find their pages.
+    for query, expected in (("Askeri Elektronik", "articles/epsilon"), ("Москва", "articles/beta")):
+        page.click("input.md-search__input")
+        page.fill("input.md-search__input", "")
+        page.keyboard.type(query, delay=30)
+        # Characters typed without a key of their own (Cyrillic) send no key
+        # events; Material reads the box on the next key.
+        page.keyboard.press("End")
+        page.locator(f".md-search-result__item a[href*='{expected}']").first.wait_for(timeout=15000)
+    page.keyboard.press("Escape")
+
     # A chip opens its hub.
     page.click("a.md-tag:has-text('ASELSAN')")
     page.wait_for_selector("h1:has-text('ASELSAN')")

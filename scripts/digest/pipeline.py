@@ -6,6 +6,7 @@ The CLI and the tests call these same functions.
 from __future__ import annotations
 
 import hashlib
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,6 +15,7 @@ from digest.model import Digest, build
 from digest.problems import BuildFailed, CheckFailed, Problem, Severity
 from digest.progress import QUIET, Progress
 from digest.render import render_all
+from digest.render.search import SEARCH_TERMS, search_terms
 from digest.site import mkdocs_build, zip_tree
 from digest.validate import validate
 from digest.write import WriteReport, is_fresh, write_tree
@@ -22,6 +24,12 @@ SHIM_SOURCE = Path("node_modules/iframe-worker/shim/index.js")
 # Served from the site itself; Material's offline plugin then skips its CDN copy
 # because the path contains "iframe-worker".
 SHIM_TARGET = "digest/assets/iframe-worker/shim.js"
+# The search engine and the worker that answers Material's search box.
+ASSETS = {
+    "digest/assets/search/minisearch.js": Path("node_modules/minisearch/dist/umd/index.js"),
+    SHIM_TARGET: SHIM_SOURCE,
+}
+WORKER = Path(__file__).parent / "assets" / "search-worker.js"
 
 
 @dataclass(frozen=True)
@@ -88,10 +96,12 @@ def check(project: Project, options: Options | None = None) -> Checked:
 def plan(project: Project, digest: Digest, progress: Progress = QUIET) -> dict[str, str | bytes]:
     """Everything the generator owns under docs/: pages plus the served shim."""
     files: dict[str, str | bytes] = dict(render_all(digest, progress))
-    shim = project.root / SHIM_SOURCE
-    if not shim.is_file():
-        raise BuildFailed(f"{SHIM_SOURCE} is missing: run 'make setup' (it runs 'npm ci') first")
-    files[SHIM_TARGET] = shim.read_bytes()
+    for target, source in ASSETS.items():
+        if not (project.root / source).is_file():
+            raise BuildFailed(f"{source} is missing: run 'make setup' (it runs 'npm ci') first")
+        files[target] = (project.root / source).read_bytes()
+    files["digest/assets/search/worker.js"] = WORKER.read_bytes()
+    files[SEARCH_TERMS] = json.dumps(search_terms(digest), ensure_ascii=False, indent=0, sort_keys=True)
     return files
 
 
@@ -108,9 +118,10 @@ def fingerprint(project: Project, options: Options) -> str:
         for path in sorted(folder.glob(pattern)) if folder.is_dir() else ():
             st = path.stat()
             h.update(f"{path.relative_to(folder).as_posix()}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
-    shim = project.root / SHIM_SOURCE
-    if shim.exists():
-        h.update(str(shim.stat().st_mtime_ns).encode())
+    for source in ASSETS.values():
+        if (project.root / source).exists():
+            h.update(str((project.root / source).stat().st_mtime_ns).encode())
+    h.update(str(WORKER.stat().st_mtime_ns).encode())
     return h.hexdigest()
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from digest.fsutil import clear_stale, recover, swap_in
 from digest.guard import scan_site
 from digest.problems import BuildFailed
+from digest.searchindex import write_search_index
 
 ZIP_DATE = (2020, 1, 1, 0, 0, 0)  # fixed, so the same site gives the same zip bytes
 
@@ -61,6 +62,7 @@ def mkdocs_build(config_file: Path, site_dir: Path) -> None:
         with _cwd(config_file.parent):
             config = load_config(str(config_file), site_dir=str(tmp), strict=True)
             build(config)
+        write_search_index(tmp, config_file.parent)
         findings = scan_site(tmp)
         if findings:
             raise BuildFailed("the built site would load files from other hosts:\n  "
