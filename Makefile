@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: setup site generate check serve test lint golden clean
+.PHONY: setup site generate check serve test lint golden bench clean
 
 # Python packages (pinned in requirements.lock) and the npm assets (pinned,
 # integrity-checked by package-lock.json). Re-runs when either lock changes.
@@ -36,6 +36,11 @@ lint: $(STAMP)
 
 test: lint
 	$(BIN)/python -m pytest
+
+# Measure on a synthetic corpus: make bench N=5000
+N ?= 1000
+bench: $(STAMP)
+	$(BIN)/digest bench $(N)
 
 # Regenerate the golden files after an intended change to the output.
 golden: $(STAMP)

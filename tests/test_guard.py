@@ -19,12 +19,19 @@ def test_html_loads_are_found() -> None:
     <style>@import "https://e.example/x.css"; .a { background: url(https://e.example/y.png) }</style>
     <img srcset="a.png 1x, https://e.example/b.png 2x">
     """
-    assert refs("a.html", html) == [
+    assert sorted(refs("a.html", html)) == sorted([
         "https://unpkg.com/iframe-worker/shim", "https://fonts.googleapis.com/css?family=Roboto",
         "https://fonts.gstatic.com", "//cdn.example.org/a.png", "http://evil.example/",
         "https://e.example/bg.png", "https://e.example/x.css", "https://e.example/y.png",
         "https://e.example/b.png",
-    ]
+    ])
+
+
+def test_attributes_in_any_quoting_and_entities() -> None:
+    html = """<img src=https://e.example/a.png><script src='//e.example/b.js'></script>
+    <img src="&#104;ttps://e.example/c.png"><meta http-equiv="refresh" content="0; url=https://e.example/">"""
+    assert sorted(refs("a.html", html)) == sorted(["https://e.example/a.png", "//e.example/b.js",
+                                                   "https://e.example/c.png", "https://e.example/"])
 
 
 def test_links_and_local_files_are_allowed() -> None:

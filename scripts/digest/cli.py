@@ -34,6 +34,11 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("generate", parents=[common], help="check, then write the Markdown under docs/digest/")
     b = sub.add_parser("build", parents=[common], help="check, generate, and build the hosted and offline editions")
     b.add_argument("--edition", choices=("both", "hosted", "offline"), default="both")
+    bench = sub.add_parser("bench", help="measure the pipeline on a synthetic corpus of N articles")
+    bench.add_argument("n", type=int, nargs="?", default=1000, help="number of articles (default: %(default)s)")
+    bench.add_argument("--root", type=Path, default=Path("."), help="project whose configuration and assets to use")
+    bench.add_argument("--keep", type=Path, default=None, help="keep the generated project under this folder")
+    bench.add_argument("--no-search", action="store_true", help="skip the browser search measurement")
     return parser
 
 
@@ -63,6 +68,11 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
         args = _parser().parse_args(argv)
     except SystemExit as exc:
         return EXIT_OK if exc.code == 0 else EXIT_USAGE
+    if args.command == "bench":
+        from digest.bench import bench
+
+        bench(args.n, args.root.resolve(), out, keep=args.keep, search=not args.no_search)
+        return EXIT_OK
     project = Project(args.root.resolve())
     seeds_count = sum(1 for _ in project.seeds.iterdir()) if project.seeds.is_dir() else 0
     progress = Progress(err, enabled=seeds_count >= LONG_RUN)

@@ -15,7 +15,7 @@ from digest.model import Digest, build
 from digest.problems import BuildFailed, CheckFailed, Problem, Severity
 from digest.progress import QUIET, Progress
 from digest.render import render_all
-from digest.render.search import SEARCH_TERMS, search_terms
+from digest.render.search import SEARCH_PAGES, search_pages
 from digest.site import mkdocs_build, zip_tree
 from digest.validate import validate
 from digest.write import WriteReport, is_fresh, write_tree
@@ -101,7 +101,7 @@ def plan(project: Project, digest: Digest, progress: Progress = QUIET) -> dict[s
             raise BuildFailed(f"{source} is missing: run 'make setup' (it runs 'npm ci') first")
         files[target] = (project.root / source).read_bytes()
     files["digest/assets/search/worker.js"] = WORKER.read_bytes()
-    files[SEARCH_TERMS] = json.dumps(search_terms(digest), ensure_ascii=False, indent=0, sort_keys=True)
+    files[SEARCH_PAGES] = "self.__digestPages = " + json.dumps(search_pages(digest), ensure_ascii=False) + ";\n"
     return files
 
 

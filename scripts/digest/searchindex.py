@@ -1,10 +1,11 @@
 """The digest's search index, built once per edition at site-build time.
 
-Material's search plugin writes one document per page section and leaves the
-indexing to the browser, on every page load. Here the sections become one
-document per page (with aliases and entity names as extra terms), Node builds
-a MiniSearch index from them, and the browser only loads it
-(search/digest_index.js). Material's own index file is reduced to its
+Material's search plugin leaves the indexing to the browser, on every page
+load, which takes seconds at a few thousand articles. Here the generated
+pages' text (written by the generator as digest/assets/search/pages.js) and
+Material's entries for the hand-written pages become one document per page,
+Node builds a MiniSearch index from them, and the browser only loads it
+(search/digest_index.js). Material's own index file keeps only its
 configuration, which its search box still reads.
 """
 
@@ -22,7 +23,7 @@ from digest.problems import BuildFailed
 
 BUILDER = Path(__file__).resolve().parent / "assets" / "build-index.mjs"
 ENGINE = Path("node_modules/minisearch/dist/es/index.js")  # under the project root
-TERMS = "digest/assets/search/terms.json"
+PAGES = "digest/assets/search/pages.js"
 SNIPPET = 240
 _TAG = re.compile(r"<[^>]+>")
 _WS = re.compile(r"\s+")
@@ -32,46 +33,49 @@ def _plain(text: str) -> str:
     return _WS.sub(" ", html.unescape(_TAG.sub(" ", text))).strip()
 
 
-def _source_path(location: str) -> list[str]:
-    """Where a page came from (under docs/), for either kind of URL."""
-    if location.endswith(".html"):
-        return [location[: -len(".html")] + ".md"]
-    if not location:
-        return ["index.md"]
-    stem = location.rstrip("/")
-    return [stem + ".md", stem + "/index.md"]
+def location(src: str, directory_urls: bool) -> str:
+    """The URL (relative to the site) MkDocs gives the page built from ``src``."""
+    stem = src[: -len(".md")]
+    if not directory_urls:
+        return stem + ".html"
+    if stem == "index":
+        return ""
+    return (stem[: -len("index")] if stem.endswith("/index") else stem + "/")
 
 
-def page_documents(site: Path) -> list[dict[str, str]]:
-    """One document per page from Material's per-section index, plus our terms."""
+def page_documents(site: Path, directory_urls: bool) -> list[dict[str, str]]:
+    """One document per page: the generated pages' own text, plus Material's
+    per-section entries for the hand-written pages, merged per page."""
+    pages_file = site / PAGES
+    generated: list[dict[str, str]] = []
+    if pages_file.exists():
+        script = pages_file.read_text(encoding="utf-8")
+        generated = json.loads(script[script.index("=") + 1:].rstrip().rstrip(";"))
+    docs = {location(p["src"], directory_urls): {**p, "location": location(p["src"], directory_urls)}
+            for p in generated}
     index = json.loads((site / "search" / "search_index.json").read_text(encoding="utf-8"))
-    terms_file = site / TERMS
-    extra: dict[str, dict[str, str]] = (
-        json.loads(terms_file.read_text(encoding="utf-8")) if terms_file.exists() else {})
-    pages: dict[str, dict[str, str]] = {}
+    merged: dict[str, dict[str, str]] = {}
     for doc in index["docs"]:
-        location = doc["location"].split("#", 1)[0]
-        page = pages.get(location)
-        if page is None:
-            page = pages[location] = {"location": location, "title": _plain(doc["title"]), "text": ""}
+        where = doc["location"].split("#", 1)[0]
+        if where in docs:
+            continue
+        page = merged.setdefault(where, {"location": where, "title": _plain(doc["title"]), "terms": "", "text": ""})
         page["text"] += " " + _plain(doc["text"])
-    out = []
-    for location in sorted(pages):
-        page = pages[location]
-        more = next((extra[p] for p in _source_path(location) if p in extra), {})
-        out.append({"location": location, "title": page["title"], "terms": more.get("terms", ""),
-                    "text": page["text"].strip(), "snippet": more.get("snippet") or page["text"].strip()[:SNIPPET]})
-    return out
+    for page in merged.values():
+        page["text"] = page["text"].strip()
+        page["snippet"] = page["text"][:SNIPPET]
+        docs[page["location"]] = page
+    return [docs[k] for k in sorted(docs)]
 
 
-def write_search_index(site: Path, project_root: Path, node: str = "node") -> None:
+def write_search_index(site: Path, project_root: Path, *, directory_urls: bool, node: str = "node") -> None:
     """Replace Material's browser-side indexing with a prebuilt index."""
     engine = project_root / ENGINE
     if not engine.is_file():
         raise BuildFailed(f"{ENGINE} is missing: run 'make setup' (it runs 'npm ci') first")
     if shutil.which(node) is None:
         raise BuildFailed("Node.js is needed to build the search index: install it (Debian: apt-get install nodejs)")
-    docs = page_documents(site)
+    docs = page_documents(site, directory_urls)
     with tempfile.TemporaryDirectory() as tmp:
         source, target = Path(tmp) / "docs.json", Path(tmp) / "index.json"
         payload = [{"id": i, "title": d["title"], "terms": d["terms"], "text": d["text"]} for i, d in enumerate(docs)]
@@ -86,6 +90,7 @@ def write_search_index(site: Path, project_root: Path, node: str = "node") -> No
     script = ("self.__digestSearch = {\"docs\": " + json.dumps(display, ensure_ascii=True)
               + ", \"index\": " + json.dumps(index, ensure_ascii=True) + "};\n")
     (site / "search" / "digest_index.js").write_text(script, encoding="utf-8")
+    (site / PAGES).unlink(missing_ok=True)  # its text is in the index now
     material = site / "search" / "search_index.json"
     config = json.loads(material.read_text(encoding="utf-8"))
     config["docs"] = []

@@ -62,7 +62,7 @@ def mkdocs_build(config_file: Path, site_dir: Path) -> None:
         with _cwd(config_file.parent):
             config = load_config(str(config_file), site_dir=str(tmp), strict=True)
             build(config)
-        write_search_index(tmp, config_file.parent)
+        write_search_index(tmp, config_file.parent, directory_urls=bool(config.use_directory_urls))
         findings = scan_site(tmp)
         if findings:
             raise BuildFailed("the built site would load files from other hosts:\n  "

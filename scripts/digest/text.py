@@ -126,21 +126,26 @@ def first_sentence(text: str, limit: int = 120) -> str:
     return (cut if len(cut) > limit // 3 else sentence[:limit]).rstrip(" ,;:-") + "…"
 
 
-# Characters Python-Markdown treats as syntax and accepts a backslash before.
-_MD_ESCAPE: Final = re.compile(r"([\\`*_{}\[\]()#+\-.!|>])")
+# Characters that are Markdown syntax anywhere in a line. Others ('.', '-',
+# '+', '>', digits) only matter at the start of a line and are escaped there:
+# every backslash costs Python-Markdown an inline-pattern pass, and plain text
+# is mostly periods and hyphens.
+_MD_ESCAPE: Final = re.compile(r"([\\`*_{}\[\]#|])")
+_LINE_START: Final = re.compile(r"^(\d+)([.)])|^([-+>])")
 
 
 @lru_cache(maxsize=1 << 16)  # titles and names recur in many lists
 def md_text(text: str) -> str:
     """Escape text so Markdown shows it exactly as written, on one line.
 
-    Newlines become spaces (seeds use single newlines as soft wraps), so no
-    line-start syntax (lists, headings, tables, setext) can ever form; '&' and
-    '<' become entities so no HTML or entity can form either.
+    Newlines become spaces (seeds use single newlines as soft wraps), so only
+    the first character can start block syntax (a list, a quote, a heading);
+    '&' and '<' become entities so no HTML or entity can form either.
     """
     text = _WS.sub(" ", text)
     text = text.replace("&", "&amp;").replace("<", "&lt;")
-    return _MD_ESCAPE.sub(r"\\\1", text)
+    text = _MD_ESCAPE.sub(r"\\\1", text)
+    return _LINE_START.sub(lambda m: f"{m.group(1)}\\{m.group(2)}" if m.group(1) else f"\\{m.group(3)}", text)
 
 
 def html_attr(text: str) -> str:

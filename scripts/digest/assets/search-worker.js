@@ -52,8 +52,13 @@ function plainText(html) {
 }
 
 function fallback(data) {
-  // One document per page, from Material's per-section documents.
+  // No prebuilt index (mkdocs serve): index here what the generator wrote
+  // (digest/assets/search/pages.js, if it loaded) and what Material sent.
   var pages = new Map();
+  (self.__digestPages || []).forEach(function (doc) {
+    var where = doc.src.replace(/(^|\/)index\.md$/, "$1").replace(/\.md$/, "/");
+    pages.set(where, { location: where, title: doc.title, text: doc.terms + " " + doc.text });
+  });
   (data.docs || []).forEach(function (doc) {
     var path = doc.location.split("#")[0];
     var page = pages.get(path);
@@ -77,7 +82,9 @@ function setup(data) {
       docs = self.__digestSearch.docs;
       engine = MiniSearch.loadJSON(self.__digestSearch.index, OPTIONS);
       self.__digestSearch = null;
-    }, function () { fallback(data); });
+    }, function () {
+      return load([base + "pages.js"]).then(function () { fallback(data); }, function () { fallback(data); });
+    });
   }).then(function () { return { type: 1 }; });
 }
 

@@ -18,15 +18,21 @@ from digest.render.common import (
     article_path,
     edition_path,
     hub_index_path,
+    hub_page_path,
     hub_path,
+    month_path,
 )
 from digest.render.lists import (
+    hub_pages,
+    months,
     render_edition,
     render_editions_index,
     render_grades,
     render_home,
     render_hub,
     render_hub_index,
+    render_hub_page,
+    render_month,
     render_unreviewed,
 )
 
@@ -56,10 +62,14 @@ def render_all(digest: Digest, progress: Progress = QUIET) -> dict[str, str]:
     for article in digest.articles.values():
         put(article_path(article.id), render_article(digest, article))
         progress.advance()
+    for key, group in months(digest):
+        put(month_path(key), render_month(digest, key, group))
     for kind in HUB_FOLDERS:
         put(hub_index_path(kind), render_hub_index(digest, kind))
         for hub in digest.hubs(kind).values():
             put(hub_path(hub), render_hub(digest, hub))
+            for number in range(2, hub_pages(hub) + 1):
+                put(hub_page_path(hub, number), render_hub_page(digest, hub, number))
             progress.advance()
     progress.done()
     return dict(sorted(pages.items()))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+
 from digest.model import KIND_LABELS, Article, Digest
 from digest.render.common import (
     a,
@@ -17,26 +19,41 @@ from digest.render.common import (
 from digest.text import Fix, Paragraph, html_attr, md_inline, md_text, neutralise_markdown
 
 
-def paragraph_md(number: int, segments: Paragraph, fmt: str) -> str:
-    """One numbered, linkable paragraph with its corrections marked in place.
+def paragraph_html(number: int, segments: Paragraph) -> str:
+    """One numbered, linkable paragraph of a plain-text article, as HTML.
 
-    The anchor is inline HTML that the generator controls, because Markdown
-    attribute lists break next to escaped braces in article text.
+    Plain text is escaped with ``html.escape`` and written as one raw HTML
+    block: exact by construction, and far cheaper for Python-Markdown than
+    escaping every character for its inline parser. Its only links are
+    in-page anchors, which read the same in both editions.
     """
-    anchor = f'<a id="p-{number}" class="bd-pn" href="#p-{number}" title="Link to paragraph {number}">{number}</a>'
+    parts = []
+    for s in segments:
+        if isinstance(s, Fix):
+            parts.append(f'<ins class="bd-fix" title="Corrected; the source text reads: {html_attr(s.original)}">'
+                         f"{html.escape(_one_line(s.corrected), quote=False)}</ins>")
+        else:
+            parts.append(html.escape(_one_line(s), quote=False))
+    return (f'<p id="p-{number}"><a class="bd-pn" href="#p-{number}" title="Link to paragraph {number}">{number}</a> '
+            f'{"".join(parts).strip()}</p>')
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split()) if "\n" in text or "  " in text else text
+
+
+def paragraph_md(number: int, segments: Paragraph) -> str:
+    """One block of a Markdown article: its syntax kept, raw HTML neutralised,
+    corrections marked, and an anchor line before it."""
     parts = []
     for s in segments:
         if isinstance(s, Fix):
             parts.append(f'<ins class="bd-fix" title="Corrected; the source text reads: {html_attr(s.original)}">'
                          f"{md_text(s.corrected)}</ins>")
         else:
-            parts.append(md_text(s) if fmt == "txt" else neutralise_markdown(s))
-    body = "".join(parts) if fmt == "txt" else "".join(parts).strip()
-    if fmt == "txt":
-        return f"{anchor} {body}"
-    # A Markdown block may be a heading, list or code: keep its syntax intact
-    # and put the anchor on a line of its own before it.
-    return f"{anchor}\n\n{body}"
+            parts.append(neutralise_markdown(s))
+    anchor = f'<a id="p-{number}" class="bd-pn" href="#p-{number}" title="Link to paragraph {number}">{number}</a>'
+    return f"{anchor}\n\n{''.join(parts).strip()}"
 
 
 def render_article(digest: Digest, article: Article) -> str:
@@ -92,8 +109,12 @@ def render_article(digest: Digest, article: Article) -> str:
                 "    No analyst has annotated this article yet; its title is its first sentence.",
                 f"    Add `{article.seed.rsplit('.', 1)[0]}.yml` to review it.", ""]
     out += ["## Full text", ""]
-    for i, segments in enumerate(article.paragraphs, start=1):
-        out += [paragraph_md(i, segments, article.format), ""]
+    if article.format == "txt":
+        out += ['<div class="bd-text">', *(paragraph_html(i, p) for i, p in enumerate(article.paragraphs, 1)),
+                "</div>", ""]
+    else:
+        for i, segments in enumerate(article.paragraphs, start=1):
+            out += [paragraph_md(i, segments), ""]
     if article.corrections:
         out += ["## Corrections", "", "Damaged text in the source, and what the page shows instead:", "",
                 "| Source text | Shown as | Paragraphs |", "| --- | --- | --- |"]

@@ -33,11 +33,19 @@ def head(title: str) -> list[str]:
     title such as ``</title><script>`` stays text everywhere.
     """
     safe = html.escape(" ".join(title.split()), quote=False)
-    return ["---", f"title: {json.dumps(safe, ensure_ascii=False)}", "---", "", f"# {md_text(title)}", ""]
+    # Generated pages are searched through the digest's prebuilt index, so
+    # Material's search plugin need not parse them (see render/search.py).
+    return ["---", f"title: {json.dumps(safe, ensure_ascii=False)}", "search:", "  exclude: true", "---", "",
+            f"# {md_text(title)}", ""]
 
 
 def article_path(ident: str) -> str:
     return f"{ROOT}/articles/{ident}.md"
+
+
+def month_path(key: str) -> str:
+    """The page listing one month's editions; key is '2026-11'."""
+    return f"{ROOT}/editions/{key}.md"
 
 
 def edition_path(date: dt.date) -> str:
@@ -116,6 +124,23 @@ def source_line(page: str, digest: Digest, article: Article) -> str:
     parts.append(grade_link(page, article.grade))
     parts.append(f"{article.importance} importance")
     return " · ".join(parts)
+
+
+def line_item(page: str, digest: Digest, article: Article) -> str:
+    """An article on one line, for long lists: title, date, source and grade.
+
+    Two links, not four: long lists are where Python-Markdown spends its time.
+    """
+    date = article.date.isoformat() if article.date else "unreviewed"
+    source = digest.sources[article.source].name if article.source in digest.sources else ""
+    return (f"- {a(page, article_path(article.id), article.title)} · {date} · {md_text(source)} · "
+            f"{grade_link(page, article.grade)}")
+
+
+def hub_page_path(hub: Hub, number: int) -> str:
+    """Page 1 of a hub is its own page; later pages live in a folder beside it."""
+    first = hub_path(hub)
+    return first if number == 1 else f"{first[: -len('.md')]}/{number}.md"
 
 
 def item(page: str, digest: Digest, article: Article, *, with_date: bool = False) -> str:

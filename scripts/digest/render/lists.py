@@ -21,9 +21,12 @@ from digest.render.common import (
     external,
     head,
     hub_index_path,
+    hub_page_path,
     hub_path,
     item,
+    line_item,
     link,
+    month_path,
 )
 from digest.text import md_text
 
@@ -51,16 +54,29 @@ def render_home(digest: Digest) -> str:
     return "\n".join(out)
 
 
+def months(digest: Digest) -> list[tuple[str, list[tuple[dt.date, tuple[str, ...]]]]]:
+    """Editions rolled up by month ('2026-11'), newest first."""
+    return [(key, list(group)) for key, group in groupby(digest.editions, key=lambda e: e[0].strftime("%Y-%m"))]
+
+
 def render_editions_index(digest: Digest) -> str:
+    """One line per month, so the index grows by twelve lines a year."""
     page = EDITIONS
-    out = [*head("Editions"), "Every digest date, newest first.", ""]
-    for month, group in groupby(digest.editions, key=lambda e: _month(e[0])):
-        out += [f"## {month}", ""]
-        for date, ids in group:
-            n = len(ids)
-            out.append(f"- {a(page, edition_path(date), date.strftime('%A, %d %B %Y'))}: {n} article{'s' if n != 1 else ''}")
-        out.append("")
-    return "\n".join(out)
+    out = [*head("Editions"), "Every month of the digest, newest first.", ""]
+    for key, group in months(digest):
+        n = sum(len(ids) for _, ids in group)
+        label = group[0][0].strftime("%B %Y")
+        out.append(f"- {a(page, month_path(key), label)}: {len(group)} editions, {n} article{'s' if n != 1 else ''}")
+    return "\n".join([*out, ""])
+
+
+def render_month(digest: Digest, key: str, group: list[tuple[dt.date, tuple[str, ...]]]) -> str:
+    page = month_path(key)
+    out = [*head(f"Editions of {group[0][0].strftime('%B %Y')}"), a(page, EDITIONS, "All months"), ""]
+    for date, ids in group:
+        n = len(ids)
+        out.append(f"- {a(page, edition_path(date), date.strftime('%A, %d %B %Y'))}: {n} article{'s' if n != 1 else ''}")
+    return "\n".join([*out, ""])
 
 
 def render_edition(digest: Digest, date: dt.date, ids: tuple[str, ...], newer: dt.date | None,
@@ -70,7 +86,7 @@ def render_edition(digest: Digest, date: dt.date, ids: tuple[str, ...], newer: d
     nav = []
     if older:
         nav.append(f"← {a(page, edition_path(older), older.isoformat())}")
-    nav.append(a(page, EDITIONS, "all editions"))
+    nav.append(a(page, month_path(date.strftime("%Y-%m")), date.strftime("%B %Y")))
     if newer:
         nav.append(f"{a(page, edition_path(newer), newer.isoformat())} →")
     out += [" · ".join(nav), ""]
@@ -122,10 +138,41 @@ def render_hub(digest: Digest, hub: Hub) -> str:
         out += [" · ".join(details), ""]
         if hub.note:
             out += [md_text(hub.note), ""]
-    n = len(hub.articles)
-    out += [f"## Articles ({n})", ""]
-    out += [item(page, digest, digest.articles[i], with_date=True) for i in hub.articles] + [""]
+    out += _hub_articles(digest, hub, 1)
     return "\n".join(out)
+
+
+HUB_PAGE_SIZE = 100  # articles per hub page; a hub never becomes one endless page
+
+
+def hub_pages(hub: Hub) -> int:
+    return max(1, -(-len(hub.articles) // HUB_PAGE_SIZE))
+
+
+def _hub_articles(digest: Digest, hub: Hub, number: int) -> list[str]:
+    page = hub_page_path(hub, number)
+    n, pages = len(hub.articles), hub_pages(hub)
+    first = (number - 1) * HUB_PAGE_SIZE
+    chunk = hub.articles[first:first + HUB_PAGE_SIZE]
+    out = [f"## Articles ({n})" if pages == 1 else f"## Articles {first + 1}–{first + len(chunk)} of {n}", ""]
+    if pages > 1:
+        out += [_pager(page, hub, number, pages), ""]
+    out += [line_item(page, digest, digest.articles[i]) for i in chunk] + [""]
+    if pages > 1:
+        out += [_pager(page, hub, number, pages), ""]
+    return out
+
+
+def _pager(page: str, hub: Hub, number: int, pages: int) -> str:
+    links = [a(page, hub_page_path(hub, k), str(k)) if k != number else f"**{k}**" for k in range(1, pages + 1)]
+    return "Pages: " + " ".join(links)
+
+
+def render_hub_page(digest: Digest, hub: Hub, number: int) -> str:
+    """Page ``number`` (2 and up) of a long hub."""
+    page = hub_page_path(hub, number)
+    out = [*head(f"{hub.name}, page {number}"), f"{a(page, hub_path(hub), hub.name)} · {HUB_TITLES[hub.kind]}", ""]
+    return "\n".join(out + _hub_articles(digest, hub, number))
 
 
 def render_unreviewed(digest: Digest) -> str:

@@ -1,17 +1,22 @@
-"""What the search index needs beyond the visible text: names to find a page
-by (aliases, entities) and the short text shown under a result."""
+"""The text the search index is built from, one document per generated page.
+
+Generated pages are kept out of Material's own search index (its plugin would
+parse every page's HTML again); the site build turns these documents into a
+prebuilt index instead (see digest.searchindex).
+"""
 
 from __future__ import annotations
 
 from digest.model import Digest
 from digest.render.common import article_path, hub_path
+from digest.text import plain
 
-SEARCH_TERMS = "digest/assets/search/terms.json"
+SEARCH_PAGES = "digest/assets/search/pages.js"
 
 
-def search_terms(digest: Digest) -> dict[str, dict[str, str]]:
-    """Per generated page (path under docs/): extra search terms and a snippet."""
-    out: dict[str, dict[str, str]] = {}
+def search_pages(digest: Digest) -> list[dict[str, str]]:
+    """Per page: its source path under docs/, title, extra terms, text, snippet."""
+    out: list[dict[str, str]] = []
     for article in digest.articles.values():
         names: list[str] = []
         for key in article.entities:
@@ -21,9 +26,14 @@ def search_terms(digest: Digest) -> dict[str, dict[str, str]]:
         for kind, keys in (("topic", article.topics), ("region", article.regions), ("source", (article.source,))):
             hubs = digest.hubs(kind)
             names += [hubs[k].name for k in keys if k in hubs]
-        out[article_path(article.id)] = {"terms": " ".join(dict.fromkeys(names)), "snippet": article.summary}
+        body = [article.summary, *article.key_points, article.assessment, *(q.text for q in article.quotes),
+                *(plain(p) for p in article.paragraphs)]
+        out.append({"src": article_path(article.id), "title": article.title,
+                    "terms": " ".join(dict.fromkeys(names)), "text": " ".join(t for t in body if t),
+                    "snippet": article.summary or plain(article.paragraphs[0])[:240]})
     for kind in ("topic", "region", "entity", "source"):
         for hub in digest.hubs(kind).values():
-            out[hub_path(hub)] = {"terms": " ".join(hub.aliases),
-                                  "snippet": hub.description or hub.note or f"{len(hub.articles)} articles"}
-    return dict(sorted(out.items()))
+            about = " ".join(t for t in (hub.description, hub.note, hub.country) if t)
+            out.append({"src": hub_path(hub), "title": hub.name, "terms": " ".join(hub.aliases), "text": about,
+                        "snippet": about or f"{len(hub.articles)} articles"})
+    return sorted(out, key=lambda d: d["src"])

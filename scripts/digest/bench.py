@@ -1,0 +1,180 @@
+"""``digest bench N``: measure the real pipeline on a synthetic corpus.
+
+Every figure comes from running the real commands in child processes on a
+corpus made by :mod:`digest.synth`, in a temporary project, in one run, so
+the numbers compare with each other (and with the plain-pages baseline).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TextIO
+
+from digest.synth import write_corpus
+
+CHILD = ("import resource, sys\nfrom digest.cli import main\ncode = main(sys.argv[1:])\n"
+         "peak = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,"
+         " resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+         "sys.stderr.write(f'\\nBENCH-MAXRSS-KB {peak}\\n')\nsys.exit(code)\n")
+
+
+@dataclass
+class Run:
+    seconds: float
+    peak_mb: float
+    out: str
+    err: str
+
+
+@dataclass
+class Report:
+    n: int
+    rows: list[tuple[str, str]] = field(default_factory=list)
+
+    def add(self, name: str, value: str) -> None:
+        self.rows.append((name, value))
+
+    def table(self) -> str:
+        width = max(len(r[0]) for r in self.rows)
+        lines = [f"| {'figure'.ljust(width)} | value |", f"| {'-' * width} | --- |"]
+        lines += [f"| {name.ljust(width)} | {value} |" for name, value in self.rows]
+        return "\n".join(lines)
+
+
+def _digest(root: Path, *args: str) -> Run:
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    started = time.perf_counter()
+    proc = subprocess.run([sys.executable, "-c", CHILD, *args, "--root", str(root)], capture_output=True,
+                          text=True, env=env, check=False)
+    seconds = time.perf_counter() - started
+    if proc.returncode != 0:
+        raise RuntimeError(f"digest {' '.join(args)} failed:\n{proc.stderr[-3000:]}")
+    peak = re.search(r"BENCH-MAXRSS-KB (\d+)", proc.stderr)
+    return Run(seconds, int(peak.group(1)) / 1024 if peak else 0.0, proc.stdout, proc.stderr)
+
+
+def _written(run: Run) -> int:
+    m = re.search(r"wrote (\d+) files", run.out)
+    return int(m.group(1)) if m else -1
+
+
+def _stage(run: Run, name: str) -> float:
+    m = re.search(rf"{re.escape(name)}: [\d,]+ in ([\d.]+) s", run.err)
+    return float(m.group(1)) if m else float("nan")
+
+
+def make_project(root: Path, repo: Path) -> None:
+    root.mkdir(parents=True)
+    for name in ("mkdocs.yml", "mkdocs.offline.yml"):
+        shutil.copy(repo / name, root / name)
+    for folder in ("docs", "overrides"):
+        shutil.copytree(repo / folder, root / folder, ignore=shutil.ignore_patterns("digest", ".digest*"))
+    (root / "node_modules").symlink_to((repo / "node_modules").resolve())
+
+
+def _baseline(root: Path, seeds: Path, repo: Path) -> float:
+    """The same MkDocs configuration building plain pages with the same text."""
+    docs = root / "docs"
+    (docs / "articles").mkdir(parents=True)
+    (docs / "index.md").write_text("# Baseline\n", encoding="utf-8")
+    for text_file in sorted(seeds.glob("*.txt")):
+        title = re.search(r'^title: (.*)$', (seeds / f"{text_file.stem}.yml").read_text(encoding="utf-8"), re.M)
+        heading = json.loads(title.group(1)) if title else text_file.stem
+        (docs / "articles" / f"{text_file.stem}.md").write_text(
+            f"# {heading}\n\n{text_file.read_text(encoding='utf-8')}", encoding="utf-8")
+    config = (repo / "mkdocs.yml").read_text(encoding="utf-8")
+    config = config[: config.index("\nnav:")] + "\nnav:\n  - Home: index.md\nnot_in_nav: |\n  /articles/\n"
+    config = config.replace("  custom_dir: overrides\n", "")
+    (root / "mkdocs.yml").write_text(config, encoding="utf-8")
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "mkdocs", "build", "-q", "-f", str(root / "mkdocs.yml")], check=True,
+                   env={**os.environ, "NO_MKDOCS_2_WARNING": "1"}, cwd=root)
+    return time.perf_counter() - started
+
+
+def offline_search_seconds(index_html: Path, query: str, tries: int = 3) -> float:
+    """Median time from the first keystroke of a query to the first result."""
+    from playwright.sync_api import sync_playwright
+
+    chromium = os.environ.get("DIGEST_CHROMIUM", "/usr/bin/chromium")
+    flags = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+             "--disable-sync"]
+    times = []
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=flags)
+        for _ in range(tries):
+            page = browser.new_page()
+            page.goto(index_html.as_uri())
+            page.wait_for_load_state("load")
+            started = time.perf_counter()
+            page.click("input.md-search__input")
+            page.keyboard.type(query)
+            page.locator(".md-search-result__item").first.wait_for(timeout=120_000)
+            times.append(time.perf_counter() - started)
+            page.close()
+        browser.close()
+    return statistics.median(times)
+
+
+def _du(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+def bench(n: int, repo: Path, out: TextIO, keep: Path | None = None, search: bool = True) -> Report:
+    """Run every measurement for ``n`` articles and print the table to ``out``."""
+    work = Path(tempfile.mkdtemp(prefix=f"digest-bench-{n}-", dir=keep))
+    report = Report(n)
+    try:
+        root = work / "project"
+        make_project(root, repo)
+        write_corpus(root / "seeds", n)
+
+        def say(text: str) -> None:
+            print(f"bench: {text}", file=out, flush=True)
+
+        say(f"{n} articles in {root}")
+        gen = _digest(root, "generate")
+        report.add(f"generation, seeds to Markdown ({n:,} articles)", f"{gen.seconds:.1f} s")
+        noop = _digest(root, "generate")
+        report.add("no-op regeneration", f"{noop.seconds:.2f} s, {_written(noop)} files rewritten")
+        build = _digest(root, "build")
+        hosted, offline = _stage(build, "building the hosted edition (MkDocs)"), _stage(
+            build, "building the offline edition (MkDocs)")
+        report.add("full build, both editions (`digest build`)", f"{build.seconds:.1f} s")
+        report.add("hosted edition (MkDocs + search index + guard)", f"{hosted:.1f} s")
+        report.add("offline edition (MkDocs + search index + guard + zip)", f"{offline:.1f} s")
+        say("baseline: plain pages, same text, same configuration")
+        base = _baseline(work / "baseline", root / "seeds", repo)
+        report.add("baseline: MkDocs on plain pages with the same text", f"{base:.1f} s")
+        report.add("ratio hosted / baseline", f"{hosted / base:.2f}")
+        report.add("built size per article (hosted)", f"{_du(root / 'site') / n / 1024:.1f} KB")
+        report.add("peak memory (generation, build)", f"{gen.peak_mb:.0f} MB, {build.peak_mb:.0f} MB")
+        # One annotation changes: count the pages rewritten.
+        target = sorted((root / "seeds").glob("*.yml"))[n // 2]
+        text = target.read_text(encoding="utf-8")
+        target.write_text(re.sub(r"^title: .*$", 'title: "A changed title"', text, count=1, flags=re.M),
+                          encoding="utf-8")
+        change = _digest(root, "generate")
+        report.add("one annotation's title changed", f"{_written(change)} files rewritten, {change.seconds:.1f} s")
+        if search:
+            say("offline search in Chromium")
+            entity = next(line for line in (root / "seeds/entities.yml").read_text(encoding="utf-8").splitlines()
+                          if line.startswith('"'))
+            query = json.loads(entity.rstrip(":")).split(" ")[0]
+            seconds = offline_search_seconds(root / "dist/offline/index.html", query)
+            report.add(f"offline search, typing '{query}' to first result", f"{seconds:.2f} s")
+        print(report.table(), file=out, flush=True)
+        return report
+    finally:
+        if keep is None:
+            shutil.rmtree(work, ignore_errors=True)
