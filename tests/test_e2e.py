@@ -10,6 +10,7 @@ from pathlib import Path
 
 from digest.cli import main
 from digest.guard import scan_site
+from digest.searchindex import shard_of
 
 from .conftest import REPO, make_project
 
@@ -99,8 +100,13 @@ def prebuilt_index(site: Path) -> tuple[list[list[str]], set[str]]:
     """The documents and the indexed terms of a site's prebuilt search index."""
     script = (site / "search/digest_index.js").read_text(encoding="utf-8")
     data = json.loads(script.removeprefix("self.__digestSearch = ").rstrip().removesuffix(";"))
-    index = json.loads(data["index"])
-    return data["docs"], {term for term, _ in index["index"]}
+    terms: set[str] = set()
+    for name in data["shards"]:
+        shard = (site / f"search/shards/{name}.js").read_text(encoding="utf-8")
+        entries = json.loads(json.loads(shard.split("] = ", 1)[1].rstrip().removesuffix(";")))
+        terms |= {term for term, _ in entries}
+        assert all(shard_of(term) == name for term, _ in entries)
+    return data["docs"], terms
 
 
 def test_search_index_holds_entities_aliases_and_text(built_fixture: Path) -> None:

@@ -4,13 +4,20 @@ Material's search plugin leaves the indexing to the browser, on every page
 load, which takes seconds at a few thousand articles. Here the generated
 pages' text (written by the generator as digest/assets/search/pages.js) and
 Material's entries for the hand-written pages become one document per page,
-Node builds a MiniSearch index from them, and the browser only loads it
-(search/digest_index.js). Material's own index file keeps only its
-configuration, which its search box still reads.
+and Node builds a MiniSearch index from them (once for both editions: the
+documents are the same, only their addresses differ).
+
+The index is then split by the first character of each term: the browser
+loads the small header with the result list up front (search/digest_index.js)
+and, per query, only the shards its words start with (search/shards/). At
+5,000 articles the whole index is 34 MB; a query needs about a tenth of it.
+Material's own index file keeps only its configuration, which its search box
+still reads.
 """
 
 from __future__ import annotations
 
+import hashlib
 import html
 import json
 import re
@@ -43,6 +50,18 @@ def location(src: str, directory_urls: bool) -> str:
     return (stem[: -len("index")] if stem.endswith("/index") else stem + "/")
 
 
+def _key(location: str) -> str:
+    """A page's identity in either edition: its address without .html or '/'."""
+    stem = location[: -len(".html")] if location.endswith(".html") else location.rstrip("/")
+    return stem[: -len("/index")] if stem.endswith("/index") else ("" if stem == "index" else stem)
+
+
+def shard_of(term: str) -> str:
+    """Which shard holds a term; the worker computes the same (searchShard)."""
+    first = term[0]
+    return first if ("a" <= first <= "z" or "0" <= first <= "9") else f"u{ord(first) >> 8:x}"
+
+
 def page_documents(site: Path, directory_urls: bool) -> list[dict[str, str]]:
     """One document per page: the generated pages' own text, plus Material's
     per-section entries for the hand-written pages, merged per page."""
@@ -65,31 +84,58 @@ def page_documents(site: Path, directory_urls: bool) -> list[dict[str, str]]:
         page["text"] = page["text"].strip()
         page["snippet"] = page["text"][:SNIPPET]
         docs[page["location"]] = page
-    return [docs[k] for k in sorted(docs)]
+    return sorted(docs.values(), key=lambda d: _key(d["location"]))
+
+
+def _build_index(payload: str, project_root: Path, engine: Path, node: str) -> str:
+    """Run the Node builder, or reuse its output for the same documents."""
+    cache = project_root / ".digest-cache"
+    digest = hashlib.sha256(payload.encode("utf-8")).hexdigest()[:20]
+    cached = cache / f"search-{digest}.json"
+    if cached.exists():
+        return cached.read_text(encoding="utf-8")
+    with tempfile.TemporaryDirectory() as tmp:
+        source, target = Path(tmp) / "docs.json", Path(tmp) / "index.json"
+        source.write_text(payload, encoding="utf-8")
+        run = subprocess.run([node, str(BUILDER), str(engine), str(source), str(target)],
+                             capture_output=True, text=True, check=False)
+        if run.returncode != 0:
+            raise BuildFailed(f"building the search index failed: {run.stderr.strip()[-2000:]}")
+        index = target.read_text(encoding="utf-8")
+    cache.mkdir(exist_ok=True)
+    for old in cache.glob("search-*.json"):  # one edition's build feeds the other; keep the latest only
+        old.unlink()
+    cached.write_text(index, encoding="utf-8")
+    return index
 
 
 def write_search_index(site: Path, project_root: Path, *, directory_urls: bool, node: str = "node") -> None:
-    """Replace Material's browser-side indexing with a prebuilt index."""
+    """Replace Material's browser-side indexing with a prebuilt, sharded index."""
     engine = project_root / ENGINE
     if not engine.is_file():
         raise BuildFailed(f"{ENGINE} is missing: run 'make setup' (it runs 'npm ci') first")
     if shutil.which(node) is None:
         raise BuildFailed("Node.js is needed to build the search index: install it (Debian: apt-get install nodejs)")
     docs = page_documents(site, directory_urls)
-    with tempfile.TemporaryDirectory() as tmp:
-        source, target = Path(tmp) / "docs.json", Path(tmp) / "index.json"
-        payload = [{"id": i, "title": d["title"], "terms": d["terms"], "text": d["text"]} for i, d in enumerate(docs)]
-        source.write_text(json.dumps({"docs": payload}, ensure_ascii=False), encoding="utf-8")
-        run = subprocess.run([node, str(BUILDER), str(engine), str(source), str(target)],
-                             capture_output=True, text=True, check=False)
-        if run.returncode != 0:
-            raise BuildFailed(f"building the search index failed: {run.stderr.strip()[-2000:]}")
-        index = target.read_text(encoding="utf-8")
+    payload = json.dumps({"docs": [{"id": i, "title": d["title"], "terms": d["terms"], "text": d["text"]}
+                                   for i, d in enumerate(docs)]}, ensure_ascii=False)
+    serialized = json.loads(_build_index(payload, project_root, engine, node))
+    shards: dict[str, list[object]] = {}
+    for entry in serialized.pop("index"):
+        shards.setdefault(shard_of(entry[0]), []).append(entry)
+    serialized["index"] = []
     display = [[d["location"], d["title"], d["snippet"]] for d in docs]
-    # The index travels as a JSON string: browsers parse JSON faster than a script literal.
-    script = ("self.__digestSearch = {\"docs\": " + json.dumps(display, ensure_ascii=True)
-              + ", \"index\": " + json.dumps(index, ensure_ascii=True) + "};\n")
-    (site / "search" / "digest_index.js").write_text(script, encoding="utf-8")
+    # Indexes travel as JSON strings: browsers parse JSON faster than script literals.
+    (site / "search" / "digest_index.js").write_text(
+        "self.__digestSearch = {\"docs\": " + json.dumps(display, ensure_ascii=True) + ", \"header\": "
+        + json.dumps(json.dumps(serialized), ensure_ascii=True) + ", \"shards\": "
+        + json.dumps(sorted(shards)) + "};\n", encoding="utf-8")
+    folder = site / "search" / "shards"
+    folder.mkdir()
+    for name, entries in shards.items():
+        (folder / f"{name}.js").write_text(
+            f"(self.__digestShards = self.__digestShards || {{}})[{json.dumps(name)}] = "
+            + json.dumps(json.dumps(entries, ensure_ascii=False), ensure_ascii=True) + ";\n", encoding="utf-8")
     (site / PAGES).unlink(missing_ok=True)  # its text is in the index now
     material = site / "search" / "search_index.json"
     config = json.loads(material.read_text(encoding="utf-8"))

@@ -2,19 +2,26 @@
  *
  * Material for MkDocs' search box talks to a worker by messages:
  * SETUP (0) -> READY (1), then QUERY (2) -> RESULT (3). This worker answers
- * them from a MiniSearch index that was built when the site was built
- * (search/digest_index.js), so opening a page never indexes the whole digest
- * in the browser. Without that file (mkdocs serve), it indexes what Material
- * sent instead. It works in a real Worker and in the iframe-worker shim that
- * the offline edition uses from file://.
+ * them from a MiniSearch index built when the site was built, split by the
+ * first character of each term (see digest/searchindex.py): setup loads the
+ * header and the result list (search/digest_index.js); a query loads only the
+ * shards its words start with (search/shards/*.js). Opening a page therefore
+ * never indexes the digest in the browser. Without a prebuilt index
+ * (mkdocs serve) it indexes the generator's page text instead.
+ * It runs in a real Worker and in the iframe-worker shim that the offline
+ * edition uses from file://.
  */
 "use strict";
 
 var OPTIONS = { fields: ["title", "terms", "text"], storeFields: [] };
-var SEARCH = { prefix: true, combineWith: "AND", boost: { title: 4, terms: 3 } };
+var BOOST = { title: 4, terms: 3 };
 var LIMIT = 100;
-var engine = null;
+var base = "";
 var docs = [];
+var header = null;     // the serialized index without its terms
+var shardNames = {};   // shards that exist
+var engines = {};      // shard name -> MiniSearch, loaded on first use
+var whole = null;      // the single engine of the fallback
 
 function here() {
   if (typeof document !== "undefined") {
@@ -51,6 +58,13 @@ function plainText(html) {
     .replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&amp;/g, "&").replace(/\s+/g, " ").trim();
 }
 
+/* Must match shard_of() in digest/searchindex.py. */
+function searchShard(term) {
+  var code = term.codePointAt(0);
+  var first = String.fromCodePoint(code);
+  return /[a-z0-9]/.test(first) ? first : "u" + (code >> 8).toString(16);
+}
+
 function fallback(data) {
   // No prebuilt index (mkdocs serve): index here what the generator wrote
   // (digest/assets/search/pages.js, if it loaded) and what Material sent.
@@ -71,16 +85,18 @@ function fallback(data) {
     indexed.push({ id: docs.length, title: page.title, terms: "", text: page.text });
     docs.push([page.location, page.title, page.text.slice(0, 240)]);
   });
-  engine = new MiniSearch(OPTIONS);
-  engine.addAll(indexed);
+  whole = new MiniSearch(OPTIONS);
+  whole.addAll(indexed);
 }
 
 function setup(data) {
-  var base = here().replace(/[^/]*$/, "");
+  base = here().replace(/[^/]*$/, "");
   return load([base + "minisearch.js"]).then(function () {
     return load([base + "../../../search/digest_index.js"]).then(function () {
-      docs = self.__digestSearch.docs;
-      engine = MiniSearch.loadJSON(self.__digestSearch.index, OPTIONS);
+      var search = self.__digestSearch;
+      docs = search.docs;
+      header = JSON.parse(search.header);
+      search.shards.forEach(function (name) { shardNames[name] = true; });
       self.__digestSearch = null;
     }, function () {
       return load([base + "pages.js"]).then(function () { fallback(data); }, function () { fallback(data); });
@@ -88,28 +104,67 @@ function setup(data) {
   }).then(function () { return { type: 1 }; });
 }
 
-function search(query) {
-  var text = String(query || "").trim();
-  if (!engine || !text) return { type: 3, data: { items: [] } };
-  var results = engine.search(text, SEARCH).slice(0, LIMIT);
-  var items = results.map(function (result) {
-    var doc = docs[result.id];
-    var terms = {};
-    result.queryTerms.forEach(function (t) { terms[t] = true; });
-    return [{
-      location: doc[0],
-      title: highlight(doc[1], result.terms),
-      text: highlight(doc[2], result.terms),
-      score: result.score,
-      terms: terms
-    }];
+function engineFor(name) {
+  if (engines[name]) return Promise.resolve(engines[name]);
+  if (!shardNames[name]) return Promise.resolve(null);
+  return load([base + "../../../search/shards/" + name + ".js"]).then(function () {
+    var js = Object.assign({}, header, { index: JSON.parse(self.__digestShards[name]) });
+    delete self.__digestShards[name];
+    return (engines[name] = MiniSearch.loadJS(js, OPTIONS));
   });
-  return { type: 3, data: { items: items } };
+}
+
+function words(query) {
+  var tokenize = MiniSearch.getDefault("tokenize");
+  var process = MiniSearch.getDefault("processTerm");
+  return tokenize(query).map(function (t) { return process(t); }).filter(function (t) { return t; });
+}
+
+/* Every word must match; the last may be the start of a word (as you type). */
+function search(query) {
+  var terms = words(String(query || ""));
+  if (!terms.length || (!header && !whole)) return Promise.resolve({ items: [] });
+  var lookups = terms.map(function (term, i) {
+    var options = { prefix: i === terms.length - 1, boost: BOOST };
+    if (whole) return Promise.resolve(whole.search(term, options));
+    return engineFor(searchShard(term)).then(function (engine) { return engine ? engine.search(term, options) : []; });
+  });
+  return Promise.all(lookups).then(function (lists) {
+    var score = new Map();
+    var matched = new Map();
+    lists.forEach(function (results, i) {
+      var seen = new Map();
+      results.forEach(function (r) { seen.set(r.id, r); });
+      var ids = i === 0 ? Array.from(seen.keys()) : Array.from(score.keys()).filter(function (id) { return seen.has(id); });
+      var next = new Map();
+      ids.forEach(function (id) {
+        var r = seen.get(id);
+        next.set(id, (score.get(id) || 0) + r.score);
+        matched.set(id, (matched.get(id) || []).concat(r.terms));
+      });
+      score = next;
+    });
+    var ranked = Array.from(score.entries()).sort(function (a, b) { return b[1] - a[1]; }).slice(0, LIMIT);
+    var asked = {};
+    terms.forEach(function (t) { asked[t] = true; });
+    return {
+      items: ranked.map(function (entry) {
+        var doc = docs[entry[0]];
+        var hits = matched.get(entry[0]) || [];
+        return [{ location: doc[0], title: highlight(doc[1], hits), text: highlight(doc[2], hits),
+                  score: entry[1], terms: asked }];
+      })
+    };
+  });
 }
 
 function handle(message) {
   if (message.type === 0) return setup(message.data);
-  if (message.type === 2) return Promise.resolve(search(message.data));
+  if (message.type === 2) {
+    return search(message.data).then(function (data) { return { type: 3, data: data }; }, function () {
+      return { type: 3, data: { items: [] } };
+    });
+  }
   return Promise.reject(new TypeError("Invalid message type"));
 }
 
