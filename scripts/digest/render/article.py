@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import html
+from collections.abc import Callable
 
 from digest.model import KIND_LABELS, Article, Digest
 from digest.render.common import (
@@ -19,6 +20,23 @@ from digest.render.common import (
 from digest.text import Fix, Paragraph, html_attr, md_inline, md_text, neutralise_markdown
 
 
+def _marked(segments: Paragraph, escape_fix: Callable[[str], str], escape_text: Callable[[str], str]) -> str:
+    """A paragraph with every correction marked in place; the tooltip keeps
+    the source's own wording."""
+    return "".join(
+        f'<ins class="bd-fix" title="Corrected; the source text reads: {html_attr(s.original)}">{escape_fix(s.corrected)}</ins>'
+        if isinstance(s, Fix) else escape_text(s) for s in segments).strip()
+
+
+def _anchor(number: int, with_id: bool) -> str:
+    ident = f' id="p-{number}"' if with_id else ""
+    return f'<a{ident} class="bd-pn" href="#p-{number}" title="Link to paragraph {number}">{number}</a>'
+
+
+def _html_text(text: str) -> str:
+    return html.escape(" ".join(text.split()) if "\n" in text or "  " in text else text, quote=False)
+
+
 def paragraph_html(number: int, segments: Paragraph) -> str:
     """One numbered, linkable paragraph of a plain-text article, as HTML.
 
@@ -27,33 +45,13 @@ def paragraph_html(number: int, segments: Paragraph) -> str:
     escaping every character for its inline parser. Its only links are
     in-page anchors, which read the same in both editions.
     """
-    parts = []
-    for s in segments:
-        if isinstance(s, Fix):
-            parts.append(f'<ins class="bd-fix" title="Corrected; the source text reads: {html_attr(s.original)}">'
-                         f"{html.escape(_one_line(s.corrected), quote=False)}</ins>")
-        else:
-            parts.append(html.escape(_one_line(s), quote=False))
-    return (f'<p id="p-{number}"><a class="bd-pn" href="#p-{number}" title="Link to paragraph {number}">{number}</a> '
-            f'{"".join(parts).strip()}</p>')
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split()) if "\n" in text or "  " in text else text
+    return f'<p id="p-{number}">{_anchor(number, with_id=False)} {_marked(segments, _html_text, _html_text)}</p>'
 
 
 def paragraph_md(number: int, segments: Paragraph) -> str:
     """One block of a Markdown article: its syntax kept, raw HTML neutralised,
     corrections marked, and an anchor line before it."""
-    parts = []
-    for s in segments:
-        if isinstance(s, Fix):
-            parts.append(f'<ins class="bd-fix" title="Corrected; the source text reads: {html_attr(s.original)}">'
-                         f"{md_text(s.corrected)}</ins>")
-        else:
-            parts.append(neutralise_markdown(s))
-    anchor = f'<a id="p-{number}" class="bd-pn" href="#p-{number}" title="Link to paragraph {number}">{number}</a>'
-    return f"{anchor}\n\n{''.join(parts).strip()}"
+    return f"{_anchor(number, with_id=True)}\n\n{_marked(segments, md_text, neutralise_markdown)}"
 
 
 def render_article(digest: Digest, article: Article) -> str:
