@@ -13,6 +13,7 @@ import http.server
 import threading
 import zipfile
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -27,15 +28,24 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
         pass
 
 
-@pytest.fixture(scope="module")
-def hosted_url(built_fixture: Path) -> Iterator[str]:
-    handler = functools.partial(_Quiet, directory=str(built_fixture / "site"))
+@contextmanager
+def serve(folder: Path) -> Iterator[str]:
+    """Serve a folder on 127.0.0.1 on a free port."""
+    handler = functools.partial(_Quiet, directory=str(folder))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture(scope="module")
+def hosted_url(built_fixture: Path) -> Iterator[str]:
+    with serve(built_fixture / "site") as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -108,3 +118,26 @@ def test_hosted_edition_in_chromium(browser: Any, hosted_url: str) -> None:
 
 def test_offline_edition_from_file_in_chromium(browser: Any, offline_url: str) -> None:
     drive(browser, offline_url, ("file://", "data:", "blob:"), "offline")
+
+
+def test_search_without_a_prebuilt_index(browser: Any, built_fixture: Path, tmp_path: Path,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A plain `mkdocs build` (as `mkdocs serve` does) has no prebuilt index;
+    the worker then indexes the generator's page text in the browser."""
+    from mkdocs.commands.build import build
+    from mkdocs.config import load_config
+
+    monkeypatch.chdir(built_fixture)  # snippets resolve from the project folder
+    config = load_config(str(built_fixture / "mkdocs.yml"), site_dir=str(tmp_path / "plain"))
+    build(config)
+    assert not (tmp_path / "plain/search/digest_index.js").exists()
+    with serve(tmp_path / "plain") as url:
+        page = browser.new_page()
+        errors: list[str] = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.goto(url)
+        page.click("input.md-search__input")
+        page.keyboard.type("Askeri", delay=30)
+        page.locator(".md-search-result__item a[href*='articles/epsilon']").first.wait_for(timeout=15000)
+        page.close()
+    assert errors == []

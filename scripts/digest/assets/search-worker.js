@@ -32,8 +32,13 @@ function here() {
 }
 
 function load(urls) {
-  // importScripts is synchronous in a Worker and returns a promise in the shim.
-  return Promise.resolve(importScripts.apply(self, urls));
+  // importScripts is synchronous in a Worker (and throws there when a file is
+  // missing) and returns a promise in the iframe-worker shim.
+  try {
+    return Promise.resolve(importScripts.apply(self, urls));
+  } catch (error) {
+    return Promise.reject(error);
+  }
 }
 
 function escapeHtml(text) {
