@@ -60,6 +60,9 @@ def test_markdown_seed_keeps_its_markdown(built_fixture: Path) -> None:
     assert "<strong>Baykar</strong>" in page
     assert "<li>one list item</li>" in page
     assert "code block with &lt;tags&gt;" in page
+    # An image in a seed would be a request to another host: it stays text.
+    assert "tracker.example.org" not in " ".join(re.findall(r'src="([^"]*)"', page))
+    assert "![tracker](https://tracker.example.org/pixel.gif)" in " ".join(visible_text(page).split())
 
 
 def test_hubs_merge_case_and_aliases(built_fixture: Path) -> None:

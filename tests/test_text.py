@@ -11,6 +11,7 @@ from digest.text import (
     first_sentence,
     md_inline,
     md_text,
+    neutralise_markdown,
     slugify,
     split_paragraphs,
 )
@@ -50,6 +51,13 @@ def test_md_inline_neutralises_html_and_script_links() -> None:
     assert "<script>" not in html
     assert 'href="javascript' not in html
     assert '<a href="https://e.org">y</a>' in html
+
+
+def test_images_from_annotations_and_markdown_seeds_never_load() -> None:
+    for text in ("see ![x](https://evil.example/x.png)", "![y][ref]", "a ![z](//cdn.example/z.gif) b"):
+        html = to_html(md_inline(text))
+        assert "<img" not in html, html
+    assert "<img" not in to_html(neutralise_markdown("![x](https://evil.example/x.png)\n\n[ref]: https://e.org"))
 
 
 def test_md_inline_cannot_start_a_block() -> None:

@@ -12,7 +12,7 @@ from typing import TextIO
 from digest.fsutil import Busy, project_lock
 from digest.load import Limits
 from digest.model import Digest
-from digest.pipeline import Checked, Options, Project, build_site, check, generate, up_to_date
+from digest.pipeline import Checked, Options, Project, build_site, check, generate, tidy, up_to_date
 from digest.problems import CheckFailed, DigestError, summary_line
 from digest.progress import LONG_RUN, Progress
 
@@ -87,6 +87,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
         return EXIT_OK
     try:
         with project_lock(project.root):
+            tidy(project)
             if up_to_date(project, options):
                 print("digest: seeds/ unchanged since the last run; wrote 0 files", file=out)
             else:

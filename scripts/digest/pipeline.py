@@ -10,6 +10,7 @@ import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from digest.fsutil import clear_stale, recover
 from digest.load import Limits, load
 from digest.model import Digest, build
 from digest.problems import BuildFailed, CheckFailed, Problem, Severity
@@ -123,6 +124,16 @@ def fingerprint(project: Project, options: Options) -> str:
             h.update(str((project.root / source).stat().st_mtime_ns).encode())
     h.update(str(WORKER.stat().st_mtime_ns).encode())
     return h.hexdigest()
+
+
+def tidy(project: Project) -> None:
+    """Remove what a killed run left behind (staging folders, a half swap).
+    Call only under the project lock, before deciding whether work is needed."""
+    recover(project.docs / "digest")
+    clear_stale(project.docs, ".digest.staging-")
+    for dest in (project.site, project.offline):
+        recover(dest)
+        clear_stale(dest.parent, f".{dest.name}.building-")
 
 
 def up_to_date(project: Project, options: Options) -> bool:

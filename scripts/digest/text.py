@@ -197,7 +197,9 @@ def neutralise_markdown(text: str) -> str:
 
 
 def _neutralise(chunk: str) -> str:
-    chunk = chunk.replace("<", "&lt;")
+    # Seeds cannot carry images, and an image from another host would be a
+    # request from the reader's browser: image syntax stays visible as text.
+    chunk = chunk.replace("<", "&lt;").replace("![", "!\\[")
 
     def check(m: re.Match[str]) -> str:
         scheme = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*):", m.group(1))
