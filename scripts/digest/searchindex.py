@@ -23,7 +23,6 @@ import json
 import re
 import shutil
 import subprocess
-import tempfile
 from pathlib import Path
 
 from digest.problems import BuildFailed
@@ -57,7 +56,8 @@ def _key(location: str) -> str:
 
 
 def shard_of(term: str) -> str:
-    """Which shard holds a term; the worker computes the same (searchShard)."""
+    """Which shard holds a term. build-index.mjs (shardOf) and the worker
+    (searchShard) compute the same; the tests hold all three to it."""
     first = term[0]
     return first if ("a" <= first <= "z" or "0" <= first <= "9") else f"u{ord(first) >> 8:x}"
 
@@ -87,26 +87,29 @@ def page_documents(site: Path, directory_urls: bool) -> list[dict[str, str]]:
     return sorted(docs.values(), key=lambda d: _key(d["location"]))
 
 
-def _build_index(payload: str, project_root: Path, engine: Path, node: str) -> str:
-    """Run the Node builder, or reuse its output for the same documents."""
+def _build_index(payload: str, project_root: Path, engine: Path, node: str) -> Path:
+    """Run the Node builder (index, then shards), or reuse its output for the
+    same documents. Returns the folder holding header.json and shards/."""
     cache = project_root / ".digest-cache"
     digest = hashlib.sha256(payload.encode("utf-8")).hexdigest()[:20]
-    cached = cache / f"search-{digest}.json"
-    if cached.exists():
-        return cached.read_text(encoding="utf-8")
-    with tempfile.TemporaryDirectory() as tmp:
-        source, target = Path(tmp) / "docs.json", Path(tmp) / "index.json"
-        source.write_text(payload, encoding="utf-8")
-        run = subprocess.run([node, str(BUILDER), str(engine), str(source), str(target)],
-                             capture_output=True, text=True, check=False)
-        if run.returncode != 0:
-            raise BuildFailed(f"building the search index failed: {run.stderr.strip()[-2000:]}")
-        index = target.read_text(encoding="utf-8")
-    cache.mkdir(exist_ok=True)
-    for old in cache.glob("search-*.json"):  # one edition's build feeds the other; keep the latest only
-        old.unlink()
-    cached.write_text(index, encoding="utf-8")
-    return index
+    done = cache / f"search-{digest}"
+    if (done / "header.json").exists():
+        return done
+    if cache.exists():  # one edition's build feeds the other; keep the latest only
+        for old in cache.glob("search-*"):
+            shutil.rmtree(old) if old.is_dir() else old.unlink()
+    work = cache / f"search-{digest}.building"
+    work.mkdir(parents=True)
+    source = work / "docs.json"
+    source.write_text(payload, encoding="utf-8")
+    run = subprocess.run([node, str(BUILDER), str(engine), str(source), str(work)],
+                         capture_output=True, text=True, check=False)
+    source.unlink()
+    if run.returncode != 0:
+        shutil.rmtree(work, ignore_errors=True)
+        raise BuildFailed(f"building the search index failed: {run.stderr.strip()[-2000:]}")
+    work.rename(done)
+    return done
 
 
 def write_search_index(site: Path, project_root: Path, *, directory_urls: bool, node: str = "node") -> None:
@@ -119,23 +122,22 @@ def write_search_index(site: Path, project_root: Path, *, directory_urls: bool, 
     docs = page_documents(site, directory_urls)
     payload = json.dumps({"docs": [{"id": i, "title": d["title"], "terms": d["terms"], "text": d["text"]}
                                    for i, d in enumerate(docs)]}, ensure_ascii=False)
-    serialized = json.loads(_build_index(payload, project_root, engine, node))
-    shards: dict[str, list[object]] = {}
-    for entry in serialized.pop("index"):
-        shards.setdefault(shard_of(entry[0]), []).append(entry)
-    serialized["index"] = []
+    built = _build_index(payload, project_root, engine, node)
+    del payload
+    shards = sorted(p.stem for p in (built / "shards").glob("*.json"))
     display = [[d["location"], d["title"], d["snippet"]] for d in docs]
     # Indexes travel as JSON strings: browsers parse JSON faster than script literals.
     (site / "search" / "digest_index.js").write_text(
         "self.__digestSearch = {\"docs\": " + json.dumps(display, ensure_ascii=True) + ", \"header\": "
-        + json.dumps(json.dumps(serialized), ensure_ascii=True) + ", \"shards\": "
-        + json.dumps(sorted(shards)) + "};\n", encoding="utf-8")
+        + json.dumps((built / "header.json").read_text(encoding="utf-8"), ensure_ascii=True) + ", \"shards\": "
+        + json.dumps(shards) + "};\n", encoding="utf-8")
     folder = site / "search" / "shards"
     folder.mkdir()
-    for name, entries in shards.items():
+    for name in shards:
+        entries = (built / "shards" / f"{name}.json").read_text(encoding="utf-8")
         (folder / f"{name}.js").write_text(
             f"(self.__digestShards = self.__digestShards || {{}})[{json.dumps(name)}] = "
-            + json.dumps(json.dumps(entries, ensure_ascii=False), ensure_ascii=True) + ";\n", encoding="utf-8")
+            + json.dumps(entries, ensure_ascii=True) + ";\n", encoding="utf-8")
     (site / PAGES).unlink(missing_ok=True)  # its text is in the index now
     material = site / "search" / "search_index.json"
     config = json.loads(material.read_text(encoding="utf-8"))

@@ -52,9 +52,9 @@ def read_manifest(docs: Path, owned: str) -> set[str]:
     return set(files)
 
 
-def _stat(path: Path) -> list[int] | None:
+def _stat(path: Path | str) -> list[int] | None:
     try:
-        st = path.stat()
+        st = os.stat(path)
     except OSError:
         return None
     return [st.st_size, st.st_mtime_ns]
@@ -67,7 +67,8 @@ def is_fresh(docs: Path, fingerprint: str, owned: str = "digest") -> bool:
     if not fingerprint or data.get("fingerprint") != fingerprint:
         return False
     files = data.get("files")
-    return isinstance(files, dict) and all(_stat(docs / p) == st for p, st in files.items())
+    base = f"{docs}{os.sep}"  # plain strings: pathlib costs more than the stat at 10,000 files
+    return isinstance(files, dict) and all(_stat(base + p) == st for p, st in files.items())
 
 
 def _link_or_copy(src: Path, dst: Path) -> None:

@@ -33,10 +33,6 @@ from digest.text import md_text
 HOME_EDITIONS = 7  # the home page shows this many newest editions
 
 
-def _month(date: dt.date) -> str:
-    return date.strftime("%B %Y")
-
-
 def render_home(digest: Digest) -> str:
     """The snippet docs/index.md includes; links are relative to docs/index.md."""
     page = HOME
