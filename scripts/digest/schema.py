@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
 from urllib.parse import urlsplit
@@ -418,6 +417,5 @@ REGISTRY_NAME = Text(max_len=200)
 
 def read_registry(node: yaml.Node, entry: Record, r: Reader) -> dict[str, dict[str, Any]]:
     """Read a registry: a mapping of names to entries of one shape."""
-    reader: Callable[[yaml.Node, str, Reader], Any] = MapOf(value=entry, key=REGISTRY_NAME).read
-    value = reader(node, "", r)
-    return {} if value is INVALID else value
+    value = MapOf(value=entry, key=REGISTRY_NAME).read(node, "", r)
+    return {} if value is INVALID else dict(value)
