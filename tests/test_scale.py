@@ -92,3 +92,27 @@ def test_bench_prints_every_figure(tmp_path: Path) -> None:
     changed = int(re.search(r"one annotation's title changed\s*\|\s*(\d+) files rewritten", table).group(1))
     # The article, its edition, the home page, its hubs and search text: a handful, never everything.
     assert 3 <= changed <= 20
+
+
+def test_editions_open_with_what_is_new(tmp_path: Path) -> None:
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    plan = [  # (day, entities, topics)
+        (1, ["ASELSAN"], ["drones"]), (2, ["ASELSAN", "Baykar"], ["drones"]),
+        (3, ["ROKETSAN"], ["drones", "missiles"]), (3, ["Baykar"], ["drones", "missiles"]),
+    ]
+    for i, (day, entities, topics) in enumerate(plan):
+        (seeds / f"a{i}.txt").write_text("Text.\n", encoding="utf-8")
+        (seeds / f"a{i}.yml").write_text(
+            f"title: T{i}\ndate: 2026-11-0{day}\nsource: S\nsummary: S.\ntopics: [{', '.join(topics)}]\n"
+            f"entities:\n  organizations: [{', '.join(entities)}]\n", encoding="utf-8")
+    digest = check(Project(tmp_path)).digest
+    first, second, third = (dt.date(2026, 11, d) for d in (1, 2, 3))
+    assert first not in digest.briefs  # everything is new in the first edition: nothing to brief
+    assert digest.briefs[second].first_seen == ("baykar",) and digest.briefs[second].rising == ()
+    assert digest.briefs[third].first_seen == ("roketsan",)
+    assert digest.briefs[third].rising == (("drones", 2, 1), ("missiles", 2, 0))
+    page = render_all(digest)["digest/editions/2026-11-03.md"]
+    assert '!!! info "New since the previous editions"' in page
+    assert "**First seen:** [ROKETSAN](../entities/roketsan.md)" in page
+    assert "[drones](../topics/drones.md) (2 articles; at most 1 in each of the previous 7 editions)" in page

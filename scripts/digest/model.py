@@ -104,6 +104,43 @@ class Article:
 
 
 @dataclass(frozen=True)
+class Brief:
+    """What an edition brings that the earlier ones did not."""
+
+    first_seen: tuple[str, ...]  # entity keys annotated for the first time
+    rising: tuple[tuple[str, int, int], ...]  # (topic key, articles now, most in the previous editions)
+
+
+BRIEF_WINDOW: Final = 7  # editions a topic's count is compared with
+
+
+def briefs(editions: tuple[tuple[dt.date, tuple[str, ...]], ...],
+           articles: dict[str, Article]) -> dict[dt.date, Brief]:
+    """For each edition after the first: entities never annotated before, and
+    topics with more articles than in any of the previous seven editions."""
+    out: dict[dt.date, Brief] = {}
+    seen: set[str] = set()
+    history: list[dict[str, int]] = []
+    for date, ids in reversed(editions):  # oldest first
+        counts: dict[str, int] = {}
+        new: list[str] = []
+        for ident in ids:
+            for key in articles[ident].entities:
+                if key not in seen and key not in new:
+                    new.append(key)
+            for key in articles[ident].topics:
+                counts[key] = counts.get(key, 0) + 1
+        if history:
+            recent = history[-BRIEF_WINDOW:]
+            rising = sorted(((k, n, max(h.get(k, 0) for h in recent)) for k, n in counts.items()
+                             if n >= 2 and n > max(h.get(k, 0) for h in recent)), key=lambda r: (-r[1], r[0]))
+            out[date] = Brief(tuple(new), tuple(rising))
+        seen.update(new)
+        history.append(counts)
+    return out
+
+
+@dataclass(frozen=True)
 class Digest:
     articles: dict[str, Article]
     reviewed: tuple[str, ...]  # newest first
@@ -113,6 +150,7 @@ class Digest:
     regions: dict[str, Hub]
     entities: dict[str, Hub]
     sources: dict[str, Hub]
+    briefs: dict[dt.date, Brief] = field(default_factory=dict)
 
     def hubs(self, kind: str) -> dict[str, Hub]:
         return {"topic": self.topics, "region": self.regions, "entity": self.entities,
@@ -311,7 +349,8 @@ def build(raw: RawCorpus, checked: Checked, *, drafts: bool = False) -> tuple[Di
         return out
 
     digest = Digest(articles=articles, reviewed=reviewed, unreviewed=unreviewed, editions=editions,
-                    topics=hubs(topics), regions=hubs(regions), entities=hubs(entities), sources=hubs(sources))
+                    topics=hubs(topics), regions=hubs(regions), entities=hubs(entities), sources=hubs(sources),
+                    briefs=briefs(editions, articles))
     return digest, problems
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from itertools import groupby
 
-from digest.model import KIND_LABELS, Digest, Hub
+from digest.model import BRIEF_WINDOW, KIND_LABELS, Digest, Hub
 from digest.render.common import (
     CONFIDENCE,
     CREDIBILITY,
@@ -86,10 +86,28 @@ def render_edition(digest: Digest, date: dt.date, ids: tuple[str, ...], newer: d
     if newer:
         nav.append(f"{a(page, edition_path(newer), newer.isoformat())} →")
     out += [" · ".join(nav), ""]
+    out += _brief(page, digest, date)
     for importance, group in groupby(ids, key=lambda i: digest.articles[i].importance):
         out += [f"## {importance.capitalize()} importance", ""]
         out += [item(page, digest, digest.articles[i]) for i in group] + [""]
     return "\n".join(out)
+
+
+def _brief(page: str, digest: Digest, date: dt.date) -> list[str]:
+    """The edition's opening: entities seen for the first time, topics that rose."""
+    brief = digest.briefs.get(date)
+    if brief is None or not (brief.first_seen or brief.rising):
+        return []
+    out = ['!!! info "New since the previous editions"', ""]
+    names = [a(page, hub_path(digest.entities[k]), digest.entities[k].name) for k in brief.first_seen
+             if k in digest.entities]
+    if names:
+        out += ["    **First seen:** " + ", ".join(names), ""]
+    rising = [f"{a(page, hub_path(digest.topics[k]), digest.topics[k].name)} ({n} articles; at most {before} "
+              f"in each of the previous {BRIEF_WINDOW} editions)" for k, n, before in brief.rising if k in digest.topics]
+    if rising:
+        out += ["    **Topics up:** " + "; ".join(rising), ""]
+    return out
 
 
 def render_hub_index(digest: Digest, kind: str) -> str:
