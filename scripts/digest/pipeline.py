@@ -80,14 +80,10 @@ def check(project: Project, options: Options | None = None) -> Checked:
     (or any warning with ``strict``). Writes nothing."""
     options = options or Options()
     raw = load(project.seeds, display_root=project.root, limits=options.limits, progress=options.progress)
-    options.progress.start("checking annotations", len(raw.annotations))
-    checked = validate(raw)
-    options.progress.advance(len(raw.annotations))
-    options.progress.done()
-    options.progress.start("cross-checking articles", len(raw.articles))
-    digest, more = build(raw, checked, drafts=options.drafts)
-    options.progress.advance(len(raw.articles))
-    options.progress.done()
+    with options.progress.step("checking annotations", len(raw.annotations)):
+        checked = validate(raw)
+    with options.progress.step("cross-checking articles", len(raw.articles)):
+        digest, more = build(raw, checked, drafts=options.drafts)
     problems = sorted(set(checked.problems + more))
     failing = [p for p in problems if p.is_error or (options.strict and p.severity is Severity.WARNING)]
     if failing:
@@ -149,23 +145,16 @@ def generate(project: Project, digest: Digest, options: Options | None = None) -
     options = options or Options()
     stamp = fingerprint(project, options)
     files = plan(project, digest, options.progress)
-    options.progress.start("writing docs/digest/", len(files))
-    report = write_tree(project.docs, files, fingerprint=stamp)
-    options.progress.advance(len(files))
-    options.progress.done()
-    return report
+    with options.progress.step("writing docs/digest/", len(files)):
+        return write_tree(project.docs, files, fingerprint=stamp)
 
 
 def build_site(project: Project, *, hosted: bool = True, offline: bool = True, progress: Progress = QUIET) -> None:
     """Run MkDocs for the chosen editions; zip the offline one."""
     if hosted:
-        progress.start("building the hosted edition (MkDocs)", 1)
-        mkdocs_build(project.root / "mkdocs.yml", project.site)
-        progress.advance()
-        progress.done()
+        with progress.step("building the hosted edition (MkDocs)"):
+            mkdocs_build(project.root / "mkdocs.yml", project.site)
     if offline:
-        progress.start("building the offline edition (MkDocs)", 1)
-        mkdocs_build(project.root / "mkdocs.offline.yml", project.offline)
-        zip_tree(project.offline, project.offline_zip)
-        progress.advance()
-        progress.done()
+        with progress.step("building the offline edition (MkDocs)"):
+            mkdocs_build(project.root / "mkdocs.offline.yml", project.offline)
+            zip_tree(project.offline, project.offline_zip)

@@ -7,6 +7,8 @@ problems and the summary.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TextIO
 
 LONG_RUN = 1000  # files in seeds/ from which a run counts as long
@@ -41,6 +43,14 @@ class Progress:
         line = f"digest: {self.name}: {self.count:,} in {time.perf_counter() - self.started:.1f} s"
         self.stream.write(("\r\033[K" if self.tty else "") + line + "\n")
         self.stream.flush()
+
+    @contextmanager
+    def step(self, name: str, total: int = 1) -> Iterator[None]:
+        """A stage done in one go: shown when it starts and when it ends."""
+        self.start(name, total)
+        yield
+        self.advance(total)
+        self.done()
 
     def _show(self) -> None:
         if not self.enabled or self.stream is None:

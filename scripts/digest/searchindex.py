@@ -26,11 +26,11 @@ import subprocess
 from pathlib import Path
 
 from digest.problems import BuildFailed
+from digest.render.search import SEARCH_PAGES as PAGES
+from digest.render.search import SNIPPET
 
 BUILDER = Path(__file__).resolve().parent / "assets" / "build-index.mjs"
 ENGINE = Path("node_modules/minisearch/dist/es/index.js")  # under the project root
-PAGES = "digest/assets/search/pages.js"
-SNIPPET = 240
 _TAG = re.compile(r"<[^>]+>")
 _WS = re.compile(r"\s+")
 

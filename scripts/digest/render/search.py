@@ -12,6 +12,7 @@ from digest.render.common import article_path, hub_path
 from digest.text import plain
 
 SEARCH_PAGES = "digest/assets/search/pages.js"
+SNIPPET = 240  # characters of text shown under a search result
 
 
 def search_pages(digest: Digest) -> list[dict[str, str]]:
@@ -30,7 +31,7 @@ def search_pages(digest: Digest) -> list[dict[str, str]]:
                 *(plain(p) for p in article.paragraphs)]
         out.append({"src": article_path(article.id), "title": article.title,
                     "terms": " ".join(dict.fromkeys(names)), "text": " ".join(t for t in body if t),
-                    "snippet": article.summary or plain(article.paragraphs[0])[:240]})
+                    "snippet": article.summary or plain(article.paragraphs[0])[:SNIPPET]})
     for kind in ("topic", "region", "entity", "source"):
         for hub in digest.hubs(kind).values():
             about = " ".join(t for t in (hub.description, hub.note, hub.country) if t)
