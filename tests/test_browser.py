@@ -141,3 +141,43 @@ def test_search_without_a_prebuilt_index(browser: Any, built_fixture: Path, tmp_
         page.locator(".md-search-result__item a[href*='articles/epsilon']").first.wait_for(timeout=15000)
         page.close()
     assert errors == []
+
+
+def test_dossier_charts_and_facets_offline(browser: Any, offline_url: str) -> None:
+    """Issue 6 in the offline edition: the dossier, its chart, the overview's
+    charts, mention links, and facet tags on search results, all from disk."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    requests: list[str] = []
+    context.on("request", lambda r: requests.append(r.url))
+    base = offline_url.removesuffix("index.html")
+
+    page.goto(base + "digest/entities/aselsan.html")
+    page.wait_for_selector("h2:has-text('Annotated in (2)')")
+    page.wait_for_load_state("load")
+    chart = page.locator("img.bd-chart").first
+    assert chart.evaluate("img => img.complete && img.naturalWidth > 0"), "the dossier chart did not load"
+    assert "ASELSAN" in (chart.get_attribute("alt") or "")
+
+    page.goto(base + "digest/overview.html")
+    page.wait_for_load_state("load")
+    images = page.locator("img.bd-chart")
+    assert images.count() == 4
+    assert all(images.nth(i).evaluate("img => img.complete && img.naturalWidth > 0") for i in range(4))
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "offline-overview.png"), full_page=True)
+
+    # A mention in an article's text links to the entity's dossier.
+    page.goto(base + "digest/articles/alpha.html")
+    page.click("a.bd-mention:has-text('Aselsan')")
+    page.wait_for_selector("h1:has-text('ASELSAN')")
+
+    # Typing an alias finds the dossier and the articles, with facets shown as tags.
+    page.click("input.md-search__input")
+    page.keyboard.type("Askeri", delay=30)
+    page.locator(".md-search-result__item a[href*='entities/aselsan']").first.wait_for(timeout=15000)
+    article = page.locator(".md-search-result__item", has=page.locator("a[href*='articles/epsilon']")).first
+    article.wait_for(timeout=15000)
+    assert "ASELSAN" in article.locator(".md-tag").all_inner_texts()
+    context.close()
+    assert [u for u in requests if not u.startswith(("file://", "data:", "blob:"))] == []

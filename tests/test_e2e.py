@@ -27,26 +27,26 @@ def read(root: Path, path: str) -> str:
 
 
 def test_article_page_has_the_evidence(built_fixture: Path) -> None:
-    page = read(built_fixture, "site/digest/articles/alpha/index.html")
+    page = read(built_fixture, "site/digest/articles/alpha.html")
     text = " ".join(visible_text(page).split())
     assert "ROKETSAN opens an assembly line near Baku" in text
     assert "Bottom line up front" in text
     assert "The line builds parts for surface-to-air missiles." in text
     assert "Published 2026-11-18" in text and "Author Staff reporter" in text
     assert 'href="https://news.example.org/roketsan-baku?id=7&amp;lang=en"' in page
-    assert re.search(r'<a href="\.\./\.\./grades/#admiralty-grade" title="Usually reliable; probably true">B2</a>', page)
+    assert re.search(r'<a href="\.\./grades\.html#admiralty-grade" title="Usually reliable; probably true">B2</a>', page)
     assert '<a href="#p-2">paragraph 2</a>' in page
     assert 'id="p-2"' in page
     # The quote really is in the paragraph it links to.
     p2 = page.split('id="p-2"', 1)[1].split("</p>", 1)[0]
     assert "We expect the first deliveries" in p2
     # Chips link to hubs; the alias 'Aselsan' shows as the canonical entity.
-    assert '<a class="md-tag" href="../../entities/aselsan/">ASELSAN</a>' in page
-    assert '<a class="md-tag" href="../../topics/defense-industry/">Defense Industry</a>' in page
+    assert '<a href="../entities/aselsan.html" class="md-tag">ASELSAN</a>' in page
+    assert '<a href="../topics/defense-industry.html" class="md-tag">Defense Industry</a>' in page
 
 
 def test_plain_text_is_shown_exactly_and_nothing_runs(built_fixture: Path) -> None:
-    page = read(built_fixture, "site/digest/articles/alpha/index.html")
+    page = read(built_fixture, "site/digest/articles/alpha.html")
     text = " ".join(visible_text(page).split())
     assert "costs <about> 5 % & more; see [the plan](javascript:alert(1))." in text
     assert "the plan's *first* phase" in text
@@ -56,7 +56,7 @@ def test_plain_text_is_shown_exactly_and_nothing_runs(built_fixture: Path) -> No
 
 
 def test_markdown_seed_keeps_its_markdown(built_fixture: Path) -> None:
-    page = read(built_fixture, "site/digest/articles/beta/index.html")
+    page = read(built_fixture, "site/digest/articles/beta.html")
     assert "<strong>Baykar</strong>" in page
     assert "<li>one list item</li>" in page
     assert "code block with &lt;tags&gt;" in page
@@ -66,23 +66,23 @@ def test_markdown_seed_keeps_its_markdown(built_fixture: Path) -> None:
 
 
 def test_hubs_merge_case_and_aliases(built_fixture: Path) -> None:
-    topic = visible_text(read(built_fixture, "site/digest/topics/defense-industry/index.html"))
+    topic = visible_text(read(built_fixture, "site/digest/topics/defense-industry.html"))
     assert "Articles (3)" in topic
     # Newest first, then by importance: 2026-11-21 (medium, low), then 2026-11-20.
     order = [topic.index(t) for t in ("TAI and ASELSAN", "Baykar reports", "ROKETSAN opens")]
     assert order == sorted(order)
-    entity = visible_text(read(built_fixture, "site/digest/entities/aselsan/index.html"))
-    assert "Defense electronics maker." in entity and "Also written" in entity and "Articles (2)" in entity
-    source = visible_text(read(built_fixture, "site/digest/sources/example-wire/index.html"))
+    entity = visible_text(read(built_fixture, "site/digest/entities/aselsan.html"))
+    assert "Defense electronics maker." in entity and "Also written" in entity and "Annotated in (2)" in entity
+    source = visible_text(read(built_fixture, "site/digest/sources/example-wire.html"))
     assert "https://wire.example.org" in source and "Nowhere" in source and "A fictional wire service" in source
     index = visible_text(read(built_fixture, "site/digest/entities/index.html"))
     assert index.index("Organizations") < index.index("ASELSAN") < index.index("Equipment") < index.index("KAAN")
 
 
 def test_unreviewed_and_drafts(built_fixture: Path) -> None:
-    page = visible_text(read(built_fixture, "site/digest/unreviewed/index.html"))
+    page = visible_text(read(built_fixture, "site/digest/unreviewed.html"))
     assert "An unannotated report about the Kizilelma prototype." in page
-    assert not (built_fixture / "site/digest/articles/delta").exists()
+    assert not (built_fixture / "site/digest/articles/delta.html").exists()
 
 
 def test_home_lists_newest_edition_first(built_fixture: Path) -> None:
@@ -92,9 +92,10 @@ def test_home_lists_newest_edition_first(built_fixture: Path) -> None:
 
 
 def test_navigation_lists_hubs_not_articles(built_fixture: Path) -> None:
-    page = read(built_fixture, "site/digest/articles/alpha/index.html")
+    page = read(built_fixture, "site/digest/articles/alpha.html")
     nav = page.split('<nav class="md-nav md-nav--primary"', 1)[1].split("</nav>", 1)[0]
-    for hub in ("editions/", "topics/", "regions/", "entities/", "sources/", "unreviewed/", "grades/"):
+    for hub in ("editions/", "topics/", "regions/", "entities/", "sources/", "unreviewed.html", "grades.html",
+                "timeline.html", "overview.html"):
         assert hub in nav
     assert "articles/" not in nav
 
@@ -116,7 +117,7 @@ def test_search_index_holds_entities_aliases_and_text(built_fixture: Path) -> No
     docs, terms = prebuilt_index(built_fixture / "site")
     for word in ("roketsan", "aselsan", "москва", "kaan", "surface", "askeri", "elektronik"):
         assert word in terms, word
-    alpha = next(d for d in docs if d[0] == "digest/articles/alpha/")
+    alpha = next(d for d in docs if d[0] == "digest/articles/alpha.html")
     assert alpha[1] == "ROKETSAN opens an assembly line near Baku"
     assert alpha[2].startswith("ROKETSAN started a missile-parts line")  # the bottom line
     # Material's own index keeps only its configuration: nothing to index in the browser.
@@ -148,13 +149,14 @@ def test_no_third_party_loads_in_either_edition(built_fixture: Path) -> None:
 def test_shipped_seed_builds_with_every_field(tmp_path: Path) -> None:
     root = make_project(tmp_path / "shipped", REPO / "seeds")
     assert main(["build", "--root", str(root), "--edition", "hosted"]) == 0
-    page = read(root, "site/digest/articles/000_a6e21ae4b3f0158f/index.html")
+    page = read(root, "site/digest/articles/000_a6e21ae4b3f0158f.html")
     text = " ".join(visible_text(page).split())
     assert "Turkish general sees Azerbaijan as a hub for joint defense production" in text
     assert "Published date unknown" in text
     assert "C3" in text and "Confidence low" in text
     for corrected, original in (("Kızılelma", "Kzlelma"), ("Erdoğan", "Erdoan"), ("İlham Aliyev", "Lham Aliyev")):
-        assert f'<ins class="bd-fix" title="Corrected; the source text reads: {original}">{corrected}</ins>' in page
+        fix = re.search(rf'<ins class="bd-fix" title="Corrected; the source text reads: {original}">(.*?)</ins>', page)
+        assert fix and re.sub(r"<[^>]+>", "", fix.group(1)) == corrected  # a mention link may sit inside
     assert "President İlham Aliyev has often" in text
     assert '<a href="#p-5">paragraph 5</a>' in page
     _, terms = prebuilt_index(root / "site")

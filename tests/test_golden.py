@@ -16,7 +16,7 @@ GOLDEN = REPO / "tests" / "golden"
 CORPORA = {"shipped": REPO, "fixture": REPO / "tests" / "fixtures" / "corpus"}
 
 
-def rendered(root: Path, drafts: bool = False) -> dict[str, str]:
+def rendered(root: Path, drafts: bool = False) -> dict[str, str | bytes]:
     digest = check(Project(root), Options(drafts=drafts)).digest
     return render_all(digest)
 
@@ -27,15 +27,16 @@ def test_generated_tree_matches_golden(name: str, update_golden: bool) -> None:
     folder = GOLDEN / name
     if update_golden:
         shutil.rmtree(folder, ignore_errors=True)
-        for path, text in pages.items():
+        for path, content in pages.items():
             (folder / path).parent.mkdir(parents=True, exist_ok=True)
-            (folder / path).write_text(text, encoding="utf-8")
+            (folder / path).write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
         return
-    expected = {p.relative_to(folder).as_posix(): p.read_text(encoding="utf-8")
-                for p in sorted(folder.rglob("*.md"))}
-    assert sorted(pages) == sorted(expected), "the set of generated pages changed: run `make golden` if intended"
-    for path, text in pages.items():
-        assert text == expected[path], f"{path} differs from tests/golden/{name}/{path}"
+    # Pages are Markdown, charts SVG: both compared byte for byte.
+    expected = {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    assert sorted(pages) == sorted(expected), "the set of generated files changed: run `make golden` if intended"
+    for path, content in pages.items():
+        data = content.encode("utf-8") if isinstance(content, str) else content
+        assert data == expected[path], f"{path} differs from tests/golden/{name}/{path}"
 
 
 def test_rendering_is_deterministic() -> None:
@@ -47,4 +48,4 @@ def test_drafts_only_when_asked() -> None:
     with_drafts = rendered(CORPORA["fixture"], drafts=True)
     assert "digest/articles/delta.md" not in without
     assert "digest/articles/delta.md" in with_drafts
-    assert "**Draft**" in with_drafts["digest/articles/delta.md"]
+    assert "<strong>Draft</strong>" in str(with_drafts["digest/articles/delta.md"])

@@ -79,7 +79,7 @@ def test_plain_text_survives_a_real_build(texts: list[str], tmp_path_factory: py
     code, _, err = run("build", "--root", str(project), "--edition", "hosted")
     assert code == EXIT_OK, err
     for i, text in enumerate(texts):
-        page = (project / f"site/digest/articles/a{i}/index.html").read_text(encoding="utf-8")
+        page = (project / f"site/digest/articles/a{i}.html").read_text(encoding="utf-8")
         visible = visible_text(page)
         visible = visible[visible.index("Full text"):]
         missing = words_in_order(text.replace("Erdoan", "Erdoğan"), visible)
@@ -228,7 +228,7 @@ def test_twenty_megabyte_article_builds(tmp_path: Path) -> None:
     root = make_project(tmp_path / "p", {"big.txt": text, "big.yml": MINIMAL})
     code, _, err = run("build", "--root", str(root), "--edition", "hosted")
     assert code == EXIT_OK, err
-    page = (root / "site/digest/articles/big/index.html").read_text(encoding="utf-8")
+    page = (root / "site/digest/articles/big.html").read_text(encoding="utf-8")
     assert 'id="p-40000"' in page and "39999 The plant in Baku" in page
 
 

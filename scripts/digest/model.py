@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
+from digest.connect import Facets, Matcher, Related, co_mentions, mentions, rank_related
 from digest.load import RawCorpus
 from digest.problems import Problem, Severity
 from digest.schema import ENTITY_KINDS
@@ -27,6 +28,7 @@ from digest.text import (
     plain,
     short_hash,
     slugify,
+    soft_wrap,
     split_paragraphs,
 )
 from digest.validate import Annotation, Checked
@@ -51,7 +53,11 @@ class Hub:
     country: str = ""
     reliability: str = ""
     note: str = ""
-    articles: tuple[str, ...] = ()  # ids, newest first
+    articles: tuple[str, ...] = ()  # ids, newest first (for entities: the articles that annotate it)
+    mentioned: tuple[str, ...] = ()  # entities: articles whose text mentions it but that do not annotate it
+    first_seen: dt.date | None = None  # entities: earliest digest date of any article above
+    last_seen: dt.date | None = None
+    appears_with: tuple[tuple[str, int], ...] = ()  # entities: (entity key, articles together), most first
 
 
 @dataclass(frozen=True)
@@ -96,6 +102,9 @@ class Article:
     related: tuple[str, ...] = ()
     language: str = "en"
     draft: bool = False
+    mentions: tuple[str, ...] = ()  # entity keys found in the text, in order of first mention
+    links: tuple[tuple[int, int, int, str], ...] = ()  # (paragraph, start, end, entity key) to link
+    ranked: tuple[Related, ...] = ()  # related articles to show: the analyst's first, then ranked
 
     @property
     def grade(self) -> str:
@@ -164,13 +173,14 @@ class _Names:
     kind: str
     shown: dict[str, str] = field(default_factory=dict)
     extra: dict[str, dict[str, Any]] = field(default_factory=dict)
-    members: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    # Insertion-ordered sets: a list's ``in`` made this quadratic in a hub's size.
+    members: dict[str, dict[str, None]] = field(default_factory=lambda: defaultdict(dict))
 
     def add(self, name: str, article: str | None = None) -> str:
         key = casefold_key(name)
         self.shown.setdefault(key, name)
-        if article is not None and article not in self.members[key]:
-            self.members[key].append(article)
+        if article is not None:
+            self.members[key][article] = None
         return key
 
 
@@ -216,6 +226,7 @@ def build(raw: RawCorpus, checked: Checked, *, drafts: bool = False) -> tuple[Di
 
     entities = _Names("entity")
     alias_to_key: dict[str, str] = {}
+    spellings: dict[str, str] = {}  # every way an entity is written -> its key, for finding mentions
     ent_rel, ent_marks = checked.registry_marks.get("entities", ("seeds/entities.yml", {}))
     for name, details in checked.entities.items():
         key = casefold_key(name)
@@ -228,6 +239,7 @@ def build(raw: RawCorpus, checked: Checked, *, drafts: bool = False) -> tuple[Di
         entities.add(name)
         entities.extra[key] = details
         alias_to_key[key] = key
+        spellings[name] = key
         for i, alias in enumerate(details.get("aliases") or []):
             akey = casefold_key(alias)
             if akey in alias_to_key and alias_to_key[akey] != key:
@@ -237,6 +249,7 @@ def build(raw: RawCorpus, checked: Checked, *, drafts: bool = False) -> tuple[Di
                                         "an alias can belong to one entity only"))
                 continue
             alias_to_key[akey] = key
+            spellings[alias] = key
 
     known_ids = set(raw.articles)
     built: list[Article] = []
@@ -251,7 +264,7 @@ def build(raw: RawCorpus, checked: Checked, *, drafts: bool = False) -> tuple[Di
 
     for ident in sorted(raw.articles, key=order):
         seed = raw.articles[ident]
-        blocks = split_paragraphs(seed.text) if seed.format == "txt" else markdown_blocks(seed.text)
+        blocks = [soft_wrap(b) for b in split_paragraphs(seed.text)] if seed.format == "txt" else markdown_blocks(seed.text)
         ann = checked.annotations.get(ident)
         if ann is None:
             paragraphs = tuple(apply_corrections(b, {}) for b in blocks)
@@ -300,6 +313,7 @@ def build(raw: RawCorpus, checked: Checked, *, drafts: bool = False) -> tuple[Di
             for name in (v.get("entities") or {}).get(kind) or []:
                 key = alias_to_key.get(casefold_key(name)) or entities.add(name)
                 entities.add(entities.shown.get(key, name), ident)
+                spellings.setdefault(name, key)
                 if not entity_kind.get(key):
                     entity_kind[key] = kind
                 if key not in ent_keys:
@@ -318,6 +332,16 @@ def build(raw: RawCorpus, checked: Checked, *, drafts: bool = False) -> tuple[Di
             related=tuple(related), language=v.get("language") or "en", draft=bool(v.get("draft")),
         ))
 
+    matcher = Matcher(spellings)
+    mentioned: dict[str, dict[str, None]] = defaultdict(dict)  # entity key -> ids that only mention it
+    for i, art in enumerate(built):
+        found, links = mentions(matcher, art.paragraphs)
+        if found:
+            built[i] = replace(art, mentions=found, links=links)
+            for key in found:
+                if art.id not in entities.members.get(key, {}):
+                    mentioned[key][art.id] = None
+
     articles = {a.id: a for a in built}
     published = set(articles)
     # A related article left out (a draft) is dropped from the link list, not an error.
@@ -332,24 +356,41 @@ def build(raw: RawCorpus, checked: Checked, *, drafts: bool = False) -> tuple[Di
         by_date[date].append(ident)
     editions = tuple((d, tuple(ids)) for d, ids in sorted(by_date.items(), reverse=True))
 
-    def hubs(names: _Names, **per_key: Any) -> dict[str, Hub]:
-        rank = {ident: i for i, ident in enumerate(reviewed)}
-        slugs = _slugs(names.members, names.shown)
+    # Reviewed articles newest first, then unreviewed ones (no date) by id.
+    rank = {ident: i for i, ident in enumerate(reviewed + unreviewed)}
+    together = co_mentions({a.id: (*a.entities, *a.mentions) for a in articles.values()})
+
+    def hubs(names: _Names, also: dict[str, dict[str, None]] | None = None) -> dict[str, Hub]:
+        also = also or {}
+        keys = set(names.members) | set(also)
+        slugs = _slugs(keys, names.shown)
         out = {}
-        for key in sorted(names.members, key=lambda k: names.shown[k].casefold()):
+        for key in sorted(keys, key=lambda k: (names.shown[k].casefold(), k)):
             extra = names.extra.get(key, {})
-            ids = tuple(sorted((i for i in names.members[key] if i in rank), key=rank.__getitem__))
-            if not ids:
+            ids = tuple(sorted((i for i in names.members.get(key, ()) if i in rank), key=rank.__getitem__))
+            only = tuple(sorted((i for i in also.get(key, ()) if i in rank), key=rank.__getitem__))
+            if not ids and not only:
                 continue
+            dates = [d for d in (articles[i].date for i in (*ids, *only)) if d is not None]
             out[key] = Hub(kind=names.kind, key=key, name=names.shown[key], slug=slugs[key], articles=ids,
                            entity_kind=entity_kind.get(key, "") if names.kind == "entity" else "",
                            aliases=tuple(extra.get("aliases") or ()), description=extra.get("description") or "",
                            url=extra.get("url") or "", country=extra.get("country") or "",
-                           reliability=extra.get("reliability") or "", note=extra.get("note") or "")
+                           reliability=extra.get("reliability") or "", note=extra.get("note") or "",
+                           mentioned=only, first_seen=min(dates, default=None), last_seen=max(dates, default=None),
+                           appears_with=together.get(key, ()) if names.kind == "entity" else ())
         return out
 
+    entity_hubs = hubs(entities, mentioned)
+    topic_hubs, region_hubs = hubs(topics), hubs(regions)
+    names = {f"e:{k}": h.name for k, h in entity_hubs.items()}
+    names.update({f"t:{k}": h.name for k, h in topic_hubs.items()})
+    names.update({f"r:{k}": h.name for k, h in region_hubs.items()})
+    facets = {i: Facets(a.date, a.entities, a.topics, a.regions) for i, a in articles.items() if a.reviewed}
+    ranked = rank_related(facets, {i: a.related for i, a in articles.items()}, names)
+    articles = {k: replace(a, ranked=ranked[k]) if ranked.get(k) else a for k, a in articles.items()}
     digest = Digest(articles=articles, reviewed=reviewed, unreviewed=unreviewed, editions=editions,
-                    topics=hubs(topics), regions=hubs(regions), entities=hubs(entities), sources=hubs(sources),
+                    topics=topic_hubs, regions=region_hubs, entities=entity_hubs, sources=hubs(sources),
                     briefs=briefs(editions, articles))
     return digest, problems
 

@@ -24,6 +24,7 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
+from typing import Any
 
 from digest.problems import BuildFailed
 from digest.render.search import SEARCH_PAGES as PAGES
@@ -62,23 +63,24 @@ def shard_of(term: str) -> str:
     return first if ("a" <= first <= "z" or "0" <= first <= "9") else f"u{ord(first) >> 8:x}"
 
 
-def page_documents(site: Path, directory_urls: bool) -> list[dict[str, str]]:
+def page_documents(site: Path, directory_urls: bool) -> list[dict[str, Any]]:
     """One document per page: the generated pages' own text, plus Material's
     per-section entries for the hand-written pages, merged per page."""
     pages_file = site / PAGES
-    generated: list[dict[str, str]] = []
+    generated: list[dict[str, Any]] = []
     if pages_file.exists():
         script = pages_file.read_text(encoding="utf-8")
         generated = json.loads(script[script.index("=") + 1:].rstrip().rstrip(";"))
     docs = {location(p["src"], directory_urls): {**p, "location": location(p["src"], directory_urls)}
             for p in generated}
     index = json.loads((site / "search" / "search_index.json").read_text(encoding="utf-8"))
-    merged: dict[str, dict[str, str]] = {}
+    merged: dict[str, dict[str, Any]] = {}
     for doc in index["docs"]:
         where = doc["location"].split("#", 1)[0]
         if where in docs:
             continue
-        page = merged.setdefault(where, {"location": where, "title": _plain(doc["title"]), "terms": "", "text": ""})
+        page = merged.setdefault(where, {"location": where, "title": _plain(doc["title"]), "terms": "", "text": "",
+                                         "tags": []})
         page["text"] += " " + _plain(doc["text"])
     for page in merged.values():
         page["text"] = page["text"].strip()
@@ -125,7 +127,7 @@ def write_search_index(site: Path, project_root: Path, *, directory_urls: bool, 
     built = _build_index(payload, project_root, engine, node)
     del payload
     shards = sorted(p.stem for p in (built / "shards").glob("*.json"))
-    display = [[d["location"], d["title"], d["snippet"]] for d in docs]
+    display = [[d["location"], d["title"], d["snippet"], d.get("tags") or []] for d in docs]
     # Indexes travel as JSON strings: browsers parse JSON faster than script literals.
     (site / "search" / "digest_index.js").write_text(
         "self.__digestSearch = {\"docs\": " + json.dumps(display, ensure_ascii=True) + ", \"header\": "

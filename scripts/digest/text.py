@@ -33,6 +33,15 @@ def split_paragraphs(text: str) -> list[str]:
     return [p.strip() for p in PARAGRAPH_SPLIT.split(text) if p.strip()]
 
 
+_SOFT: Final = re.compile(r"[ \t\r\n\f\v]{2,}|[\t\r\n\f\v]")
+
+
+def soft_wrap(paragraph: str) -> str:
+    """A plain-text paragraph as shown: line breaks and runs of white space
+    become one space (other characters, no-break spaces included, stay)."""
+    return _SOFT.sub(" ", paragraph)
+
+
 def apply_corrections(paragraph: str, corrections: dict[str, str]) -> Paragraph:
     """Split a paragraph into plain text and :class:`Fix` segments.
 
@@ -148,6 +157,7 @@ def md_text(text: str) -> str:
     return _LINE_START.sub(lambda m: f"{m.group(1)}\\{m.group(2)}" if m.group(1) else f"\\{m.group(3)}", text)
 
 
+@lru_cache(maxsize=1 << 16)  # grade and entity titles recur on every page
 def html_attr(text: str) -> str:
     """Escape for a double-quoted HTML attribute written inside Markdown."""
     text = _WS.sub(" ", text).strip()

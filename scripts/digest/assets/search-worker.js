@@ -75,20 +75,20 @@ function fallback(data) {
   // (digest/assets/search/pages.js, if it loaded) and what Material sent.
   var pages = new Map();
   (self.__digestPages || []).forEach(function (doc) {
-    var where = doc.src.replace(/(^|\/)index\.md$/, "$1").replace(/\.md$/, "/");
-    pages.set(where, { location: where, title: doc.title, text: doc.terms + " " + doc.text });
+    var where = doc.src.replace(/\.md$/, ".html");  // both editions: use_directory_urls: false
+    pages.set(where, { location: where, title: doc.title, text: doc.terms + " " + doc.text, tags: doc.tags || [] });
   });
   (data.docs || []).forEach(function (doc) {
     var path = doc.location.split("#")[0];
     var page = pages.get(path);
-    if (!page) pages.set(path, page = { location: path, title: plainText(doc.title), text: "" });
+    if (!page) pages.set(path, page = { location: path, title: plainText(doc.title), text: "", tags: [] });
     page.text += " " + plainText(doc.text);
   });
   docs = [];
   var indexed = [];
   pages.forEach(function (page) {
     indexed.push({ id: docs.length, title: page.title, terms: "", text: page.text });
-    docs.push([page.location, page.title, page.text.slice(0, 240)]);
+    docs.push([page.location, page.title, page.text.slice(0, 240), page.tags]);
   });
   whole = new MiniSearch(OPTIONS);
   whole.addAll(indexed);
@@ -156,8 +156,12 @@ function search(query) {
       items: ranked.map(function (entry) {
         var doc = docs[entry[0]];
         var hits = matched.get(entry[0]) || [];
-        return [{ location: doc[0], title: highlight(doc[1], hits), text: highlight(doc[2], hits),
-                  score: entry[1], terms: asked }];
+        var item = { location: doc[0], title: highlight(doc[1], hits), text: highlight(doc[2], hits),
+                     score: entry[1], terms: asked };
+        // Facets (entities, regions, topics; a hub's kind) show as Material's
+        // tags. Material inserts them as HTML, so they are escaped here.
+        if (doc[3] && doc[3].length) item.tags = doc[3].map(escapeHtml);
+        return [item];
       })
     };
   });

@@ -13,7 +13,9 @@ from digest.render.common import (
     EDITIONS,
     GRADES,
     HUB_FOLDERS,
+    OVERVIEW,
     ROOT,
+    TIMELINE,
     UNREVIEWED,
     article_path,
     edition_path,
@@ -23,8 +25,11 @@ from digest.render.common import (
     month_path,
 )
 from digest.render.lists import (
+    entity_chart,
+    entity_chart_path,
     hub_pages,
     months,
+    overview,
     render_edition,
     render_editions_index,
     render_grades,
@@ -33,18 +38,20 @@ from digest.render.lists import (
     render_hub_index,
     render_hub_page,
     render_month,
+    render_timeline,
     render_unreviewed,
 )
 
 HOME_SNIPPET = f"{ROOT}/home.md"
 
 
-def render_all(digest: Digest, progress: Progress = QUIET) -> dict[str, str]:
-    """Every generated page, keyed by its path relative to ``docs/``."""
-    pages: dict[str, str] = {}
+def render_all(digest: Digest, progress: Progress = QUIET) -> dict[str, str | bytes]:
+    """Every generated page (Markdown) and chart (SVG), keyed by its path
+    relative to ``docs/``."""
+    pages: dict[str, str | bytes] = {}
     progress.start("rendering pages", len(digest.articles) + sum(len(digest.hubs(k)) for k in HUB_FOLDERS))
 
-    def put(path: str, text: str) -> None:
+    def put(path: str, text: str | bytes) -> None:
         # Two pages on one path would silently lose one of them.
         if path in pages:
             raise ValueError(f"two pages render to {path}")
@@ -54,6 +61,11 @@ def render_all(digest: Digest, progress: Progress = QUIET) -> dict[str, str]:
     put(EDITIONS, render_editions_index(digest))
     put(GRADES, render_grades(digest))
     put(UNREVIEWED, render_unreviewed(digest))
+    put(TIMELINE, render_timeline(digest))
+    text, files = overview(digest)
+    put(OVERVIEW, text)
+    for path, data in files.items():
+        put(path, data)
     dates = [d for d, _ in digest.editions]
     for i, (date, ids) in enumerate(digest.editions):
         newer = dates[i - 1] if i > 0 else None
@@ -68,6 +80,10 @@ def render_all(digest: Digest, progress: Progress = QUIET) -> dict[str, str]:
         put(hub_index_path(kind), render_hub_index(digest, kind))
         for hub in digest.hubs(kind).values():
             put(hub_path(hub), render_hub(digest, hub))
+            if kind == "entity":
+                chart = entity_chart(digest, hub)
+                if chart is not None:
+                    put(entity_chart_path(hub), chart)
             for number in range(2, hub_pages(hub) + 1):
                 put(hub_page_path(hub, number), render_hub_page(digest, hub, number))
             progress.advance()

@@ -15,12 +15,19 @@ SEARCH_PAGES = "digest/assets/search/pages.js"
 SNIPPET = 240  # characters of text shown under a search result
 
 
-def search_pages(digest: Digest) -> list[dict[str, str]]:
-    """Per page: its source path under docs/, title, extra terms, text, snippet."""
-    out: list[dict[str, str]] = []
+TAGS = 8  # facet names shown under an article's search result
+
+
+def search_pages(digest: Digest) -> list[dict[str, str | list[str]]]:
+    """Per page: its source path under docs/, title, extra terms, text,
+    snippet, and tags (the facet names Material shows under a result)."""
+    out: list[dict[str, str | list[str]]] = []
     for article in digest.articles.values():
         names: list[str] = []
-        for key in article.entities:
+        tags = [digest.entities[k].name for k in article.entities if k in digest.entities]
+        tags += [digest.hubs(kind)[k].name for kind, keys in (("region", article.regions), ("topic", article.topics))
+                 for k in keys if k in digest.hubs(kind)]
+        for key in (*article.entities, *article.mentions):
             hub = digest.entities.get(key)
             if hub:
                 names += [hub.name, *hub.aliases]
@@ -31,10 +38,13 @@ def search_pages(digest: Digest) -> list[dict[str, str]]:
                 *(plain(p) for p in article.paragraphs)]
         out.append({"src": article_path(article.id), "title": article.title,
                     "terms": " ".join(dict.fromkeys(names)), "text": " ".join(t for t in body if t),
-                    "snippet": article.summary or plain(article.paragraphs[0])[:SNIPPET]})
+                    "snippet": article.summary or plain(article.paragraphs[0])[:SNIPPET],
+                    "tags": list(dict.fromkeys(tags))[:TAGS]})
     for kind in ("topic", "region", "entity", "source"):
         for hub in digest.hubs(kind).values():
             about = " ".join(t for t in (hub.description, hub.note, hub.country) if t)
+            n = len(hub.articles) + len(hub.mentioned)
+            label = (hub.entity_kind or "entity") if kind == "entity" else kind
             out.append({"src": hub_path(hub), "title": hub.name, "terms": " ".join(hub.aliases), "text": about,
-                        "snippet": about or f"{len(hub.articles)} articles"})
-    return sorted(out, key=lambda d: d["src"])
+                        "snippet": about or f"{n} article{'s' if n != 1 else ''}", "tags": [label]})
+    return sorted(out, key=lambda d: str(d["src"]))

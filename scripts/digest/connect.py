@@ -1,0 +1,271 @@
+"""Connecting the dots: entity mentions, related articles and co-mentions.
+
+Everything here is a pure function of the articles and the entity names, so
+the Digest stays deterministic. The costs are kept proportional to the text
+and to the overlaps that exist, never to articles x articles:
+
+* mentions use one Aho-Corasick automaton (``pyahocorasick``) over all names
+  and aliases, so each article's text is scanned once, whatever the number of
+  entities;
+* related articles are counted through inverted indexes (entity -> articles),
+  so an article only ever meets the articles it shares something with.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import heapq
+from collections import Counter
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Final
+
+import ahocorasick
+
+from digest.text import Fix, Paragraph
+
+RELATED_MAX: Final = 5  # related articles shown on an article page
+CO_MAX: Final = 10  # entities shown as "appears with" on a dossier
+
+
+# Letters whose lower case is not what their capital lowers to: dotless ı
+# (KIZILELMA is Kızılelma), final sigma, long s.
+_FOLD: Final = str.maketrans({"ı": "i", "ς": "σ", "ſ": "s"})
+
+
+def _lower(text: str) -> str:
+    """Lower case with the same length, so offsets in the lowered text are
+    offsets in the original (``'İ'.lower()`` is two characters: kept as is)."""
+    low = text.lower()
+    if len(low) != len(text):
+        low = "".join(c.lower() if len(c.lower()) == 1 else c for c in text)
+    return low.translate(_FOLD)
+
+
+def _is_word(c: str) -> bool:
+    return c.isalnum() or c == "_"
+
+
+def _acronym(form: str) -> bool:
+    letters = [c for c in form if c.isalpha()]
+    return bool(letters) and len(letters) <= 4 and all(c.isupper() for c in letters)
+
+
+def case_matches(found: str, form: str) -> bool:
+    """Is ``found`` in a text this name written as ``form``?
+
+    Case-aware rather than case-blind, so that 'US' is not found in 'us',
+    'Turkey' not in 'turkey', while 'Roketsan' and 'ROKETSAN' find each other:
+
+    * the same characters always match;
+    * a short all-capitals name (an acronym, four letters at most) matches only
+      exactly;
+    * text in all capitals (a headline) matches any longer name;
+    * a name in all capitals matches text that starts with a capital;
+    * otherwise each word must start with the same case as in the name.
+    """
+    if found == form:
+        return True
+    if _acronym(form):
+        return False
+    if found.isupper():
+        return True
+    if form.isupper():
+        return found[:1].isupper()
+    return all(w1[:1].isupper() == w2[:1].isupper() for w1, w2 in zip(found.split(), form.split(), strict=False))
+
+
+class Matcher:
+    """Finds the known names of entities in text, on word boundaries."""
+
+    def __init__(self, names: Mapping[str, str]) -> None:
+        """``names`` maps every spelling (canonical name, alias, a name as an
+        annotation wrote it) to its entity key."""
+        forms: dict[str, tuple[str, list[str]]] = {}
+        for spelling, key in sorted(names.items()):
+            spelling = " ".join(spelling.split())
+            if not spelling:
+                continue
+            low = _lower(spelling)
+            entry = forms.setdefault(low, (key, []))
+            if entry[0] == key and spelling not in entry[1]:
+                entry[1].append(spelling)
+        self._auto: ahocorasick.Automaton | None = None
+        if forms:
+            auto = ahocorasick.Automaton()
+            for low, (key, spellings) in forms.items():
+                auto.add_word(low, (len(low), key, tuple(spellings)))
+            auto.make_automaton()
+            self._auto = auto
+
+    def find(self, text: str) -> list[tuple[int, int, str]]:
+        """Mentions as ``(start, end, key)``: leftmost, then longest, never
+        overlapping, each on word boundaries and matching case as
+        :func:`case_matches` says."""
+        if self._auto is None or not text:
+            return []
+        low = _lower(text)
+        found: list[tuple[int, int, str]] = []
+        n = len(text)
+        for last, (length, key, spellings) in self._auto.iter(low):
+            start, end = last + 1 - length, last + 1
+            if start > 0 and _is_word(text[start - 1]) and _is_word(text[start]):
+                continue
+            if end < n and _is_word(text[end]) and _is_word(text[end - 1]):
+                continue
+            piece = text[start:end]
+            if any(case_matches(piece, form) for form in spellings):
+                found.append((start, end, key))
+        if len(found) < 2:
+            return found
+        found.sort(key=lambda m: (m[0], m[0] - m[1]))
+        chosen: list[tuple[int, int, str]] = []
+        edge = 0
+        for m in found:
+            if m[0] >= edge:
+                chosen.append(m)
+                edge = m[1]
+        return chosen
+
+
+def shown_text(paragraph: Paragraph) -> str:
+    return "".join(s.corrected if isinstance(s, Fix) else s for s in paragraph)
+
+
+def mentions(matcher: Matcher, paragraphs: Sequence[Paragraph]) -> tuple[tuple[str, ...], tuple[tuple[int, int, int, str], ...]]:
+    """The entities an article's text mentions (in order of first mention) and,
+    per paragraph, the first mention of each: ``(paragraph, start, end, key)``."""
+    seen: dict[str, None] = {}
+    links: list[tuple[int, int, int, str]] = []
+    for number, paragraph in enumerate(paragraphs, start=1):
+        here: set[str] = set()
+        for start, end, key in matcher.find(shown_text(paragraph)):
+            seen.setdefault(key, None)
+            if key not in here:
+                here.add(key)
+                links.append((number, start, end, key))
+    return tuple(seen), tuple(links)
+
+
+@dataclass(frozen=True)
+class Related:
+    """A related article and why it is listed."""
+
+    id: str
+    reason: str
+    chosen: bool = False  # named by the analyst in ``related``
+
+
+@dataclass(frozen=True)
+class Facets:
+    """What an article shares with others, keys by kind."""
+
+    date: dt.date | None
+    entities: tuple[str, ...]
+    topics: tuple[str, ...]
+    regions: tuple[str, ...]
+
+
+def _reason(shared: Sequence[str], names: Mapping[str, str], limit: int = 4) -> str:
+    shown = [names[k] for k in shared[:limit]]
+    more = len(shared) - limit
+    return "shares " + ", ".join(shown) + (f" and {more} more" if more > 0 else "")
+
+
+def rank_related(facets: Mapping[str, Facets], chosen: Mapping[str, Sequence[str]],
+                 names: Mapping[str, str]) -> dict[str, tuple[Related, ...]]:
+    """Up to :data:`RELATED_MAX` related articles per article.
+
+    The analyst's ``related`` come first, in their order. The rest are ranked
+    by the number of shared annotated entities, then of shared topics and
+    regions together, then by closeness in date, then by id (so the order is
+    total and the output stable). An article that shares nothing is never
+    related. ``names`` maps keys (entity, topic and region keys, prefixed
+    ``e:``, ``t:``, ``r:``) to the names shown in the reason.
+    """
+    by_entity: dict[str, list[str]] = {}
+    by_other: dict[str, list[str]] = {}
+    # Topics and regions as one set per article, and dates as day numbers,
+    # computed once: the ranking below touches them for every candidate.
+    other_sets: dict[str, frozenset[str]] = {}
+    days: dict[str, int] = {}
+    for ident, f in facets.items():
+        for k in f.entities:
+            by_entity.setdefault(k, []).append(ident)
+        mine = frozenset(["t:" + k for k in f.topics] + ["r:" + k for k in f.regions])
+        for k in mine:
+            by_other.setdefault(k, []).append(ident)
+        other_sets[ident] = mine
+        days[ident] = f.date.toordinal() if f.date else -(1 << 40)  # undated: as far as can be
+
+    def shared(f: Facets, mine: frozenset[str], other: str) -> list[str]:
+        of = facets[other]
+        return [f"e:{k}" for k in f.entities if k in of.entities] + sorted(
+            mine & other_sets[other], key=lambda k: (k[0] != "r", names[k].casefold(), k))
+
+    out: dict[str, tuple[Related, ...]] = {}
+    for ident, f in facets.items():
+        picked: list[Related] = []
+        taken = {ident}
+        mine = other_sets[ident]
+        for other in chosen.get(ident, ()):
+            if other in facets and other not in taken:
+                why = shared(f, mine, other)
+                picked.append(Related(other, "chosen by the analyst" + ("; " + _reason(why, names) if why else ""),
+                                      chosen=True))
+                taken.add(other)
+        want = RELATED_MAX - len(picked)
+        if want <= 0:
+            out[ident] = tuple(picked)
+            continue
+        counts: Counter[str] = Counter()
+        for k in f.entities:
+            counts.update(by_entity[k])
+        overlap: Counter[str] = Counter()
+        for k in mine:
+            overlap.update(by_other[k])
+        pool: Iterable[str] = counts
+        if len(counts) - len(taken & counts.keys()) < want:
+            # Too few share an entity: those sharing a topic or region fill up.
+            pool = counts.keys() | overlap.keys()
+        best = _best(want, pool, taken, counts, overlap, days, days[ident])
+        for other in best:
+            why = shared(f, mine, other)
+            if why:
+                picked.append(Related(other, _reason(why, names)))
+        out[ident] = tuple(picked)
+    return out
+
+
+def _best(want: int, pool: Iterable[str], taken: set[str], counts: Mapping[str, int], overlap: Mapping[str, int],
+          days: Mapping[str, int], day: int) -> list[str]:
+    """The ``want`` most related of ``pool``: more shared entities, then more
+    shared topics and regions, then closer in date, then by id (a total order).
+
+    Entity and topic counts are merged into one number first (topics and
+    regions shared are far fewer than 1,024), so only the candidates tied at
+    the cut-off need the slower comparison by date: ranking stays linear in
+    the candidates instead of paying a Python sort key for each of them.
+    """
+    primary = {c: counts.get(c, 0) * 1024 + overlap.get(c, 0) for c in pool if c not in taken}
+    primary = {c: v for c, v in primary.items() if v > 0}
+    if not primary:
+        return []
+    cut = heapq.nlargest(want, primary.values())[-1]
+    group = [c for c, v in primary.items() if v >= cut]
+    group.sort(key=lambda c: (-primary[c], abs(day - days[c]), c))
+    return group[:want]
+
+
+def co_mentions(appearances: Mapping[str, Iterable[str]]) -> dict[str, tuple[tuple[str, int], ...]]:
+    """For each entity, the entities it appears with in the most articles
+    (annotated or mentioned), most first, ties by key; at most :data:`CO_MAX`."""
+    pairs: dict[str, Counter[str]] = {}
+    for keys in appearances.values():
+        present = sorted(set(keys))
+        for i, k in enumerate(present):
+            counter = pairs.setdefault(k, Counter())
+            for j, other in enumerate(present):
+                if i != j:
+                    counter[other] += 1
+    return {k: tuple(sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))[:CO_MAX]) for k, c in pairs.items()}

@@ -1,0 +1,180 @@
+"""Connecting the dots: mentions, dossiers, related articles, co-mentions,
+charts and search facets (issue 6)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import re
+from pathlib import Path
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from digest.connect import Matcher, case_matches, mentions
+from digest.pipeline import Project, check
+from digest.render import render_all
+from digest.render.article import paragraph_html
+from digest.text import Fix
+
+NAMES = {"ROKETSAN": "roketsan", "ASELSAN": "aselsan", "Aselsan": "aselsan", "Askeri Elektronik": "aselsan",
+         "US": "us", "Turkey": "turkey", "Baykar": "baykar", "Baykar Makina": "baykar-makina",
+         "Kızılelma": "kizilelma", "İstanbul": "istanbul", "Su": "su"}
+
+
+def found(text: str) -> list[tuple[str, str]]:
+    return [(text[s:e], k) for s, e, k in Matcher(NAMES).find(text)]
+
+
+def test_mentions_respect_word_boundaries_and_prefer_the_longest_name() -> None:
+    assert found("ROKETSAN's plant; ROKETSANX and XROKETSAN are other words.") == [("ROKETSAN", "roketsan")]
+    assert found("Baykar Makina and Baykar.") == [("Baykar Makina", "baykar-makina"), ("Baykar", "baykar")]
+    assert found("Askeri Elektronik, i.e. Aselsan") == [("Askeri Elektronik", "aselsan"), ("Aselsan", "aselsan")]
+    assert found("Sudan and Susa, but Su said so.") == [("Su", "su")]
+
+
+def test_mentions_are_case_aware() -> None:
+    # An acronym matches only as written; an all-capitals name matches its title-case spelling.
+    assert found("Let us go to the US.") == [("US", "us")]
+    assert found("Roketsan and ROKETSAN and roketsan") == [("Roketsan", "roketsan"), ("ROKETSAN", "roketsan")]
+    assert found("roast turkey in Turkey; TURKEY in a headline") == [("Turkey", "turkey"), ("TURKEY", "turkey")]
+    assert case_matches("ASELSAN", "Aselsan") and not case_matches("aselsan", "Aselsan")
+
+
+def test_mentions_are_unicode_aware_and_keep_offsets() -> None:
+    text = "In İstanbul the KIZILELMA and Kızılelma flew; Kızılelmas is another word."
+    hits = Matcher(NAMES).find(text)
+    assert [(text[s:e], k) for s, e, k in hits] == [("İstanbul", "istanbul"), ("KIZILELMA", "kizilelma"),
+                                                     ("Kızılelma", "kizilelma")]
+
+
+def test_first_mention_per_paragraph_is_linked() -> None:
+    paragraphs = (("ROKETSAN met Aselsan. ROKETSAN again.",), ("Later, ", Fix("Roketsn", "ROKETSAN"), " spoke."))
+    keys, links = mentions(Matcher(NAMES), paragraphs)
+    assert keys == ("roketsan", "aselsan")
+    assert links == ((1, 0, 8, "roketsan"), (1, 13, 20, "aselsan"), (2, 7, 15, "roketsan"))
+
+
+WORDS = ["ROKETSAN", "Roketsan", "Aselsan", "Askeri Elektronik", "US", "us", "Su", "İstanbul", "<b>", "&amp;", "a&b",
+         "Kızılelma", "x", "'s", "—", "日本", "  ", "\u00a0", ".", ",", "\"", "<script>", "Baykar Makina"]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(WORDS), max_size=30), st.lists(st.sampled_from(WORDS), max_size=6),
+       st.booleans())
+def test_linked_paragraph_text_equals_the_original(before: list[str], after: list[str], with_fix: bool) -> None:
+    """Linking mentions never changes a character of the text."""
+    segments: tuple[str | Fix, ...] = (" ".join(before),)
+    if with_fix:
+        segments += (Fix("Roketsn", "ROKETSAN Su"), " ".join(after))
+    _, links = mentions(Matcher(NAMES), (segments,))
+    spans = tuple((s, e, f"../entities/{k}.html", k) for _, s, e, k in links)
+    out = paragraph_html(1, segments, spans)
+    shown = "".join(s.corrected if isinstance(s, Fix) else s for s in segments)
+    body = out.split("</a> ", 1)[1].removesuffix("</p>")  # after the paragraph number
+    assert html.unescape(re.sub(r"<[^>]+>", "", body)) == shown
+    assert body.count('class="bd-mention"') == len([x for x in spans if not _crosses(x, segments)])
+
+
+def _crosses(span: tuple[int, int, str, str], segments: tuple[str | Fix, ...]) -> bool:
+    pos = 0
+    for s in segments:
+        end = pos + len(s.corrected if isinstance(s, Fix) else s)
+        if span[0] < end:
+            return span[1] > end or span[0] < pos
+        pos = end
+    return True
+
+
+def write(seeds: Path, ident: str, day: int, text: str, entities: dict[str, list[str]], topics: list[str] = (),
+          regions: list[str] = (), related: list[str] = ()) -> None:  # type: ignore[assignment]
+    seeds.mkdir(exist_ok=True)
+    (seeds / f"{ident}.txt").write_text(text + "\n", encoding="utf-8")
+    ents = "".join(f"  {kind}: [{', '.join(names)}]\n" for kind, names in entities.items())
+    (seeds / f"{ident}.yml").write_text(
+        f"title: Article {ident}\ndate: 2026-11-{day:02d}\nsource: Wire\nsummary: Bottom line of {ident}.\n"
+        f"topics: [{', '.join(topics)}]\nregions: [{', '.join(regions)}]\n"
+        + (f"entities:\n{ents}" if ents else "") + (f"related: [{', '.join(related)}]\n" if related else ""),
+        encoding="utf-8")
+
+
+def corpus(tmp_path: Path) -> Path:
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    (seeds / "entities.yml").write_text(
+        "ASELSAN:\n  kind: organizations\n  aliases: [Aselsan, Askeri Elektronik]\n"
+        "Baku:\n  kind: places\nTAI:\n  kind: organizations\n  aliases: [Turkish Aerospace]\n", encoding="utf-8")
+    write(seeds, "a", 1, "ROKETSAN and Askeri Elektronik met in Baku.", {"organizations": ["ROKETSAN", "Aselsan"]},
+          ["missiles"], ["Azerbaijan"])
+    write(seeds, "b", 2, "Nothing about anyone. Turkish Aerospace is mentioned.", {"organizations": ["ROKETSAN"]},
+          ["missiles"], ["Azerbaijan"])
+    write(seeds, "c", 3, "ASELSAN's radar; roketsan in lower case is not ROKETSAN's name? It is: ROKETSAN.",
+          {"places": ["Baku"]}, ["radars"])
+    write(seeds, "d", 4, "ROKETSAN and ASELSAN in Baku.", {"organizations": ["ROKETSAN", "ASELSAN"], "places": ["Baku"]},
+          ["missiles"], ["Azerbaijan"], related=["c"])
+    write(seeds, "e", 20, "Unrelated words only.", {}, ["weather"])
+    return tmp_path
+
+
+def test_dossiers_list_exactly_the_articles_that_name_or_mention_an_entity(tmp_path: Path) -> None:
+    digest = check(Project(corpus(tmp_path))).digest
+    e = digest.entities
+    assert e["aselsan"].articles == ("d", "a")  # annotated (as ASELSAN and by its alias), newest first
+    assert e["aselsan"].mentioned == ("c",)  # "ASELSAN's" in c's text
+    assert e["roketsan"].articles == ("d", "b", "a") and e["roketsan"].mentioned == ("c",)
+    assert e["baku"].articles == ("d", "c") and e["baku"].mentioned == ("a",)
+    # A registry entity nobody annotated still gets a dossier when the text mentions it.
+    assert e["tai"].articles == () and e["tai"].mentioned == ("b",)
+    assert (e["roketsan"].first_seen, e["roketsan"].last_seen) == (dt.date(2026, 11, 1), dt.date(2026, 11, 4))
+    assert digest.articles["c"].mentions == ("aselsan", "roketsan")
+    # Appears with: articles in which both are annotated or mentioned.
+    assert dict(e["roketsan"].appears_with) == {"aselsan": 3, "baku": 3, "tai": 1}
+    assert e["roketsan"].appears_with[0] == ("aselsan", 3)  # ties broken by key: aselsan before baku
+
+
+def test_related_articles_are_ranked_with_reasons(tmp_path: Path) -> None:
+    digest = check(Project(corpus(tmp_path))).digest
+    d = digest.articles["d"].ranked
+    # The analyst's choice first, then by shared entities (a: 2, b: 1), then topics and regions.
+    assert [r.id for r in d] == ["c", "a", "b"]
+    assert d[0].chosen and d[0].reason.startswith("chosen by the analyst; shares Baku")
+    assert d[1].reason == "shares ROKETSAN, ASELSAN, Azerbaijan, missiles"
+    assert d[2].reason == "shares ROKETSAN, Azerbaijan, missiles"
+    # b shares ROKETSAN, missiles and Azerbaijan with both a and d: the closer date (a, one day) wins.
+    assert [r.id for r in digest.articles["b"].ranked] == ["a", "d"]
+    # e shares nothing with anyone: no related articles at all.
+    assert digest.articles["e"].ranked == ()
+    page = str(render_all(digest)["digest/articles/d.md"])
+    assert "<em>shares ROKETSAN, ASELSAN, Azerbaijan, missiles</em>" in page
+
+
+def test_dossier_page_timeline_and_overview_render(tmp_path: Path) -> None:
+    digest = check(Project(corpus(tmp_path))).digest
+    pages = render_all(digest)
+    dossier = str(pages["digest/entities/roketsan.md"])
+    assert "## Annotated in (3)" in dossier and "## Mentioned in (1)" in dossier
+    assert "Bottom line of d." in dossier and "Bottom line of c." in dossier
+    assert dossier.index("Article d") < dossier.index("Article b") < dossier.index("Article a")
+    assert '<a href="aselsan.html">ASELSAN</a> · 3 articles together' in dossier
+    assert 'src="../charts/entities/roketsan.svg"' in dossier and "2026-11: 4" in dossier
+    chart = pages["digest/charts/entities/roketsan.svg"]
+    assert isinstance(chart, bytes) and b"<svg xmlns" in chart[:100] and b"<script" not in chart
+    assert b"<!--" not in chart and b"chart-roketsan" in chart  # no dated comment, no random id
+    timeline = str(pages["digest/timeline.md"])
+    assert "## November 2026" in timeline and "5 articles in 5 editions" in timeline
+    overview = str(pages["digest/overview.md"])
+    for name in ("overview-weekly", "overview-top-entities", "overview-top-topics", "overview-network"):
+        assert f"digest/charts/{name}.svg" in pages and f"../digest/charts/{name}.svg" not in overview
+        assert f'src="charts/{name}.svg"' in overview
+    # Rendering twice gives the same bytes (charts included).
+    assert render_all(check(Project(tmp_path)).digest) == pages
+
+
+def test_mention_links_in_the_article_text(tmp_path: Path) -> None:
+    digest = check(Project(corpus(tmp_path))).digest
+    page = str(render_all(digest)["digest/articles/c.md"])
+    assert '<a class="bd-mention" href="../entities/aselsan.html" title="ASELSAN">ASELSAN</a>\'s radar' in page
+    # Only the first ROKETSAN of the paragraph is a link; the lower-case word is not a mention.
+    assert page.count('class="bd-mention" href="../entities/roketsan.html"') == 1
+    assert "roketsan in lower case" in page
+    assert "<strong>Also mentioned</strong>" in page
