@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import html
 import os
+import re
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -88,3 +90,35 @@ def browser() -> Iterator[Any]:
         b = p.chromium.launch(executable_path=executable, args=FLAGS)
         yield b
         b.close()
+
+
+_REF = re.compile(r'<(?:a|img|link|script)\b[^>]*?\b(?:href|src)="([^"]*)"')
+
+
+def broken_links(root: Path) -> tuple[list[str], int]:
+    """Every relative href and src of every page of a built site that names no
+    file, or an #anchor that is no id on its page; and how many were checked.
+    404.html is left out: it is served for any path, so its links are absolute."""
+    ids: dict[Path, set[str]] = {}
+    broken: list[str] = []
+    checked = 0
+    for page in sorted(root.rglob("*.html")):
+        if page.name == "404.html":
+            continue
+        for url in _REF.findall(page.read_text(encoding="utf-8")):
+            url = html.unescape(url)
+            if re.match(r"^[a-zA-Z][a-zA-Z0-9+.-]*:", url) or url.startswith("//"):
+                continue  # another scheme: the original article, mailto, data
+            path, _, anchor = url.partition("#")
+            target = (page.parent / path).resolve() if path else page
+            if target.is_dir():
+                target = target / "index.html"
+            checked += 1
+            if not target.is_file():
+                broken.append(f"{page.relative_to(root)}: {url}")
+            elif anchor and target.suffix == ".html":
+                if target not in ids:
+                    ids[target] = set(re.findall(r'\bid="([^"]+)"', target.read_text(encoding="utf-8")))
+                if anchor not in ids[target]:
+                    broken.append(f"{page.relative_to(root)}: {url} (no such anchor)")
+    return broken, checked

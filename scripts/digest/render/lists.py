@@ -398,7 +398,7 @@ def overview(digest: Digest) -> tuple[str, dict[str, bytes]]:
     total = sum(per.values())
     out += ["## Articles per week", "",
             *_img(page, path, f"Stacked bar chart of articles per week by importance over the last {WEEKS} weeks "
-                  f"({total} articles); the table below gives every value.", 720, 280),
+                  f"({plural(total, 'article')}); the table below gives every value.", 720, 280),
             *_table(["Week of", "High", "Medium", "Low"],
                     [[w.isoformat(), *(str(per.get((w, lv), 0)) for lv in levels)] for w in reversed(weeks)])]
 
