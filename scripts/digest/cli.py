@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import sys
 import time
 from collections.abc import Sequence
@@ -61,6 +62,18 @@ def _check(project: Project, options: Options, err: TextIO) -> Checked | None:
     return result
 
 
+def _generate(project: Project, options: Options, out: TextIO, err: TextIO) -> bool:
+    """Check and write docs/digest/; False when the check failed. A function of
+    its own so that the corpus and the Digest are freed when it returns."""
+    result = _check(project, options, err)
+    if result is None:
+        return False
+    report = generate(project, result.digest, options)
+    print(f"digest: {_counts(result.digest)}; wrote {len(report.written)} files, {report.unchanged} unchanged, "
+          f"removed {len(report.removed)}", file=out)
+    return True
+
+
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
     out = out or sys.stdout
     err = err or sys.stderr
@@ -90,13 +103,11 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
             tidy(project)
             if up_to_date(project, options):
                 print("digest: seeds/ unchanged since the last run; wrote 0 files", file=out)
-            else:
-                result = _check(project, options, err)
-                if result is None:
-                    return EXIT_PROBLEMS
-                report = generate(project, result.digest, options)
-                print(f"digest: {_counts(result.digest)}; wrote {len(report.written)} files, {report.unchanged} unchanged, "
-                      f"removed {len(report.removed)}", file=out)
+            elif not _generate(project, options, out, err):
+                return EXIT_PROBLEMS
+            # The corpus and the model are gone by now: MkDocs, which keeps every
+            # page in memory, reuses their memory (peak at 10,000 articles).
+            gc.collect()
             if args.command == "build":
                 build_site(project, hosted=args.edition in ("both", "hosted"), offline=args.edition in ("both", "offline"),
                            progress=progress)
