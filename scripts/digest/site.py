@@ -7,75 +7,83 @@ build leaves the previous site as it was.
 
 from __future__ import annotations
 
-import logging
+import ctypes
+import ctypes.util
 import os
 import shutil
+import signal
+import subprocess
+import sys
 import tempfile
 import zipfile
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
+from typing import Final
 
 from digest.fsutil import clear_stale, recover, swap_in
 from digest.guard import scan_site
 from digest.problems import BuildFailed
 from digest.searchindex import write_search_index
 
+_PR_SET_PDEATHSIG: Final = 1
 ZIP_DATE = (2020, 1, 1, 0, 0, 0)  # fixed, so the same site gives the same zip bytes
 
 
-class _Collect(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.WARNING)
-        self.messages: list[str] = []
+def _die_with_parent(parent: int) -> None:
+    """In the MkDocs child: be killed when the digest process dies, so a killed
+    build leaves no orphan writing into its staging folder (Linux prctl)."""
+    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
 
-    def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
+
+def _run_mkdocs(config_file: Path, site_dir: Path) -> None:
+    """MkDocs (strict) in a process of its own.
+
+    MkDocs keeps every page in memory until the build ends; in its own process
+    that memory is not added to what generating the pages left behind in
+    ours (10,000 articles: 1.85 GB in one process before).
+    """
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}  # Material's end-of-life banner
+    cmd = [sys.executable, "-m", "mkdocs", "build", "--strict", "--config-file", str(config_file),
+           "--site-dir", str(site_dir)]
+    # Snippets and relative config paths resolve from the project folder.
+    parent = os.getpid()
+    run = subprocess.run(cmd, cwd=config_file.parent, env=env, capture_output=True, text=True, check=False,
+                         preexec_fn=(lambda: _die_with_parent(parent)) if sys.platform == "linux" else None)
+    if run.returncode != 0:
+        said = [line for line in run.stderr.splitlines() if line.startswith(("WARNING", "ERROR", "Error", "Aborted"))]
+        detail = "\n  ".join((said or run.stderr.strip().splitlines())[-20:])
+        raise BuildFailed(f"MkDocs failed for {config_file.name}" + (f":\n  {detail}" if detail else ""))
 
 
-@contextmanager
-def _cwd(path: Path) -> Iterator[None]:
-    old = Path.cwd()
-    os.chdir(path)
+def _directory_urls(config_file: Path) -> bool:
+    from mkdocs.config import load_config
+
+    cwd = Path.cwd()
+    os.chdir(config_file.parent)
     try:
-        yield
+        return bool(load_config(str(config_file)).use_directory_urls)
     finally:
-        os.chdir(old)
+        os.chdir(cwd)
 
 
 def mkdocs_build(config_file: Path, site_dir: Path) -> None:
     """Build with MkDocs (strict) into ``site_dir``, replacing it only on success."""
-    os.environ.setdefault("NO_MKDOCS_2_WARNING", "1")  # Material's end-of-life banner
-    from mkdocs.commands.build import build
-    from mkdocs.config import load_config
-    from mkdocs.exceptions import MkDocsException
-
     site_dir.parent.mkdir(parents=True, exist_ok=True)
     recover(site_dir)
     clear_stale(site_dir.parent, f".{site_dir.name}.building-")
     tmp = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}.building-", dir=site_dir.parent))
-    handler = _Collect()
-    logger = logging.getLogger("mkdocs")
-    logger.addHandler(handler)
     try:
-        # Snippets and relative config paths resolve from the project folder.
-        with _cwd(config_file.parent):
-            config = load_config(str(config_file), site_dir=str(tmp), strict=True)
-            build(config)
-        write_search_index(tmp, config_file.parent, directory_urls=bool(config.use_directory_urls))
+        _run_mkdocs(config_file, tmp)
+        write_search_index(tmp, config_file.parent, directory_urls=_directory_urls(config_file))
         findings = scan_site(tmp)
         if findings:
             raise BuildFailed("the built site would load files from other hosts:\n  "
                               + "\n  ".join(f.format() for f in findings[:50]))
-    except MkDocsException as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
-        detail = "\n  ".join(handler.messages[-20:])
-        raise BuildFailed(f"MkDocs failed for {config_file.name}: {exc}" + (f"\n  {detail}" if detail else "")) from exc
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    finally:
-        logger.removeHandler(handler)
     swap_in(tmp, site_dir)
 
 
