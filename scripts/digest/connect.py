@@ -22,7 +22,7 @@ from typing import Final
 
 import ahocorasick
 
-from digest.text import Fix, Paragraph
+from digest.text import Paragraph, plain
 
 RELATED_MAX: Final = 5  # related articles shown on an article page
 CO_MAX: Final = 10  # entities shown as "appears with" on a dossier
@@ -128,10 +128,6 @@ class Matcher:
         return chosen
 
 
-def shown_text(paragraph: Paragraph) -> str:
-    return "".join(s.corrected if isinstance(s, Fix) else s for s in paragraph)
-
-
 def mentions(matcher: Matcher, paragraphs: Sequence[Paragraph]) -> tuple[tuple[str, ...], tuple[tuple[int, int, int, str], ...]]:
     """The entities an article's text mentions (in order of first mention) and,
     per paragraph, the first mention of each: ``(paragraph, start, end, key)``."""
@@ -139,7 +135,7 @@ def mentions(matcher: Matcher, paragraphs: Sequence[Paragraph]) -> tuple[tuple[s
     links: list[tuple[int, int, int, str]] = []
     for number, paragraph in enumerate(paragraphs, start=1):
         here: set[str] = set()
-        for start, end, key in matcher.find(shown_text(paragraph)):
+        for start, end, key in matcher.find(plain(paragraph)):
             seen.setdefault(key, None)
             if key not in here:
                 here.add(key)

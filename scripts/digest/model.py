@@ -107,6 +107,11 @@ class Article:
     ranked: tuple[Related, ...] = ()  # related articles to show: the analyst's first, then ranked
 
     @property
+    def appearing(self) -> tuple[str, ...]:
+        """Entity keys the article annotates or mentions, each once."""
+        return tuple(dict.fromkeys((*self.entities, *self.mentions)))
+
+    @property
     def grade(self) -> str:
         """The Admiralty grade, e.g. ``C3``; a missing part shows as ``X``."""
         return (self.reliability or "X") + (str(self.credibility) if self.credibility else "X")
@@ -358,7 +363,7 @@ def build(raw: RawCorpus, checked: Checked, *, drafts: bool = False) -> tuple[Di
 
     # Reviewed articles newest first, then unreviewed ones (no date) by id.
     rank = {ident: i for i, ident in enumerate(reviewed + unreviewed)}
-    together = co_mentions({a.id: (*a.entities, *a.mentions) for a in articles.values()})
+    together = co_mentions({a.id: a.appearing for a in articles.values()})
 
     def hubs(names: _Names, also: dict[str, dict[str, None]] | None = None) -> dict[str, Hub]:
         also = also or {}

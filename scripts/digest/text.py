@@ -10,7 +10,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Final
-from urllib.parse import quote
 
 PARAGRAPH_SPLIT: Final = re.compile(r"\n[ \t\f\v\u00a0]*\n")
 _WS: Final = re.compile(r"\s+")
@@ -172,11 +171,6 @@ def html_attr(text: str) -> str:
     text = _WS.sub(" ", text).strip()
     return (text.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;")
             .replace(">", "&gt;"))
-
-
-def md_url(url: str) -> str:
-    """A URL safe inside Markdown's ``(...)``: parentheses and spaces encoded."""
-    return quote(url, safe=":/?#[]@!$&'*+,;=%~")
 
 
 _CODE_SPAN: Final = re.compile(r"(`+)(.+?)\1", re.S)

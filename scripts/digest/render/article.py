@@ -25,12 +25,14 @@ from digest.render.common import (
 from digest.text import Fix, Paragraph, html_attr, md_inline, md_text, neutralise_markdown
 
 
+def _fix(fix: Fix, inner: str) -> str:
+    """A corrected passage marked in place; the tooltip keeps the source's own wording."""
+    return f'<ins class="bd-fix" title="Corrected; the source text reads: {html_attr(fix.original)}">{inner}</ins>'
+
+
 def _marked(segments: Paragraph, escape_fix: Callable[[str], str], escape_text: Callable[[str], str]) -> str:
-    """A paragraph with every correction marked in place; the tooltip keeps
-    the source's own wording."""
-    return "".join(
-        f'<ins class="bd-fix" title="Corrected; the source text reads: {html_attr(s.original)}">{escape_fix(s.corrected)}</ins>'
-        if isinstance(s, Fix) else escape_text(s) for s in segments).strip()
+    """A paragraph with every correction marked in place."""
+    return "".join(_fix(s, escape_fix(s.corrected)) if isinstance(s, Fix) else escape_text(s) for s in segments).strip()
 
 
 def _anchor(number: int, with_id: bool) -> str:
@@ -67,9 +69,7 @@ def paragraph_html(number: int, segments: Paragraph, links: tuple[tuple[int, int
             span = next(pending, None)
         inner.append(html.escape(text[cur - pos:], quote=False))
         body = "".join(inner)
-        if isinstance(s, Fix):
-            body = f'<ins class="bd-fix" title="Corrected; the source text reads: {html_attr(s.original)}">{body}</ins>'
-        parts.append(body)
+        parts.append(_fix(s, body) if isinstance(s, Fix) else body)
         pos = end
     return f'<p id="p-{number}">{_anchor(number, with_id=False)} {"".join(parts)}</p>'
 

@@ -181,14 +181,11 @@ def hub_page_path(hub: Hub, number: int) -> str:
     return first if number == 1 else f"{first[: -len('.md')]}/{number}.md"
 
 
-def item(page: str, digest: Digest, article: Article, *, with_date: bool = False, note: str = "") -> str:
-    """An article in a list: linked title, source line, bottom line, and an
-    optional note (HTML) such as why it is listed."""
+def item(page: str, digest: Digest, article: Article, *, with_date: bool = False) -> str:
+    """An article in a list: linked title, source line, bottom line."""
     date = f"{article.date.isoformat()} · " if with_date and article.date else ""
     out = (f"<li><strong>{a(page, article_path(article.id), article.title)}</strong>"
            f"<br>{date}{source_line(page, digest, article)}")
-    if note:
-        out += f"<br><em>{note}</em>"
     if article.summary:
         out += f"<br>{esc(article.summary)}"
     return out + "</li>"

@@ -7,7 +7,7 @@ import datetime as dt
 from collections import Counter
 from itertools import groupby
 
-from digest.model import BRIEF_WINDOW, KIND_LABELS, Article, Digest, Hub
+from digest.model import BRIEF_WINDOW, KIND_LABELS, Digest, Hub
 from digest.render import charts
 from digest.render.common import (
     CONFIDENCE,
@@ -263,12 +263,11 @@ def _hub_articles(digest: Digest, hub: Hub, number: int) -> list[str]:
     page = hub_page_path(hub, number)
     pages = hub_pages(hub)
     out = para(_pager(page, hub, number, pages)) if pages > 1 else []
-    lists = [("Annotated in", hub.articles), ("Mentioned in", hub.mentioned)] if hub.kind == "entity" \
-        else [("Articles", hub.articles)]
+    lists = [("Articles", hub.articles)]
+    if hub.kind == "entity":
+        lists = [("Annotated in", hub.articles)] + ([("Mentioned in", hub.mentioned)] if hub.mentioned else [])
     for label, ids in lists:
         first, chunk = _chunk(ids, number)
-        if not ids and hub.kind == "entity" and label == "Mentioned in":
-            continue
         n = len(ids)
         heading = f"{label} ({n:,})" if pages == 1 or n <= HUB_PAGE_SIZE else \
             f"{label}: {first + 1:,}–{first + len(chunk):,} of {n:,}"
@@ -311,10 +310,6 @@ def render_unreviewed(digest: Digest) -> str:
 TIMELINE_HIGH = 10  # high-importance articles listed per month on the timeline
 
 
-def _appearing(art: Article) -> tuple[str, ...]:
-    return tuple(dict.fromkeys((*art.entities, *art.mentions)))
-
-
 def _top(counter: Counter[str], names: dict[str, Hub], n: int) -> list[tuple[str, int]]:
     return sorted(((k, c) for k, c in counter.items() if k in names), key=lambda kc: (-kc[1], names[kc[0]].name.casefold(), kc[0]))[:n]
 
@@ -334,7 +329,7 @@ def render_timeline(digest: Digest) -> str:
         out += [f"## {group[0][0].strftime('%B %Y')}", ""]
         out += para(f"{plural(len(ids), 'article')} in {plural(len(group), 'edition')} · "
                     f"{a(page, month_path(key), 'the editions of the month')}")
-        ents = _top(Counter(k for art in arts for k in _appearing(art)), digest.entities, 8)
+        ents = _top(Counter(k for art in arts for k in art.appearing), digest.entities, 8)
         if ents:
             out += para("<strong>Most seen</strong> " + " ".join(
                 a(page, hub_path(digest.entities[k]), f"{digest.entities[k].name} ({n})", cls="md-tag") for k, n in ents))
@@ -405,7 +400,7 @@ def overview(digest: Digest) -> tuple[str, dict[str, bytes]]:
     since = newest - dt.timedelta(days=WINDOW_DAYS - 1)
     recent = [art for art in reviewed if art.date and art.date >= since]
     for kind, label, counter in (
-            ("entity", "entities", Counter(k for art in recent for k in _appearing(art))),
+            ("entity", "entities", Counter(k for art in recent for k in art.appearing)),
             ("topic", "topics", Counter(k for art in recent for k in art.topics))):
         hubs = digest.hubs(kind)
         rows = _top(counter, hubs, 10)

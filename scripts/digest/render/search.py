@@ -27,7 +27,7 @@ def search_pages(digest: Digest) -> list[dict[str, str | list[str]]]:
         tags = [digest.entities[k].name for k in article.entities if k in digest.entities]
         tags += [digest.hubs(kind)[k].name for kind, keys in (("region", article.regions), ("topic", article.topics))
                  for k in keys if k in digest.hubs(kind)]
-        for key in (*article.entities, *article.mentions):
+        for key in article.appearing:
             hub = digest.entities.get(key)
             if hub:
                 names += [hub.name, *hub.aliases]
