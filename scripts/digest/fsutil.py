@@ -14,6 +14,7 @@ import errno
 import fcntl
 import os
 import shutil
+import signal
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -44,15 +45,37 @@ def atomic_write(target: Path, data: bytes) -> None:
         raise
 
 
-def _renameat2() -> ctypes._NamedFuncPointer | None:
+def _libc_function(name: str) -> ctypes._NamedFuncPointer | None:
+    """A C library function, or None where the platform lacks it."""
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
-        return libc.renameat2
-    except (OSError, AttributeError):
+        return getattr(_LIBC, name) if _LIBC is not None else None
+    except AttributeError:
         return None
 
 
-_EXCHANGE = _renameat2()
+def _load_libc() -> ctypes.CDLL | None:
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
+    except OSError:
+        return None
+
+
+# Loaded once, at import: find_library runs ldconfig, which must not happen
+# in a forked child before exec (see die_with_parent).
+_LIBC = _load_libc()
+_EXCHANGE = _libc_function("renameat2")
+_PRCTL = _libc_function("prctl")
+_PR_SET_PDEATHSIG = 1
+
+
+def die_with_parent(parent: int) -> None:
+    """For a child process, between fork and exec: be killed when the process
+    ``parent`` dies, so no orphan outlives a killed run (Linux prctl)."""
+    if _PRCTL is None:
+        return
+    _PRCTL(_PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
 
 
 def _old_path(dest: Path) -> Path:

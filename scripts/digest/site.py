@@ -7,34 +7,20 @@ build leaves the previous site as it was.
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import Final
 
-from digest.fsutil import clear_stale, recover, swap_in
+from digest.fsutil import clear_stale, die_with_parent, recover, swap_in
 from digest.guard import scan_site
 from digest.problems import BuildFailed
 from digest.searchindex import write_search_index
 
-_PR_SET_PDEATHSIG: Final = 1
 ZIP_DATE = (2020, 1, 1, 0, 0, 0)  # fixed, so the same site gives the same zip bytes
-
-
-def _die_with_parent(parent: int) -> None:
-    """In the MkDocs child: be killed when the digest process dies, so a killed
-    build leaves no orphan writing into its staging folder (Linux prctl)."""
-    libc = ctypes.CDLL(ctypes.util.find_library("c"), use_errno=True)
-    libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != parent:  # the parent died before prctl took effect
-        os._exit(1)
 
 
 def _run_mkdocs(config_file: Path, site_dir: Path) -> None:
@@ -47,10 +33,12 @@ def _run_mkdocs(config_file: Path, site_dir: Path) -> None:
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}  # Material's end-of-life banner
     cmd = [sys.executable, "-m", "mkdocs", "build", "--strict", "--config-file", str(config_file),
            "--site-dir", str(site_dir)]
-    # Snippets and relative config paths resolve from the project folder.
+    # Snippets and relative config paths resolve from the project folder. The
+    # child dies with us, so a killed build leaves no orphan writing into its
+    # staging folder.
     parent = os.getpid()
     run = subprocess.run(cmd, cwd=config_file.parent, env=env, capture_output=True, text=True, check=False,
-                         preexec_fn=(lambda: _die_with_parent(parent)) if sys.platform == "linux" else None)
+                         preexec_fn=lambda: die_with_parent(parent))
     if run.returncode != 0:
         said = [line for line in run.stderr.splitlines() if line.startswith(("WARNING", "ERROR", "Error", "Aborted"))]
         detail = "\n  ".join((said or run.stderr.strip().splitlines())[-20:])
