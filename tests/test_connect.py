@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 from hypothesis import given, settings
@@ -86,8 +87,8 @@ def _crosses(span: tuple[int, int, str, str], segments: tuple[str | Fix, ...]) -
     return True
 
 
-def write(seeds: Path, ident: str, day: int, text: str, entities: dict[str, list[str]], topics: list[str] = (),
-          regions: list[str] = (), related: list[str] = ()) -> None:  # type: ignore[assignment]
+def write(seeds: Path, ident: str, day: int, text: str, entities: dict[str, list[str]], topics: Sequence[str] = (),
+          regions: Sequence[str] = (), related: Sequence[str] = ()) -> None:
     seeds.mkdir(exist_ok=True)
     (seeds / f"{ident}.txt").write_text(text + "\n", encoding="utf-8")
     ents = "".join(f"  {kind}: [{', '.join(names)}]\n" for kind, names in entities.items())

@@ -105,8 +105,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
                 print("digest: seeds/ unchanged since the last run; wrote 0 files", file=out)
             elif not _generate(project, options, out, err):
                 return EXIT_PROBLEMS
-            # The corpus and the model are gone by now: MkDocs, which keeps every
-            # page in memory, reuses their memory (peak at 10,000 articles).
+            # The corpus and the model are gone by now (their cycles collected
+            # here), so the site build's own work (the search documents, the
+            # guard) reuses their memory; MkDocs and Node run as child processes.
             gc.collect()
             if args.command == "build":
                 build_site(project, hosted=args.edition in ("both", "hosted"), offline=args.edition in ("both", "offline"),
