@@ -31,7 +31,7 @@ serve: generate
 	$(BIN)/mkdocs serve --dev-addr 127.0.0.1:8000
 
 lint: $(STAMP)
-	$(BIN)/ruff check scripts tests
+	$(BIN)/ruff check scripts tests overrides
 	$(BIN)/mypy
 
 test: lint

@@ -94,7 +94,10 @@ def _baseline(root: Path, seeds: Path, repo: Path) -> float:
             f"# {heading}\n\n{text_file.read_text(encoding='utf-8')}", encoding="utf-8")
     config = (repo / "mkdocs.yml").read_text(encoding="utf-8")
     config = config[: config.index("\nnav:")] + "\nnav:\n  - Home: index.md\nnot_in_nav: |\n  /articles/\n"
+    # Plain MkDocs and Material: without the digest's template override and
+    # its hook (which only touches raw HTML, and plain pages have none).
     config = config.replace("  custom_dir: overrides\n", "")
+    config = re.sub(r"\n(#.*\n)*hooks:\n(  - .*\n)+", "\n", config)
     (root / "mkdocs.yml").write_text(config, encoding="utf-8")
     started = time.perf_counter()
     subprocess.run([sys.executable, "-m", "mkdocs", "build", "-q", "-f", str(root / "mkdocs.yml")], check=True,

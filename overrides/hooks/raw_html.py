@@ -1,0 +1,81 @@
+"""MkDocs hook: hand the digest's raw HTML blocks to Python-Markdown whole.
+
+The generator writes page bodies as raw HTML blocks between Markdown
+headings (scripts/digest/render/common.py). Python-Markdown finds raw HTML by
+running Python's ``html.parser`` over the page, and MkDocs runs it over the
+page a second time to collect anchors; at about 30 microseconds a tag that
+was half of MkDocs' time on the digest's pages.
+
+This hook adds a preprocessor that runs just before both. It stashes every
+block that is plainly raw HTML: a chunk between blank lines that starts at
+the left margin with a block-level tag and ends with that tag's closing tag,
+balanced, with no comment, script or Markdown-in-HTML inside. It stashes it
+exactly as Python-Markdown's own ``html_block`` step would, so the built
+pages are byte for byte the same with or without this hook
+(tests/test_raw_html_hook.py builds both and compares them). Anything else
+is left to Python-Markdown. MkDocs then no longer sees the ids inside those
+blocks for its anchor check, which is at the level ``info`` by default; the
+digest's own tests follow every link and anchor instead.
+
+Zensical does not run MkDocs hooks; it builds the same Markdown its own way.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from markdown import Extension, Markdown
+from markdown.preprocessors import Preprocessor
+
+_START = re.compile(r"<([a-zA-Z][a-zA-Z0-9]*)[\s>]")
+# Things Python-Markdown or the browser treat specially inside raw HTML.
+_SPECIAL = re.compile(r"<!|<\?|<script|<style|<pre|<textarea|\smarkdown\s*=", re.IGNORECASE)
+
+
+class RawHtmlBlocks(Preprocessor):
+    def run(self, lines: list[str]) -> list[str]:
+        out: list[str] = []
+        i, n = 0, len(lines)
+        while i < n:
+            line = lines[i]
+            start = _START.match(line) if line.startswith("<") and (i == 0 or not lines[i - 1].strip()) else None
+            if start and self.md.is_block_level(start.group(1).lower()):
+                end = i
+                while end < n and lines[end].strip():
+                    end += 1
+                block = "\n".join(lines[i:end])
+                if _whole(block, start.group(1)):
+                    # html_block keeps the newline before the blank line that
+                    # ends a block, and so does this.
+                    out.append(self.md.htmlStash.store(block + "\n"))
+                    out.append("")
+                    i = end
+                    continue
+            out.append(line)
+            i += 1
+        return out
+
+
+def _whole(block: str, tag: str) -> bool:
+    """The block is one element: its first tag closes exactly at its end."""
+    if _SPECIAL.search(block) or not block.endswith(f"</{tag}>"):
+        return False
+    depth = 0
+    for m in re.finditer(rf"<(/?){re.escape(tag)}(?=[\s>/])", block):
+        depth += -1 if m.group(1) else 1
+        if depth == 0:
+            return m.start() == len(block) - len(tag) - len("</>")
+    return False
+
+
+class _Extension(Extension):
+    def extendMarkdown(self, md: Markdown) -> None:
+        # After normalize_whitespace (30), before MkDocs' anchor collector
+        # (21) and Python-Markdown's html_block (20).
+        md.preprocessors.register(RawHtmlBlocks(md), "digest_raw_html", 25)
+
+
+def on_config(config: Any) -> Any:
+    config.markdown_extensions.append(_Extension())
+    return config

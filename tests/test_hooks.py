@@ -1,0 +1,123 @@
+"""The MkDocs hooks in overrides/hooks/ change speed and size, never content.
+
+Each corpus is generated once, then built by MkDocs three ways: as
+configured, without the raw-HTML hook, and without either hook. Without the
+raw-HTML hook every page must be byte for byte the same; without the
+indentation hook every page must parse to the same elements, attributes and
+text, with `<pre>` blocks untouched.
+"""
+
+from __future__ import annotations
+
+import html.parser
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from digest.cli import main
+from digest.synth import write_corpus
+
+from .conftest import FIXTURE_CORPUS, make_project
+from .test_hostile import ATOMS, HOSTILE, MINIMAL
+
+HOOK_LINE = re.compile(r"^  - overrides/hooks/(\w+)\.py\n", re.M)
+
+
+def _build(root: Path, name: str, drop: tuple[str, ...]) -> Path:
+    config = (root / "mkdocs.yml").read_text(encoding="utf-8")
+    assert sorted(HOOK_LINE.findall(config)) == ["compact_html", "raw_html"]
+    config = HOOK_LINE.sub(lambda m: "" if m.group(1) in drop else m.group(0), config)
+    if len(drop) == 2:
+        config = config.replace("\nhooks:\n", "\n")
+    variant = root / f"mkdocs.{name}.yml"
+    variant.write_text(config, encoding="utf-8")
+    site = root / f"site-{name}"
+    run = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-f", str(variant), "-d",
+                          str(site)], cwd=root, capture_output=True, text=True, check=False,
+                         env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
+    assert run.returncode == 0, run.stderr
+    return site
+
+
+def _pages(site: Path) -> dict[str, str]:
+    return {p.relative_to(site).as_posix(): p.read_text(encoding="utf-8") for p in sorted(site.rglob("*.html"))}
+
+
+class _Events(html.parser.HTMLParser):
+    """A page as a browser would see it: elements, attributes, collapsed text."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.events: list[object] = []
+        self.text: list[str] = []
+
+    def _flush(self) -> None:
+        # Runs of HTML white space (not a no-break space) show as one space.
+        text = re.sub(r"[ \t\n\r\f]+", " ", "".join(self.text))
+        if text:
+            self.events.append(text)
+        self.text = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self._flush()
+        self.events.append((tag, tuple(attrs)))
+
+    def handle_endtag(self, tag: str) -> None:
+        self._flush()
+        self.events.append(f"/{tag}")
+
+    def handle_data(self, data: str) -> None:
+        self.text.append(data)
+
+
+def _events(page: str) -> list[object]:
+    parser = _Events()
+    parser.feed(page)
+    parser.close()
+    parser._flush()
+    return parser.events
+
+
+SYNTHETIC = "synthetic"
+CORPORA = {
+    "fixture": FIXTURE_CORPUS / "seeds",
+    "hostile": {**HOSTILE, "atoms.txt": "\n\n".join(" ".join(ATOMS[i:i + 7]) for i in range(0, len(ATOMS), 7)),
+                "atoms.yml": MINIMAL, "atoms-md.md": "\n\n".join(ATOMS), "atoms-md.yml": MINIMAL},
+    SYNTHETIC: None,
+}
+
+
+@pytest.fixture(scope="module", params=sorted(CORPORA))
+def generated(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    seeds = CORPORA[request.param]
+    root = make_project(tmp_path_factory.mktemp(request.param) / "p", seeds if seeds is not None else {})
+    if seeds is None:
+        write_corpus(root / "seeds", 40)
+    assert main(["generate", "--root", str(root)]) == 0
+    return root
+
+
+def test_raw_html_hook_leaves_every_page_byte_identical(generated: Path) -> None:
+    fast = _pages(_build(generated, "both", ()))
+    plain = _pages(_build(generated, "no-raw", ("raw_html",)))
+    assert fast.keys() == plain.keys() and len(fast) > 10
+    different = [name for name in fast if fast[name] != plain[name]]
+    assert different == []
+    # The hook did its work: the generated pages hold raw HTML blocks.
+    assert any('<div class="admonition abstract">' in page for page in fast.values())
+
+
+def test_compact_html_hook_keeps_every_element_and_word(generated: Path) -> None:
+    compact = _pages(_build(generated, "compact", ("raw_html",)))
+    loose = _pages(_build(generated, "loose", ("raw_html", "compact_html")))
+    assert compact.keys() == loose.keys()
+    for name in loose:
+        assert _events(compact[name]) == _events(loose[name]), name
+        for block in re.findall(r"<pre\b.*?</pre>", loose[name], re.S):
+            assert block in compact[name], f"{name}: a <pre> block changed"
+    saved = sum(map(len, loose.values())) - sum(map(len, compact.values()))
+    assert saved > 2000 * len(loose), f"only {saved} characters saved over {len(loose)} pages"
