@@ -10,7 +10,7 @@ from pathlib import Path
 
 from digest.cli import main
 from digest.guard import scan_site
-from digest.searchindex import shard_of
+from digest.searchindex import decode_shard, shard_of
 
 from .conftest import REPO, broken_links, make_project
 
@@ -107,7 +107,7 @@ def prebuilt_index(site: Path) -> tuple[list[list[str]], set[str]]:
     terms: set[str] = set()
     for name in data["shards"]:
         shard = (site / f"search/shards/{name}.js").read_text(encoding="utf-8")
-        entries = json.loads(json.loads(shard.split("] = ", 1)[1].rstrip().removesuffix(";")))
+        entries = decode_shard(json.loads(shard.split("] = ", 1)[1].rstrip().removesuffix(";")))
         terms |= {term for term, _ in entries}
         assert all(shard_of(term) == name for term, _ in entries)
     return data["docs"], terms

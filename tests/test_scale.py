@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import json
 import re
+import subprocess
 from pathlib import Path
 
 from digest.cli import main
@@ -12,6 +14,7 @@ from digest.pipeline import Options, Project, check, generate
 from digest.progress import Progress
 from digest.render import render_all
 from digest.render.lists import HUB_PAGE_SIZE
+from digest.searchindex import ENGINE, _build_index, decode_shard, shard_of
 from digest.synth import write_corpus
 
 from .conftest import REPO, make_project
@@ -133,3 +136,30 @@ def test_editions_open_with_what_is_new(tmp_path: Path) -> None:
     assert '<p class="admonition-title">New since the previous editions</p>' in page
     assert '<strong>First seen:</strong> <a href="../entities/roketsan.html">ROKETSAN</a>' in page
     assert '<a href="../topics/drones.html">drones</a> (2 articles; at most 1 in each of the previous 7 editions)' in page
+
+
+def test_compact_shards_hold_exactly_minisearchs_entries(tmp_path: Path) -> None:
+    """build-index.mjs writes its own compact shard format: decoded, it must be
+    MiniSearch's own serialization of the same documents, term for term."""
+    words = ["alpha", "beta", "gamma", "Ёлка", "北京", "İstanbul", "x9", "zeta", "omega", "kaan"]
+    docs = [{"id": i, "title": f"{words[i % 7]} {i}", "terms": words[(i * 3) % 10],
+             "text": " ".join(words[(i * j) % 10] for j in range(1 + i % 13))} for i in range(300)]
+    payload = json.dumps({"docs": docs}, ensure_ascii=False)
+    built = _build_index(payload, tmp_path, REPO / ENGINE, "node")
+    decoded = {}
+    for shard in sorted((built / "shards").glob("*.txt")):
+        for term, data in decode_shard(shard.read_text(encoding="utf-8")):
+            assert shard_of(term) == shard.stem
+            decoded[term] = data
+    script = ("import { readFileSync } from 'node:fs';"
+              "const { default: MiniSearch } = await import(process.argv[1]);"
+              "const m = new MiniSearch({ fields: ['title', 'terms', 'text'], storeFields: [] });"
+              "m.addAll(JSON.parse(readFileSync(0, 'utf8')).docs);"
+              "process.stdout.write(JSON.stringify(m.toJSON().index));")
+    run = subprocess.run(["node", "--input-type=module", "-e", script, (REPO / ENGINE).as_uri()], input=payload,
+                         capture_output=True, text=True, check=True)
+    expected = {term: {int(f): {int(d): n for d, n in freqs.items()} for f, freqs in data.items()}
+                for term, data in json.loads(run.stdout)}
+    assert decoded == expected
+    assert any(n > 1 for data in decoded.values() for freqs in data.values() for n in freqs.values())
+    assert max(d for data in decoded.values() for freqs in data.values() for d in freqs) > 36

@@ -63,6 +63,27 @@ def shard_of(term: str) -> str:
     return first if ("a" <= first <= "z" or "0" <= first <= "9") else f"u{ord(first) >> 8:x}"
 
 
+def decode_shard(text: str) -> list[tuple[str, dict[int, dict[int, int]]]]:
+    """A shard's terms as MiniSearch's toJSON() entries ([term, {field: {doc:
+    frequency}}]). The format is described in build-index.mjs; the worker
+    (decodeShard) reads it the same way."""
+    entries = []
+    for line in text.split("\n"):
+        term, *fields = line.split("\t")
+        data: dict[int, dict[int, int]] = {}
+        for field in fields:
+            field_id, _, postings = field.partition(":")
+            freqs: dict[int, int] = {}
+            doc = 0
+            for posting in postings.split(","):
+                delta, _, frequency = posting.partition("*")
+                doc += int(delta, 36)
+                freqs[doc] = int(frequency, 36) if frequency else 1
+            data[int(field_id, 36)] = freqs
+        entries.append((term, data))
+    return entries
+
+
 def page_documents(site: Path, directory_urls: bool) -> list[dict[str, Any]]:
     """One document per page: the generated pages' own text, plus Material's
     per-section entries for the hand-written pages, merged per page."""
@@ -126,7 +147,7 @@ def write_search_index(site: Path, project_root: Path, *, directory_urls: bool, 
                                    for i, d in enumerate(docs)]}, ensure_ascii=False)
     built = _build_index(payload, project_root, engine, node)
     del payload
-    shards = sorted(p.stem for p in (built / "shards").glob("*.json"))
+    shards = sorted(p.stem for p in (built / "shards").glob("*.txt"))
     display = [[d["location"], d["title"], d["snippet"], d.get("tags") or []] for d in docs]
     # Indexes travel as JSON strings: browsers parse JSON faster than script literals.
     (site / "search" / "digest_index.js").write_text(
@@ -136,7 +157,7 @@ def write_search_index(site: Path, project_root: Path, *, directory_urls: bool, 
     folder = site / "search" / "shards"
     folder.mkdir()
     for name in shards:
-        entries = (built / "shards" / f"{name}.json").read_text(encoding="utf-8")
+        entries = (built / "shards" / f"{name}.txt").read_text(encoding="utf-8")
         (folder / f"{name}.js").write_text(
             f"(self.__digestShards = self.__digestShards || {{}})[{json.dumps(name)}] = "
             + json.dumps(entries, ensure_ascii=True) + ";\n", encoding="utf-8")

@@ -109,11 +109,34 @@ function setup(data) {
   }).then(function () { return { type: 1 }; });
 }
 
+/* A shard's terms as MiniSearch's toJSON() entries: [term, {field: {doc:
+ * frequency}}]. The compact format is described in build-index.mjs; it must
+ * match decode_shard() in digest/searchindex.py. */
+function decodeShard(text) {
+  return text.split("\n").map(function (line) {
+    var parts = line.split("\t");
+    var data = {};
+    for (var i = 1; i < parts.length; i++) {
+      var colon = parts[i].indexOf(":");
+      var postings = parts[i].slice(colon + 1).split(",");
+      var freqs = {};
+      var doc = 0;
+      for (var j = 0; j < postings.length; j++) {
+        var star = postings[j].indexOf("*");
+        doc += parseInt(star < 0 ? postings[j] : postings[j].slice(0, star), 36);
+        freqs[doc] = star < 0 ? 1 : parseInt(postings[j].slice(star + 1), 36);
+      }
+      data[parseInt(parts[i].slice(0, colon), 36)] = freqs;
+    }
+    return [parts[0], data];
+  });
+}
+
 function engineFor(name) {
   if (engines[name]) return Promise.resolve(engines[name]);
   if (!shardNames[name]) return Promise.resolve(null);
   return load([base + "../../../search/shards/" + name + ".js"]).then(function () {
-    var js = Object.assign({}, header, { index: JSON.parse(self.__digestShards[name]) });
+    var js = Object.assign({}, header, { index: decodeShard(self.__digestShards[name]) });
     delete self.__digestShards[name];
     return (engines[name] = MiniSearch.loadJS(js, OPTIONS));
   });
