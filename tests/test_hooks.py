@@ -1,8 +1,8 @@
 """The MkDocs hooks in overrides/hooks/ change speed and size, never content.
 
 Each corpus is generated once, then built by MkDocs three ways: as
-configured, without the raw-HTML hook, and without either hook. Without the
-raw-HTML hook every page must be byte for byte the same; without the
+configured, without the generated-pages hook, and without either hook. Without
+that hook every page must be byte for byte the same; without the
 indentation hook every page must parse to the same elements, attributes and
 text, with `<pre>` blocks untouched.
 """
@@ -10,18 +10,21 @@ text, with `<pre>` blocks untouched.
 from __future__ import annotations
 
 import html.parser
+import importlib.util
 import os
 import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
+import markdown
 import pytest
 
 from digest.cli import main
 from digest.synth import write_corpus
 
-from .conftest import FIXTURE_CORPUS, make_project
+from .conftest import FIXTURE_CORPUS, REPO, make_project
 from .test_hostile import ATOMS, HOSTILE, MINIMAL
 
 HOOK_LINE = re.compile(r"^  - overrides/hooks/(\w+)\.py\n", re.M)
@@ -29,7 +32,7 @@ HOOK_LINE = re.compile(r"^  - overrides/hooks/(\w+)\.py\n", re.M)
 
 def _build(root: Path, name: str, drop: tuple[str, ...]) -> Path:
     config = (root / "mkdocs.yml").read_text(encoding="utf-8")
-    assert sorted(HOOK_LINE.findall(config)) == ["compact_html", "raw_html"]
+    assert sorted(HOOK_LINE.findall(config)) == ["compact_html", "generated_pages"]
     config = HOOK_LINE.sub(lambda m: "" if m.group(1) in drop else m.group(0), config)
     if len(drop) == 2:
         config = config.replace("\nhooks:\n", "\n")
@@ -101,19 +104,40 @@ def generated(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
     return root
 
 
-def test_raw_html_hook_leaves_every_page_byte_identical(generated: Path) -> None:
+def test_generated_pages_hook_leaves_every_page_byte_identical(generated: Path) -> None:
     fast = _pages(_build(generated, "both", ()))
-    plain = _pages(_build(generated, "no-raw", ("raw_html",)))
+    plain = _pages(_build(generated, "no-raw", ("generated_pages",)))
     assert fast.keys() == plain.keys() and len(fast) > 10
     different = [name for name in fast if fast[name] != plain[name]]
     assert different == []
-    # The hook did its work: the generated pages hold raw HTML blocks.
     assert any('<div class="admonition abstract">' in page for page in fast.values())
 
 
+def _hook(name: str) -> Any:
+    spec = importlib.util.spec_from_file_location(name, REPO / "overrides/hooks" / f"{name}.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_generated_pages_hook_stashes_whole_blocks_only() -> None:
+    hook = _hook("generated_pages")
+    source = ("# Title\n\n<p class=\"m\"><a href=\"x.html\">x</a></p>\n\n<div><div>a</div>\n<p>b</p></div>\n\n"
+              "<div>open\n\nstill open</div>\n\n<p>one</p><p>two</p>\n\n<ul><!-- c --><li>c</li></ul>\n\ntext <b>b</b>\n")
+    fast = markdown.Markdown(extensions=[hook._Extension()])
+    assert fast.convert(source) == markdown.Markdown().convert(source)
+    # The two plain, whole blocks went to the stash through the hook; the
+    # unbalanced, doubled and commented ones were left to Python-Markdown.
+    stashed = [str(b) for b in fast.htmlStash.rawHtmlBlocks]
+    assert stashed[:2] == ['<p class="m"><a href="x.html">x</a></p>\n', "<div><div>a</div>\n<p>b</p></div>\n"]
+    assert hook._whole("<p>one</p><p>two</p>", "p") is False
+    assert hook._whole("<div>open", "div") is False
+
+
 def test_compact_html_hook_keeps_every_element_and_word(generated: Path) -> None:
-    compact = _pages(_build(generated, "compact", ("raw_html",)))
-    loose = _pages(_build(generated, "loose", ("raw_html", "compact_html")))
+    compact = _pages(_build(generated, "compact", ("generated_pages",)))
+    loose = _pages(_build(generated, "loose", ("generated_pages", "compact_html")))
     assert compact.keys() == loose.keys()
     for name in loose:
         assert _events(compact[name]) == _events(loose[name]), name

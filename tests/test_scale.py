@@ -14,7 +14,7 @@ from digest.pipeline import Options, Project, check, generate
 from digest.progress import Progress
 from digest.render import render_all
 from digest.render.lists import HUB_PAGE_SIZE
-from digest.searchindex import ENGINE, _build_index, decode_shard, shard_of
+from digest.searchindex import ENGINE, IndexBuild, decode_shard, shard_of
 from digest.synth import write_corpus
 
 from .conftest import REPO, make_project
@@ -142,10 +142,21 @@ def test_compact_shards_hold_exactly_minisearchs_entries(tmp_path: Path) -> None
     """build-index.mjs writes its own compact shard format: decoded, it must be
     MiniSearch's own serialization of the same documents, term for term."""
     words = ["alpha", "beta", "gamma", "Ёлка", "北京", "İstanbul", "x9", "zeta", "omega", "kaan"]
-    docs = [{"id": i, "title": f"{words[i % 7]} {i}", "terms": words[(i * 3) % 10],
-             "text": " ".join(words[(i * j) % 10] for j in range(1 + i % 13))} for i in range(300)]
-    payload = json.dumps({"docs": docs}, ensure_ascii=False)
-    built = _build_index(payload, tmp_path, REPO / ENGINE, "node")
+    pages = [{"src": f"digest/articles/{i:04}.md", "title": f"{words[i % 7]} {i}", "terms": words[(i * 3) % 10],
+              "text": " ".join(words[(i * j) % 10] for j in range(1 + i % 13)), "snippet": "", "tags": []}
+             for i in range(300)]
+    pages_file = tmp_path / "pages.js"
+    pages_file.write_text(f"self.__digestPages = {json.dumps(pages)};", encoding="utf-8")
+    site = tmp_path / "site"
+    (site / "search").mkdir(parents=True)
+    (site / "search/search_index.json").write_text(json.dumps({"docs": [
+        {"location": "guide/a.html", "title": "Guide", "text": "<p>alpha handbook</p>"}]}), encoding="utf-8")
+    (tmp_path / "node_modules").symlink_to(REPO / "node_modules")
+    build = IndexBuild(pages_file, tmp_path, directory_urls=False)
+    docs, built = build.finish(site)
+    assert [d["location"] for d in docs][-1] == "guide/a.html" and len(docs) == 301
+    payload = json.dumps({"docs": [{"id": i, "title": d["title"], "terms": d["terms"], "text": d["text"]}
+                                   for i, d in enumerate(docs)]}, ensure_ascii=False)
     decoded = {}
     for shard in sorted((built / "shards").glob("*.txt")):
         for term, data in decode_shard(shard.read_text(encoding="utf-8")):
@@ -163,3 +174,7 @@ def test_compact_shards_hold_exactly_minisearchs_entries(tmp_path: Path) -> None
     assert decoded == expected
     assert any(n > 1 for data in decoded.values() for freqs in data.values() for n in freqs.values())
     assert max(d for data in decoded.values() for freqs in data.values() for d in freqs) > 36
+    assert 300 in decoded["handbook"][2]  # the hand-written page, added after the generated ones
+    # The second edition finds the same index built: no Node runs.
+    again = IndexBuild(pages_file, tmp_path, directory_urls=False)
+    assert again.proc is None and again.finish(site) == (docs, built)

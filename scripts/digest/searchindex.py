@@ -20,12 +20,14 @@ from __future__ import annotations
 import hashlib
 import html
 import json
+import os
 import re
 import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 
+from digest.fsutil import die_with_parent
 from digest.problems import BuildFailed
 from digest.render.search import SEARCH_PAGES as PAGES
 from digest.render.search import SNIPPET
@@ -84,21 +86,25 @@ def decode_shard(text: str) -> list[tuple[str, dict[int, dict[int, int]]]]:
     return entries
 
 
-def page_documents(site: Path, directory_urls: bool) -> list[dict[str, Any]]:
-    """One document per page: the generated pages' own text, plus Material's
-    per-section entries for the hand-written pages, merged per page."""
-    pages_file = site / PAGES
-    generated: list[dict[str, Any]] = []
-    if pages_file.exists():
-        script = pages_file.read_text(encoding="utf-8")
-        generated = json.loads(script[script.index("=") + 1:].rstrip().rstrip(";"))
-    docs = {location(p["src"], directory_urls): {**p, "location": location(p["src"], directory_urls)}
-            for p in generated}
+def generated_documents(pages_file: Path, directory_urls: bool) -> list[dict[str, Any]]:
+    """The generated pages' documents, from the text the generator wrote for
+    them (digest/assets/search/pages.js), in a stable order."""
+    if not pages_file.exists():
+        return []
+    script = pages_file.read_text(encoding="utf-8")
+    pages = json.loads(script[script.index("=") + 1:].rstrip().rstrip(";"))
+    docs = [{**p, "location": location(p["src"], directory_urls)} for p in pages]
+    return sorted(docs, key=lambda d: _key(d["location"]))
+
+
+def hand_written_documents(site: Path, generated: set[str]) -> list[dict[str, Any]]:
+    """One document per hand-written page, merged from Material's per-section
+    entries (the generated pages at ``generated`` are skipped)."""
     index = json.loads((site / "search" / "search_index.json").read_text(encoding="utf-8"))
     merged: dict[str, dict[str, Any]] = {}
     for doc in index["docs"]:
         where = doc["location"].split("#", 1)[0]
-        if where in docs:
+        if where in generated:
             continue
         page = merged.setdefault(where, {"location": where, "title": _plain(doc["title"]), "terms": "", "text": "",
                                          "tags": []})
@@ -106,47 +112,100 @@ def page_documents(site: Path, directory_urls: bool) -> list[dict[str, Any]]:
     for page in merged.values():
         page["text"] = page["text"].strip()
         page["snippet"] = page["text"][:SNIPPET]
-        docs[page["location"]] = page
-    return sorted(docs.values(), key=lambda d: _key(d["location"]))
+    return sorted(merged.values(), key=lambda d: _key(d["location"]))
 
 
-def _build_index(payload: str, project_root: Path, engine: Path, node: str) -> Path:
-    """Run the Node builder (index, then shards), or reuse its output for the
-    same documents. Returns the folder holding header.json and shards/."""
-    cache = project_root / ".digest-cache"
-    digest = hashlib.sha256(payload.encode("utf-8")).hexdigest()[:20]
-    done = cache / f"search-{digest}"
-    if (done / "header.json").exists():
-        return done
-    if cache.exists():  # one edition's build feeds the other; keep the latest only
-        for old in cache.glob("search-*"):
-            shutil.rmtree(old) if old.is_dir() else old.unlink()
-    work = cache / f"search-{digest}.building"
-    work.mkdir(parents=True)
-    source = work / "docs.json"
-    source.write_text(payload, encoding="utf-8")
-    run = subprocess.run([node, str(BUILDER), str(engine), str(source), str(work)],
-                         capture_output=True, text=True, check=False)
-    source.unlink()
-    if run.returncode != 0:
-        shutil.rmtree(work, ignore_errors=True)
-        raise BuildFailed(f"building the search index failed: {run.stderr.strip()[-2000:]}")
-    work.rename(done)
-    return done
+def _payload(docs: list[dict[str, Any]], first_id: int) -> str:
+    return json.dumps({"docs": [{"id": first_id + i, "title": d["title"], "terms": d["terms"], "text": d["text"]}
+                                for i, d in enumerate(docs)]}, ensure_ascii=False)
 
 
-def write_search_index(site: Path, project_root: Path, *, directory_urls: bool, node: str = "node") -> None:
-    """Replace Material's browser-side indexing with a prebuilt, sharded index."""
-    engine = project_root / ENGINE
-    if not engine.is_file():
-        raise BuildFailed(f"{ENGINE} is missing: run 'make setup' (it runs 'npm ci') first")
-    if shutil.which(node) is None:
-        raise BuildFailed("Node.js is needed to build the search index: install it (Debian: apt-get install nodejs)")
-    docs = page_documents(site, directory_urls)
-    payload = json.dumps({"docs": [{"id": i, "title": d["title"], "terms": d["terms"], "text": d["text"]}
-                                   for i, d in enumerate(docs)]}, ensure_ascii=False)
-    built = _build_index(payload, project_root, engine, node)
-    del payload
+def _hash(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+class IndexBuild:
+    """The Node builder, started on the generated pages before MkDocs runs.
+
+    Almost every document is a generated page, known before MkDocs starts, so
+    Node indexes those while MkDocs builds the site (two cores: the index no
+    longer adds its time to the build's). The hand-written pages' text is
+    known only once MkDocs has built them; it goes to Node's standard input
+    and is added last. The result is cached under both parts' hashes: the
+    second edition's build finds it and runs no Node at all.
+    """
+
+    def __init__(self, pages_file: Path, project_root: Path, *, directory_urls: bool, node: str = "node") -> None:
+        engine = project_root / ENGINE
+        if not engine.is_file():
+            raise BuildFailed(f"{ENGINE} is missing: run 'make setup' (it runs 'npm ci') first")
+        if shutil.which(node) is None:
+            raise BuildFailed("Node.js is needed to build the search index: install it (Debian: apt-get install nodejs)")
+        self.engine, self.node = engine, node
+        self.generated = generated_documents(pages_file, directory_urls)
+        self.cache = project_root / ".digest-cache"
+        self.first_hash = _hash(_payload(self.generated, 0))
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.work = self.cache / f"search-{self.first_hash}.building"
+        if not any(self.cache.glob(f"search-{self.first_hash}-*/header.json")):
+            self._start()
+        # else most likely the same index as last time: finish() decides.
+
+    def _start(self) -> None:
+        shutil.rmtree(self.work, ignore_errors=True)
+        self.work.mkdir(parents=True)
+        source = self.work / "docs.json"
+        source.write_text(_payload(self.generated, 0), encoding="utf-8")
+        parent = os.getpid()
+        # Dies with us, like MkDocs: a killed build leaves no Node behind.
+        with (self.work / "node.err").open("wb") as err:
+            self.proc = subprocess.Popen([self.node, str(BUILDER), str(self.engine), str(source), str(self.work)],
+                                         stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=err,
+                                         preexec_fn=lambda: die_with_parent(parent))
+
+    def finish(self, site: Path) -> tuple[list[dict[str, Any]], Path]:
+        """Add the hand-written pages, wait for Node; the documents in index
+        order and the folder holding header.json and shards/."""
+        hand = hand_written_documents(site, {d["location"] for d in self.generated})
+        docs = self.generated + hand
+        extra = _payload(hand, len(self.generated))
+        done = self.cache / f"search-{self.first_hash}-{_hash(extra)}"
+        if (done / "header.json").exists():
+            self.stop()
+            return docs, done
+        if self.proc is None:  # the cached index was for other hand-written pages
+            self._start()
+        assert self.proc is not None and self.proc.stdin is not None
+        try:
+            self.proc.stdin.write(extra.encode("utf-8"))
+            self.proc.stdin.close()
+        except BrokenPipeError:
+            pass  # Node failed already; its message follows
+        code = self.proc.wait()
+        self.proc = None
+        if code != 0:
+            message = (self.work / "node.err").read_text(encoding="utf-8", errors="replace").strip()
+            shutil.rmtree(self.work, ignore_errors=True)
+            raise BuildFailed(f"building the search index failed: {message[-2000:]}")
+        (self.work / "docs.json").unlink()
+        (self.work / "node.err").unlink()
+        for old in self.cache.glob("search-*"):  # one edition's build feeds the other; keep the latest only
+            if old != self.work:
+                shutil.rmtree(old) if old.is_dir() else old.unlink()
+        self.work.rename(done)
+        return docs, done
+
+    def stop(self) -> None:
+        """Stop Node if it still runs (MkDocs failed, or the index was cached)."""
+        if self.proc is not None:
+            self.proc.kill()
+            self.proc.wait()
+            self.proc = None
+        shutil.rmtree(self.work, ignore_errors=True)
+
+
+def write_search_index(site: Path, docs: list[dict[str, Any]], built: Path) -> None:
+    """Replace Material's browser-side indexing with the prebuilt, sharded index."""
     shards = sorted(p.stem for p in (built / "shards").glob("*.txt"))
     display = [[d["location"], d["title"], d["snippet"], d.get("tags") or []] for d in docs]
     # Indexes travel as JSON strings: browsers parse JSON faster than script literals.

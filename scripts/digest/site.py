@@ -18,7 +18,8 @@ from pathlib import Path
 from digest.fsutil import clear_stale, die_with_parent, recover, swap_in
 from digest.guard import scan_site
 from digest.problems import BuildFailed
-from digest.searchindex import write_search_index
+from digest.render.search import SEARCH_PAGES
+from digest.searchindex import IndexBuild, write_search_index
 
 ZIP_DATE = (2020, 1, 1, 0, 0, 0)  # fixed, so the same site gives the same zip bytes
 
@@ -45,13 +46,15 @@ def _run_mkdocs(config_file: Path, site_dir: Path) -> None:
         raise BuildFailed(f"MkDocs failed for {config_file.name}" + (f":\n  {detail}" if detail else ""))
 
 
-def _directory_urls(config_file: Path) -> bool:
+def _settings(config_file: Path) -> tuple[Path, bool]:
+    """The configuration's docs folder and whether it uses directory URLs."""
     from mkdocs.config import load_config
 
     cwd = Path.cwd()
     os.chdir(config_file.parent)
     try:
-        return bool(load_config(str(config_file)).use_directory_urls)
+        config = load_config(str(config_file))
+        return Path(config.docs_dir), bool(config.use_directory_urls)
     finally:
         os.chdir(cwd)
 
@@ -61,15 +64,19 @@ def mkdocs_build(config_file: Path, site_dir: Path) -> None:
     site_dir.parent.mkdir(parents=True, exist_ok=True)
     recover(site_dir)
     clear_stale(site_dir.parent, f".{site_dir.name}.building-")
+    docs_dir, directory_urls = _settings(config_file)
+    # Node indexes the generated pages while MkDocs builds the site.
+    index = IndexBuild(docs_dir / SEARCH_PAGES, config_file.parent, directory_urls=directory_urls)
     tmp = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}.building-", dir=site_dir.parent))
     try:
         _run_mkdocs(config_file, tmp)
-        write_search_index(tmp, config_file.parent, directory_urls=_directory_urls(config_file))
+        write_search_index(tmp, *index.finish(tmp))
         findings = scan_site(tmp)
         if findings:
             raise BuildFailed("the built site would load files from other hosts:\n  "
                               + "\n  ".join(f.format() for f in findings[:50]))
     except BaseException:
+        index.stop()
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     swap_in(tmp, site_dir)

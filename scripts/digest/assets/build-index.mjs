@@ -1,9 +1,9 @@
 // Build the digest's search index once, at site-build time, so that no
 // browser has to index the whole digest on every page load.
 //
-// node build-index.mjs MINISEARCH_ESM INPUT OUTDIR
+// node build-index.mjs MINISEARCH_ESM INPUT OUTDIR < MORE
 //   MINISEARCH_ESM: the project's node_modules/minisearch/dist/es/index.js
-//   INPUT: JSON {"docs": [{"id", "title", "terms", "text"}]}
+//   INPUT, MORE: JSON {"docs": [{"id", "title", "terms", "text"}]}
 //   OUTDIR: receives header.json (the serialized index without its terms)
 //           and shards/<name>.txt (the terms, split by first character, in
 //           the compact form below)
@@ -25,6 +25,11 @@ const [engine, input, outdir] = process.argv.slice(2);
 const { default: MiniSearch } = await import(pathToFileURL(engine).href);
 let docs = JSON.parse(readFileSync(input, "utf8")).docs;
 const index = new MiniSearch(OPTIONS);
+index.addAll(docs);
+// The generated pages (INPUT) are indexed while MkDocs builds the site; the
+// hand-written pages, which exist only once MkDocs has built them, arrive on
+// standard input afterwards, in the same form, numbered after INPUT's.
+docs = JSON.parse(readFileSync(0, "utf8")).docs;
 index.addAll(docs);
 docs = null; // the text is in the index now; let it go before serializing
 
