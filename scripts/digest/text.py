@@ -57,9 +57,12 @@ def apply_corrections(paragraph: str, corrections: dict[str, str]) -> Paragraph:
     One left-to-right pass; where two keys could match at the same place the
     longer one wins, so 'Lham Aliyev' is preferred over a shorter 'Lham'.
     """
-    if not corrections:
+    # Most paragraphs hold none of the damaged words: a substring test per
+    # key is far cheaper than compiling a pattern for each annotation.
+    keys = tuple(k for k in corrections if k in paragraph)
+    if not keys:
         return (paragraph,)
-    pattern = _corrections_pattern(tuple(corrections))
+    pattern = _corrections_pattern(keys)
     out: list[Segment] = []
     pos = 0
     for m in pattern.finditer(paragraph):
