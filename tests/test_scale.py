@@ -141,7 +141,7 @@ def test_editions_open_with_what_is_new(tmp_path: Path) -> None:
 def test_compact_shards_hold_exactly_minisearchs_entries(tmp_path: Path) -> None:
     """build-index.mjs writes its own compact shard format: decoded, it must be
     MiniSearch's own serialization of the same documents, term for term."""
-    words = ["alpha", "beta", "gamma", "Ёлка", "北京", "İstanbul", "x9", "zeta", "omega", "kaan"]
+    words = ["alpha", "beta", "gamma", "Ёлка", "北京", "İstanbul", "x9", "zeta", "omega", "tab\tbed"]
     pages = [{"src": f"digest/articles/{i:04}.md", "title": f"{words[i % 7]} {i}", "terms": words[(i * 3) % 10],
               "text": " ".join(words[(i * j) % 10] for j in range(1 + i % 13)), "snippet": "", "tags": []}
              for i in range(300)]
@@ -155,7 +155,7 @@ def test_compact_shards_hold_exactly_minisearchs_entries(tmp_path: Path) -> None
     build = IndexBuild(pages_file, tmp_path, directory_urls=False)
     docs, built = build.finish(site)
     assert [d["location"] for d in docs][-1] == "guide/a.html" and len(docs) == 301
-    payload = json.dumps({"docs": [{"id": i, "title": d["title"], "terms": d["terms"], "text": d["text"]}
+    payload = json.dumps({"docs": [{"id": i, **{f: d[f].replace("\t", " ") for f in ("title", "terms", "text")}}
                                    for i, d in enumerate(docs)]}, ensure_ascii=False)
     decoded = {}
     for shard in sorted((built / "shards").glob("*.txt")):
@@ -175,6 +175,7 @@ def test_compact_shards_hold_exactly_minisearchs_entries(tmp_path: Path) -> None
     assert any(n > 1 for data in decoded.values() for freqs in data.values() for n in freqs.values())
     assert max(d for data in decoded.values() for freqs in data.values() for d in freqs) > 36
     assert 300 in decoded["handbook"][2]  # the hand-written page, added after the generated ones
+    assert "tab" in decoded and "bed" in decoded  # a tab separates words
     # The second edition finds the same index built: no Node runs.
     again = IndexBuild(pages_file, tmp_path, directory_urls=False)
     assert again.proc is None and again.finish(site) == (docs, built)

@@ -116,7 +116,10 @@ def hand_written_documents(site: Path, generated: set[str]) -> list[dict[str, An
 
 
 def _payload(docs: list[dict[str, Any]], first_id: int) -> str:
-    return json.dumps({"docs": [{"id": first_id + i, "title": d["title"], "terms": d["terms"], "text": d["text"]}
+    """Node's input. Tabs become spaces: MiniSearch does not split words at a
+    tab, nobody types one into a search box, and the shard format uses them."""
+    return json.dumps({"docs": [{"id": first_id + i, "title": d["title"].replace("\t", " "),
+                                 "terms": d["terms"].replace("\t", " "), "text": d["text"].replace("\t", " ")}
                                 for i, d in enumerate(docs)]}, ensure_ascii=False)
 
 

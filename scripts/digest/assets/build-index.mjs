@@ -44,11 +44,13 @@ docs = null; // the text is in the index now; let it go before serializing
 //
 // with the field id in base 36 and the postings separated by commas, each the
 // document id minus the previous one (ids ascending) in base 36, followed by
-// "*" and the frequency in base 36 when that is not 1. Terms never hold a tab,
-// a line break, ":" or "," (MiniSearch splits words on spaces and punctuation).
-// The worker (decodeShard) turns it back into toJSON()'s entries; this is
-// 60% smaller. minisearch is pinned in package-lock.json, and the tests check
-// the decoded entries against toJSON() and search the result in a browser.
+// "*" and the frequency in base 36 when that is not 1. Terms never hold a line
+// break (MiniSearch splits words there) or a tab (searchindex.py turns tabs
+// into spaces before indexing: MiniSearch would keep them inside words).
+// The worker (decodeShard) turns it back into toJSON()'s entries; the shards
+// are a fifth of the size they were as toJSON() text in a JavaScript string.
+// minisearch is pinned in package-lock.json, and the tests check the decoded
+// entries against toJSON() and search the result in a browser.
 const terms = index._index;
 index._index = new terms.constructor();
 const header = JSON.stringify(index.toJSON());
