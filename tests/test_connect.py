@@ -12,7 +12,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from digest.connect import Matcher, case_matches, mentions
+from digest.connect import RELATED_MAX, Facets, Matcher, case_matches, mentions, rank_related
 from digest.pipeline import Project, check
 from digest.render import render_all
 from digest.render.article import paragraph_html
@@ -179,3 +179,41 @@ def test_mention_links_in_the_article_text(tmp_path: Path) -> None:
     assert page.count('class="bd-mention" href="../entities/roketsan.html"') == 1
     assert "roketsan in lower case" in page
     assert "<strong>Also mentioned</strong>" in page
+
+
+def _related_by_brute_force(facets: dict[str, Facets], chosen: dict[str, list[str]]) -> dict[str, list[str]]:
+    """The definition of related articles, compared pair by pair: the
+    analyst's first, then everyone sharing something, by shared entities,
+    shared topics and regions, closeness in date, id."""
+    out = {}
+    for ident, f in facets.items():
+        picked = [o for o in dict.fromkeys(chosen.get(ident, [])) if o in facets and o != ident][:RELATED_MAX]
+
+        def key(other: str, f: Facets = f) -> tuple[int, int, int, str]:
+            o = facets[other]
+            ent = len(set(f.entities) & set(o.entities))
+            oth = len(set(f.topics) & set(o.topics)) + len(set(f.regions) & set(o.regions))
+            far = (abs(f.date.toordinal() - o.date.toordinal()) if f.date and o.date
+                   else 0 if f.date == o.date else abs((f.date or o.date).toordinal() + (1 << 40)))  # type: ignore[union-attr]
+            return (-ent, -oth, far, other)
+
+        rest = sorted((o for o in facets if o != ident and o not in picked), key=key)
+        rest = [o for o in rest if key(o)[0] or key(o)[1]]
+        out[ident] = picked + rest[: RELATED_MAX - len(picked)]
+    return out
+
+
+@settings(max_examples=60, deadline=None, derandomize=True, database=None)
+@given(st.data())
+def test_related_ranking_matches_its_definition(data: st.DataObject) -> None:
+    n = data.draw(st.integers(2, 90))
+    pool = st.lists(st.sampled_from(["a", "b", "c", "d", "e", "f", "g"]), max_size=5, unique=True)
+    dates = st.one_of(st.none(), st.dates(dt.date(2026, 1, 1), dt.date(2026, 3, 1)))
+    facets = {f"x{i:03}": Facets(data.draw(dates), tuple(data.draw(pool)),
+                                 tuple(data.draw(st.lists(st.sampled_from("pqr"), max_size=2, unique=True))),
+                                 tuple(data.draw(st.lists(st.sampled_from("uv"), max_size=1, unique=True))))
+              for i in range(n)}
+    chosen = {i: data.draw(st.lists(st.sampled_from(sorted(facets)), max_size=3)) for i in facets if i < "x005"}
+    names = {f"{p}:{k}": k for p in "etr" for k in "abcdefgpqruv"}
+    ranked = rank_related(facets, chosen, names)
+    assert {i: [r.id for r in rs] for i, rs in ranked.items()} == _related_by_brute_force(facets, chosen)
