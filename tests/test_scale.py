@@ -9,11 +9,14 @@ import re
 import subprocess
 from pathlib import Path
 
+import pytest
+
+from digest import render
 from digest.cli import main
 from digest.pipeline import Options, Project, check, generate
 from digest.progress import Progress
 from digest.render import render_all
-from digest.render.lists import HUB_PAGE_SIZE
+from digest.render.lists import HUB_PAGE_SIZE, entity_chart
 from digest.searchindex import ENGINE, IndexBuild, decode_shard, shard_of
 from digest.synth import write_corpus
 
@@ -179,3 +182,15 @@ def test_compact_shards_hold_exactly_minisearchs_entries(tmp_path: Path) -> None
     # The second edition finds the same index built: no Node runs.
     again = IndexBuild(pages_file, tmp_path, directory_urls=False)
     assert again.proc is None and again.finish(site) == (docs, built)
+
+
+def test_charts_drawn_beside_equal_charts_drawn_here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write_corpus(tmp_path / "corpus", 120)
+    digest = check(Project(make_project(tmp_path / "p", tmp_path / "corpus"))).digest
+    charts = [e for e in (entity_chart(digest, h) for h in digest.hubs("entity").values()) if e]
+    assert len(charts) >= render.CHARTS_BESIDE  # so the default run draws them in a child
+    beside = render_all(digest)
+    monkeypatch.setattr(render, "CHARTS_BESIDE", 10**9)
+    here = render_all(digest)
+    assert beside == here
+    assert all(b"<svg" in here[path][:100] for path, _, _ in charts)  # type: ignore[operator]

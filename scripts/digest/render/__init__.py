@@ -1,10 +1,17 @@
 """Stage 4: pure renderers, Digest -> {path under docs/digest/: Markdown}.
 
 No clock, no file system, no global state: the same Digest always gives the
-same bytes.
+same bytes. (The entity charts may be drawn in a child process, from plain
+data; the bytes are the same.)
 """
 
 from __future__ import annotations
+
+import multiprocessing
+import os
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from typing import Final
 
 from digest.model import Digest
 from digest.progress import QUIET, Progress
@@ -25,8 +32,9 @@ from digest.render.common import (
     month_path,
 )
 from digest.render.lists import (
+    EntityChart,
+    draw_entity_charts,
     entity_chart,
-    entity_chart_path,
     hub_pages,
     months,
     overview,
@@ -43,6 +51,7 @@ from digest.render.lists import (
 )
 
 HOME_SNIPPET = f"{ROOT}/home.md"
+CHARTS_BESIDE: Final = 40  # fewer charts are drawn in this process: a child takes about 0.3 s to start
 
 
 def render_all(digest: Digest, progress: Progress = QUIET) -> dict[str, str | bytes]:
@@ -57,6 +66,41 @@ def render_all(digest: Digest, progress: Progress = QUIET) -> dict[str, str | by
             raise ValueError(f"two pages render to {path}")
         pages[path] = text
 
+    # pygal takes about 10 ms a chart: the entity charts are drawn in another
+    # process while this one renders the pages (two cores here).
+    wanted = [c for c in (entity_chart(digest, hub) for hub in digest.hubs("entity").values()) if c]
+    with _Beside(draw_entity_charts, wanted) as drawn:
+        _render_pages(digest, put, progress)
+        for path, data in drawn.result().items():
+            put(path, data)
+    progress.done()
+    return dict(sorted(pages.items()))
+
+
+class _Beside:
+    """Run ``work(data)`` in a child process (spawned: a fresh interpreter,
+    not a copy of this large one), or here when it is too small to be worth
+    one or only one core is available."""
+
+    def __init__(self, work: Callable[[list[EntityChart]], dict[str, bytes]], data: list[EntityChart]) -> None:
+        self.work, self.data = work, data
+        self.pool: ProcessPoolExecutor | None = None
+
+    def __enter__(self) -> _Beside:
+        if len(self.data) >= CHARTS_BESIDE and (os.cpu_count() or 1) > 1:
+            self.pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+            self.future = self.pool.submit(self.work, self.data)
+        return self
+
+    def result(self) -> dict[str, bytes]:
+        return self.future.result() if self.pool else self.work(self.data)
+
+    def __exit__(self, *exc: object) -> None:
+        if self.pool:
+            self.pool.shutdown(cancel_futures=True)
+
+
+def _render_pages(digest: Digest, put: Callable[[str, str | bytes], None], progress: Progress) -> None:
     put(HOME_SNIPPET, render_home(digest))
     put(EDITIONS, render_editions_index(digest))
     put(GRADES, render_grades(digest))
@@ -80,12 +124,6 @@ def render_all(digest: Digest, progress: Progress = QUIET) -> dict[str, str | by
         put(hub_index_path(kind), render_hub_index(digest, kind))
         for hub in digest.hubs(kind).values():
             put(hub_path(hub), render_hub(digest, hub))
-            if kind == "entity":
-                chart = entity_chart(digest, hub)
-                if chart is not None:
-                    put(entity_chart_path(hub), chart)
             for number in range(2, hub_pages(hub) + 1):
                 put(hub_page_path(hub, number), render_hub_page(digest, hub, number))
             progress.advance()
-    progress.done()
-    return dict(sorted(pages.items()))

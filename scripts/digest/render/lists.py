@@ -188,13 +188,21 @@ def entity_timeline(digest: Digest, hub: Hub) -> list[tuple[str, int]]:
     return [(k, counts.get(k, 0)) for k in keys if k >= first]
 
 
-def entity_chart(digest: Digest, hub: Hub) -> bytes | None:
+EntityChart = tuple[str, str, list[tuple[str, int]]]  # path, title, months and counts
+
+
+def entity_chart(digest: Digest, hub: Hub) -> EntityChart | None:
+    """What an entity's chart shows; :func:`draw_entity_charts` draws it."""
     rows = entity_timeline(digest, hub)
-    if not rows:
-        return None
-    return charts.bars(entity_chart_path(hub), f"{hub.name}: articles per month", [k for k, _ in rows],
-                       [("articles", [n for _, n in rows])], width=640, height=200,
-                       label_every=1 if len(rows) <= 12 else 3)
+    return (entity_chart_path(hub), f"{hub.name}: articles per month", rows) if rows else None
+
+
+def draw_entity_charts(wanted: list[EntityChart]) -> dict[str, bytes]:
+    """The entity charts' SVG files. Plain data in, bytes out, so that it can
+    run in another process."""
+    return {path: charts.bars(path, title, [k for k, _ in rows], [("articles", [n for _, n in rows])],
+                              width=640, height=200, label_every=1 if len(rows) <= 12 else 3)
+            for path, title, rows in wanted}
 
 
 def render_hub(digest: Digest, hub: Hub) -> str:
