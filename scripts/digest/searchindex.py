@@ -1,16 +1,17 @@
-"""The digest's search index, built once per edition at site-build time.
+"""The digest's search index, built with the site by Node.
 
 Material's search plugin leaves the indexing to the browser, on every page
 load, which takes seconds at a few thousand articles. Here the generated
 pages' text (written by the generator as digest/assets/search/pages.js) and
 Material's entries for the hand-written pages become one document per page,
-and Node builds a MiniSearch index from them (once for both editions: the
-documents are the same, only their addresses differ).
+and Node builds a MiniSearch index from them, while MkDocs runs (see
+IndexBuild), once for both editions.
 
 The index is then split by the first character of each term: the browser
 loads the small header with the result list up front (search/digest_index.js)
-and, per query, only the shards its words start with (search/shards/). At
-5,000 articles the whole index is 34 MB; a query needs about a tenth of it.
+and, per query, only the shards its words start with (search/shards/, in the
+compact form build-index.mjs describes). At 2,000 articles the whole index is
+4.6 MB; a query needs about a tenth of it.
 Material's own index file keeps only its configuration, which its search box
 still reads.
 """
@@ -147,18 +148,19 @@ class IndexBuild:
         self.engine, self.node = engine, node
         self.generated = generated_documents(pages_file, directory_urls)
         self.cache = project_root / ".digest-cache"
-        self.first_hash = _hash(_payload(self.generated, 0))
+        payload = _payload(self.generated, 0)
+        self.first_hash = _hash(payload)
         self.proc: subprocess.Popen[bytes] | None = None
         self.work = self.cache / f"search-{self.first_hash}.building"
         if not any(self.cache.glob(f"search-{self.first_hash}-*/header.json")):
-            self._start()
+            self._start(payload)
         # else most likely the same index as last time: finish() decides.
 
-    def _start(self) -> None:
+    def _start(self, payload: str) -> None:
         shutil.rmtree(self.work, ignore_errors=True)
         self.work.mkdir(parents=True)
         source = self.work / "docs.json"
-        source.write_text(_payload(self.generated, 0), encoding="utf-8")
+        source.write_text(payload, encoding="utf-8")
         parent = os.getpid()
         # Dies with us, like MkDocs: a killed build leaves no Node behind.
         with (self.work / "node.err").open("wb") as err:
@@ -177,7 +179,7 @@ class IndexBuild:
             self.stop()
             return docs, done
         if self.proc is None:  # the cached index was for other hand-written pages
-            self._start()
+            self._start(_payload(self.generated, 0))
         assert self.proc is not None and self.proc.stdin is not None
         try:
             self.proc.stdin.write(extra.encode("utf-8"))
