@@ -59,6 +59,11 @@ class Hub:
     last_seen: dt.date | None = None
     appears_with: tuple[tuple[str, int], ...] = ()  # entities: (entity key, articles together), most first
 
+    @property
+    def appearances(self) -> int:
+        """How many articles annotate or mention it."""
+        return len(self.articles) + len(self.mentioned)
+
 
 @dataclass(frozen=True)
 class Quote:

@@ -424,7 +424,7 @@ def overview(digest: Digest) -> tuple[str, dict[str, bytes]]:
                 *_table(["", "Articles"], [[a(page, hub_path(hubs[k]), hubs[k].name), str(n)] for k, n in rows])]
 
     # The co-mention network of the entities seen in most articles.
-    size = Counter({k: len(h.articles) + len(h.mentioned) for k, h in digest.entities.items()})
+    size = Counter({k: h.appearances for k, h in digest.entities.items()})
     top = [k for k, _ in _top(size, digest.entities, NETWORK_SIZE)]
     index = {k: i for i, k in enumerate(top)}
     edges = sorted({(min(index[k], index[o]), max(index[k], index[o]), n)

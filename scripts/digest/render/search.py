@@ -43,7 +43,7 @@ def search_pages(digest: Digest) -> list[dict[str, str | list[str]]]:
     for kind in ("topic", "region", "entity", "source"):
         for hub in digest.hubs(kind).values():
             about = " ".join(t for t in (hub.description, hub.note, hub.country) if t)
-            n = len(hub.articles) + len(hub.mentioned)
+            n = hub.appearances
             label = (hub.entity_kind or "entity") if kind == "entity" else kind
             out.append({"src": hub_path(hub), "title": hub.name, "terms": " ".join(hub.aliases), "text": about,
                         "snippet": about or f"{n} article{'s' if n != 1 else ''}", "tags": [label]})
