@@ -179,6 +179,27 @@ def test_compact_shards_hold_exactly_minisearchs_entries(tmp_path: Path) -> None
     assert max(d for data in decoded.values() for freqs in data.values() for d in freqs) > 36
     assert 300 in decoded["handbook"][2]  # the hand-written page, added after the generated ones
     assert "tab" in decoded and "bed" in decoded  # a tab separates words
+    # The browser's reader (search-worker.js, loadShard) fills MiniSearch's
+    # term map with the same entries.
+    reader = ("import { readFileSync, readdirSync } from 'node:fs'; import vm from 'node:vm';"
+              "const { default: MiniSearch } = await import(process.argv[1]);"
+              "Object.assign(globalThis, { MiniSearch, self: globalThis, addEventListener() {} });"
+              "vm.runInThisContext(readFileSync(process.argv[2], 'utf8'));"
+              "vm.runInThisContext('header = ' + readFileSync(process.argv[3] + '/header.json', 'utf8'));"
+              "const out = [];"
+              "for (const name of readdirSync(process.argv[3] + '/shards')) {"
+              "  const engine = loadShard(readFileSync(process.argv[3] + '/shards/' + name, 'utf8'));"
+              "  for (const [term, fields] of engine._index) out.push([term, Object.fromEntries("
+              "    Array.from(fields, ([f, docs]) => [f, Object.fromEntries(docs)]))]);"
+              "  if (engine.search('alpha').length === 0 && name === 'a.txt') throw new Error('no alpha');"
+              "}"
+              "process.stdout.write(JSON.stringify(out));")
+    run = subprocess.run(["node", "--input-type=module", "-e", reader, (REPO / ENGINE).as_uri(),
+                          str(REPO / "scripts/digest/assets/search-worker.js"), str(built)],
+                         capture_output=True, text=True, check=True)
+    loaded = {term: {int(f): {int(d): n for d, n in freqs.items()} for f, freqs in data.items()}
+              for term, data in json.loads(run.stdout)}
+    assert loaded == expected
     # The second edition finds the same index built: no Node runs.
     again = IndexBuild(pages_file, tmp_path, directory_urls=False)
     assert again.proc is None and again.finish(site) == (docs, built)

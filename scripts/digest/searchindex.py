@@ -69,7 +69,7 @@ def shard_of(term: str) -> str:
 def decode_shard(text: str) -> list[tuple[str, dict[int, dict[int, int]]]]:
     """A shard's terms as MiniSearch's toJSON() entries ([term, {field: {doc:
     frequency}}]). The format is described in build-index.mjs; the worker
-    (decodeShard) reads it the same way."""
+    (loadShard) reads it the same way."""
     entries = []
     for line in text.split("\n"):
         term, *fields = line.split("\t")

@@ -47,7 +47,7 @@ docs = null; // the text is in the index now; let it go before serializing
 // "*" and the frequency in base 36 when that is not 1. Terms never hold a line
 // break (MiniSearch splits words there) or a tab (searchindex.py turns tabs
 // into spaces before indexing: MiniSearch would keep them inside words).
-// The worker (decodeShard) turns it back into toJSON()'s entries; the shards
+// The worker (loadShard) reads it straight into a MiniSearch term map; the shards
 // are a fifth of the size they were as toJSON() text in a JavaScript string.
 // minisearch is pinned in package-lock.json, and the tests check the decoded
 // entries against toJSON() and search the result in a browser.
