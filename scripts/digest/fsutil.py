@@ -69,8 +69,9 @@ _PR_SET_PDEATHSIG = 1
 
 
 def die_with_parent(parent: int) -> None:
-    """For a child process, between fork and exec: be killed when the process
-    ``parent`` dies, so no orphan outlives a killed run (Linux prctl)."""
+    """For a child process, between fork and exec or first thing after: be
+    killed when the process ``parent`` dies, so no orphan outlives a killed
+    run (Linux prctl)."""
     if _PRCTL is None:
         return
     _PRCTL(_PR_SET_PDEATHSIG, signal.SIGKILL)

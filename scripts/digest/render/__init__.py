@@ -13,6 +13,7 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from typing import Final
 
+from digest.fsutil import die_with_parent
 from digest.model import Digest
 from digest.progress import QUIET, Progress
 from digest.render.article import render_article
@@ -88,7 +89,9 @@ class _Beside:
 
     def __enter__(self) -> _Beside:
         if len(self.data) >= CHARTS_BESIDE and (os.cpu_count() or 1) > 1:
-            self.pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+            # The child dies with this process, like MkDocs and Node do.
+            self.pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                                            initializer=die_with_parent, initargs=(os.getpid(),))
             self.future = self.pool.submit(self.work, self.data)
         return self
 
