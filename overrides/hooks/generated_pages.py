@@ -42,9 +42,27 @@ _SPECIAL = re.compile(r"<!|<\?|<script|<style|<pre|<textarea|\smarkdown\s*=", re
 class RawHtmlBlocks(Preprocessor):
     def run(self, lines: list[str]) -> list[str]:
         out: list[str] = []
+        run: list[str] = []  # whole blocks in a row, with only blank lines between
+
+        def flush() -> None:
+            # html_block keeps the newline before the blank line that ends a
+            # block, and the serializer puts one more between two blocks: a
+            # run stashed as one is the same text, with one placeholder
+            # paragraph for Python-Markdown to carry instead of many.
+            if run:
+                # Two blank lines after it, as html_block leaves: with one, a
+                # run at the very end would be read as "placeholder\n".
+                out.extend((self.md.htmlStash.store("\n\n".join(run) + "\n"), "", ""))
+                run.clear()
+
         i, n = 0, len(lines)
         while i < n:
             line = lines[i]
+            if not line.strip():
+                if not run:
+                    out.append(line)
+                i += 1
+                continue
             start = _START.match(line) if line.startswith("<") and (i == 0 or not lines[i - 1].strip()) else None
             if start and self.md.is_block_level(start.group(1).lower()):
                 end = i
@@ -52,14 +70,13 @@ class RawHtmlBlocks(Preprocessor):
                     end += 1
                 block = "\n".join(lines[i:end])
                 if _whole(block, start.group(1)):
-                    # html_block keeps the newline before the blank line that
-                    # ends a block, and so does this.
-                    out.append(self.md.htmlStash.store(block + "\n"))
-                    out.append("")
+                    run.append(block)
                     i = end
                     continue
+            flush()
             out.append(line)
             i += 1
+        flush()
         return out
 
 
