@@ -28,6 +28,7 @@ Zensical does not run MkDocs hooks; it builds the same Markdown its own way.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -55,18 +56,20 @@ class RawHtmlBlocks(Preprocessor):
                 out.extend((self.md.htmlStash.store("\n\n".join(run) + "\n"), "", ""))
                 run.clear()
 
+        # Python-Markdown's normalize_whitespace step has made every blank
+        # line empty, so "blank" is simply "".
         i, n = 0, len(lines)
         while i < n:
             line = lines[i]
-            if not line.strip():
+            if not line:
                 if not run:
                     out.append(line)
                 i += 1
                 continue
-            start = _START.match(line) if line.startswith("<") and (i == 0 or not lines[i - 1].strip()) else None
+            start = _START.match(line) if line[0] == "<" and (i == 0 or not lines[i - 1]) else None
             if start and self.md.is_block_level(start.group(1).lower()):
                 end = i
-                while end < n and lines[end].strip():
+                while end < n and lines[end]:
                     end += 1
                 block = "\n".join(lines[i:end])
                 if _whole(block, start.group(1)):
@@ -80,12 +83,17 @@ class RawHtmlBlocks(Preprocessor):
         return out
 
 
+@functools.cache
+def _tag_pattern(tag: str) -> re.Pattern[str]:
+    return re.compile(rf"<(/?){re.escape(tag)}(?=[\s>/])")
+
+
 def _whole(block: str, tag: str) -> bool:
     """The block is one element: its first tag closes exactly at its end."""
-    if _SPECIAL.search(block) or not block.endswith(f"</{tag}>"):
+    if not block.endswith(f"</{tag}>") or _SPECIAL.search(block):
         return False
     depth = 0
-    for m in re.finditer(rf"<(/?){re.escape(tag)}(?=[\s>/])", block):
+    for m in _tag_pattern(tag).finditer(block):
         depth += -1 if m.group(1) else 1
         if depth == 0:
             return m.start() == len(block) - len(tag) - len("</>")
