@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import io
+import json
+from typing import Any
+
+from digest.cli import main
 from digest.guard import scan_text
 
 
@@ -47,3 +52,24 @@ def test_css_and_js() -> None:
     assert refs("a.css", "a{background:url(../img/x.png)}") == []
     assert refs("a.js", 'importScripts("https://cdn.example.org/w.js");x.src="//e.example/a.js"') == [
         "https://cdn.example.org/w.js", "//e.example/a.js"]
+
+
+def test_search_data_quoting_code_is_not_a_load() -> None:
+    quoted = json.dumps({"docs": [["a.html", "Loading", "It calls fetch('https://evil.example/x') and import('//e.example/m.js')"]]})
+    assert refs("search/digest_index.js", f"self.__digestSearch = {quoted};\n") == []
+    shard = json.dumps("fetch\t2:1\nimport('//e.example/m.js')\t2:3")
+    assert refs("search/shards/f.js", f'(self.__digestShards = self.__digestShards || {{}})["f"] = {shard};\n') == []
+    # Anything but one JSON value after the fixed assignment is scanned as a
+    # script, strings and all.
+    assert "https://e.example/a" in refs("search/digest_index.js",
+                                         f"self.__digestSearch = {quoted};fetch('https://e.example/a');\n")
+    assert refs("search/digest_index.js", "self.__digestSearch = fetch('https://e.example/b');\n") == [
+        "https://e.example/b"]
+
+
+def test_a_bottom_line_quoting_code_builds(project: Any) -> None:
+    root = project({"a.txt": "Some text about scripts.\n",
+                    "a.yml": "title: Loading scripts\ndate: 2026-11-23\nsource: S\n"
+                             "summary: \"The page calls fetch('https://evil.example/x') to load data.\"\n"})
+    assert main(["build", "--root", str(root), "--edition", "hosted"], out=io.StringIO(), err=io.StringIO()) == 0
+    assert "fetch('https://evil.example/x')" in (root / "site/search/digest_index.js").read_text(encoding="utf-8")

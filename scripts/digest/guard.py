@@ -8,6 +8,7 @@ an article's source, but opening a page must not contact anybody.
 from __future__ import annotations
 
 import html
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,9 +71,33 @@ def _html_findings(text: str) -> list[tuple[str, str]]:
     return found
 
 
+# The search index's files (digest/searchindex.py) assign one JSON value and
+# do nothing else. Their strings hold article text (titles, bottom lines,
+# words), which may quote code such as fetch('https://...'): scanning them as
+# scripts would refuse a build for what an article says.
+_DATA_SCRIPTS: Final = (re.compile(r"self\.__digestSearch = "),
+                        re.compile(r'\(self\.__digestShards = self\.__digestShards \|\| \{\}\)\["[a-z0-9]+"\] = '))
+
+
+def _only_data(text: str) -> bool:
+    """Is this script one of the index's shapes: a fixed assignment of one
+    JSON value (which loads nothing), then ';' and a line break?"""
+    for prefix in _DATA_SCRIPTS:
+        m = prefix.match(text)
+        if m and text.endswith(";\n"):
+            try:
+                json.loads(text[m.end():-2])
+            except ValueError:
+                return False
+            return True
+    return False
+
+
 def scan_text(name: str, text: str) -> list[Finding]:
     """Findings in one file's text, judged by the file's extension."""
     suffix = name.rsplit(".", 1)[-1].lower()
+    if suffix == "js" and _only_data(text):
+        return []
     if suffix in ("html", "htm"):
         return [Finding(name, ref, how) for how, ref in _html_findings(text)]
     if suffix == "css":
