@@ -33,7 +33,6 @@ from digest.render.common import (
     month_path,
 )
 from digest.render.lists import (
-    EntityChart,
     draw_entity_charts,
     entity_chart,
     hub_pages,
@@ -68,39 +67,24 @@ def render_all(digest: Digest, progress: Progress = QUIET) -> dict[str, str | by
         pages[path] = text
 
     # pygal takes about 10 ms a chart: the entity charts are drawn in another
-    # process while this one renders the pages (two cores here).
+    # process (spawned: a fresh interpreter, not a copy of this large one)
+    # while this one renders the pages, unless they are too few to be worth
+    # one or only one core is available.
     wanted = [c for c in (entity_chart(digest, hub) for hub in digest.hubs("entity").values()) if c]
-    with _Beside(draw_entity_charts, wanted) as drawn:
+    if len(wanted) >= CHARTS_BESIDE and (os.cpu_count() or 1) > 1:
+        # The child dies with this process, like MkDocs and Node do.
+        with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                                 initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
+            drawn = pool.submit(draw_entity_charts, wanted)
+            _render_pages(digest, put, progress)
+            svgs = drawn.result()
+    else:
         _render_pages(digest, put, progress)
-        for path, data in drawn.result().items():
-            put(path, data)
+        svgs = draw_entity_charts(wanted)
+    for path, data in svgs.items():
+        put(path, data)
     progress.done()
     return dict(sorted(pages.items()))
-
-
-class _Beside:
-    """Run ``work(data)`` in a child process (spawned: a fresh interpreter,
-    not a copy of this large one), or here when it is too small to be worth
-    one or only one core is available."""
-
-    def __init__(self, work: Callable[[list[EntityChart]], dict[str, bytes]], data: list[EntityChart]) -> None:
-        self.work, self.data = work, data
-        self.pool: ProcessPoolExecutor | None = None
-
-    def __enter__(self) -> _Beside:
-        if len(self.data) >= CHARTS_BESIDE and (os.cpu_count() or 1) > 1:
-            # The child dies with this process, like MkDocs and Node do.
-            self.pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
-                                            initializer=die_with_parent, initargs=(os.getpid(),))
-            self.future = self.pool.submit(self.work, self.data)
-        return self
-
-    def result(self) -> dict[str, bytes]:
-        return self.future.result() if self.pool else self.work(self.data)
-
-    def __exit__(self, *exc: object) -> None:
-        if self.pool:
-            self.pool.shutdown(cancel_futures=True)
 
 
 def _render_pages(digest: Digest, put: Callable[[str, str | bytes], None], progress: Progress) -> None:
