@@ -65,9 +65,15 @@ def bars(path: str, title: str, labels: Sequence[str], series: Sequence[tuple[st
     return _svg(chart, chart_id(path))
 
 
+def ranking_height(rows: int) -> int:
+    """The height of a :func:`ranking` of ``rows`` bars (pages give their
+    ``<img>`` the same size)."""
+    return 60 + 26 * max(1, rows)
+
+
 def ranking(path: str, title: str, rows: Sequence[tuple[str, int]], *, width: int = 720) -> bytes:
-    """Horizontal bars, the largest on top."""
-    height = 60 + 26 * max(1, len(rows))
+    """Horizontal bars, the largest on top, :func:`ranking_height` tall."""
+    height = ranking_height(len(rows))
     chart = pygal.HorizontalBar(**_config(title, width, height, print_values=True, show_y_labels=True,
                                         truncate_label=-1, show_x_labels=False, show_y_guides=False),
                                 style=_style())

@@ -189,6 +189,7 @@ def entity_timeline(digest: Digest, hub: Hub) -> list[tuple[str, int]]:
 
 
 EntityChart = tuple[str, str, list[tuple[str, int]]]  # path, title, months and counts
+ENTITY_CHART_SIZE = (640, 200)  # width, height: the chart's and its <img>'s
 
 
 def entity_chart(digest: Digest, hub: Hub) -> EntityChart | None:
@@ -200,8 +201,9 @@ def entity_chart(digest: Digest, hub: Hub) -> EntityChart | None:
 def draw_entity_charts(wanted: list[EntityChart]) -> dict[str, bytes]:
     """The entity charts' SVG files. Plain data in, bytes out, so that it can
     run in another process."""
+    width, height = ENTITY_CHART_SIZE
     return {path: charts.bars(path, title, [k for k, _ in rows], [("articles", [n for _, n in rows])],
-                              width=640, height=200, label_every=1 if len(rows) <= 12 else 3)
+                              width=width, height=height, label_every=1 if len(rows) <= 12 else 3)
             for path, title, rows in wanted}
 
 
@@ -244,9 +246,7 @@ def _dossier(digest: Digest, hub: Hub) -> list[str]:
     if rows:
         alt = f"Bar chart of articles per month naming or mentioning {hub.name}: " + ", ".join(
             f"{k}: {n}" for k, n in rows)
-        out += ["## Appearances", "",
-                f'<p><img class="bd-chart" src="{link(page, entity_chart_path(hub))}" alt="{html_attr(alt)}" '
-                f'width="640" height="200"></p>', ""]
+        out += ["## Appearances", "", *_img(page, entity_chart_path(hub), alt, *ENTITY_CHART_SIZE)]
     if hub.appears_with:
         items = [f"<li>{a(page, hub_path(digest.entities[k]), digest.entities[k].name)} · {plural(n, 'article')} together</li>"
                  for k, n in hub.appears_with if k in digest.entities]
@@ -420,7 +420,7 @@ def overview(digest: Digest) -> tuple[str, dict[str, bytes]]:
             continue
         files[path] = charts.ranking(path, title, [(hubs[k].name, n) for k, n in rows])
         out += [*_img(page, path, f"{title}: " + ", ".join(f"{hubs[k].name} {n}" for k, n in rows),
-                      720, 60 + 26 * len(rows)),
+                      720, charts.ranking_height(len(rows))),
                 *_table(["", "Articles"], [[a(page, hub_path(hubs[k]), hubs[k].name), str(n)] for k, n in rows])]
 
     # The co-mention network of the entities seen in most articles.
