@@ -71,8 +71,21 @@ def is_fresh(docs: Path, fingerprint: str, owned: str = "digest") -> bool:
     return isinstance(files, dict) and all(_stat(base + p) == st for p, st in files.items())
 
 
+class _Folders:
+    """Makes each staged file's folder once, not once per file (thousands of
+    files share a few folders)."""
+
+    def __init__(self) -> None:
+        self.made: set[Path] = set()
+
+    def for_file(self, path: Path) -> Path:
+        if path.parent not in self.made:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self.made.add(path.parent)
+        return path
+
+
 def _link_or_copy(src: Path, dst: Path) -> None:
-    dst.parent.mkdir(parents=True, exist_ok=True)
     try:
         os.link(src, dst)
     except OSError:
@@ -120,21 +133,18 @@ def write_tree(docs: Path, files: dict[str, str | bytes], owned: str = "digest",
     stage = docs / f"{staging_prefix}{os.getpid()}"
     try:
         stage.mkdir()
+        folders = _Folders()
         if live.is_dir():
             for src in live.rglob("*"):
                 rel = f"{owned}/{src.relative_to(live).as_posix()}"
                 # Files the generator did not create travel along untouched.
                 if src.is_file() and rel not in previous and src.name != MANIFEST:
-                    _link_or_copy(src, stage / src.relative_to(live))
+                    _link_or_copy(src, folders.for_file(stage / src.relative_to(live)))
         for path in unchanged:
-            _link_or_copy(docs / path, stage / path[len(owned) + 1:])
-        made: set[Path] = set()  # one mkdir a folder, not one a file
+            _link_or_copy(docs / path, folders.for_file(stage / path[len(owned) + 1:]))
         for path in written:
             content = files[path]
-            target = stage / path[len(owned) + 1:]
-            if target.parent not in made:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                made.add(target.parent)
+            target = folders.for_file(stage / path[len(owned) + 1:])
             # Encoded again rather than kept from the comparison above: holding
             # every page twice would cost hundreds of MB at 10,000 articles.
             target.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
