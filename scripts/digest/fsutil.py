@@ -16,7 +16,7 @@ import os
 import shutil
 import signal
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -66,6 +66,13 @@ _LIBC = _load_libc()
 _EXCHANGE = _libc_function("renameat2")
 _PRCTL = _libc_function("prctl")
 _PR_SET_PDEATHSIG = 1
+
+
+def tied_to_this_process() -> Callable[[], None]:
+    """A ``preexec_fn`` for subprocess: the child is killed when this process
+    dies (see :func:`die_with_parent`)."""
+    parent = os.getpid()
+    return lambda: die_with_parent(parent)
 
 
 def die_with_parent(parent: int) -> None:

@@ -21,14 +21,13 @@ from __future__ import annotations
 import hashlib
 import html
 import json
-import os
 import re
 import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 
-from digest.fsutil import die_with_parent
+from digest.fsutil import tied_to_this_process
 from digest.problems import BuildFailed
 from digest.render.search import SEARCH_PAGES as PAGES
 from digest.render.search import SNIPPET
@@ -161,12 +160,11 @@ class IndexBuild:
         self.work.mkdir(parents=True)
         source = self.work / "docs.json"
         source.write_text(payload, encoding="utf-8")
-        parent = os.getpid()
         # Dies with us, like MkDocs: a killed build leaves no Node behind.
         with (self.work / "node.err").open("wb") as err:
             self.proc = subprocess.Popen([self.node, str(BUILDER), str(self.engine), str(source), str(self.work)],
                                          stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=err,
-                                         preexec_fn=lambda: die_with_parent(parent))
+                                         preexec_fn=tied_to_this_process())
 
     def finish(self, site: Path) -> tuple[list[dict[str, Any]], Path]:
         """Add the hand-written pages, wait for Node; the documents in index

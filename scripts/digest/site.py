@@ -15,7 +15,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from digest.fsutil import clear_stale, die_with_parent, recover, swap_in
+from digest.fsutil import clear_stale, recover, swap_in, tied_to_this_process
 from digest.guard import scan_site
 from digest.problems import BuildFailed
 from digest.render.search import SEARCH_PAGES
@@ -37,9 +37,8 @@ def _run_mkdocs(config_file: Path, site_dir: Path) -> None:
     # Snippets and relative config paths resolve from the project folder. The
     # child dies with us, so a killed build leaves no orphan writing into its
     # staging folder.
-    parent = os.getpid()
     run = subprocess.run(cmd, cwd=config_file.parent, env=env, capture_output=True, text=True, check=False,
-                         preexec_fn=lambda: die_with_parent(parent))
+                         preexec_fn=tied_to_this_process())
     if run.returncode != 0:
         said = [line for line in run.stderr.splitlines() if line.startswith(("WARNING", "ERROR", "Error", "Aborted"))]
         detail = "\n  ".join((said or run.stderr.strip().splitlines())[-20:])
