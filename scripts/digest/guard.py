@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
+from digest.searchindex import INDEX_ASSIGN, SHARD_ASSIGN
+
 EXTERNAL: Final = re.compile(r"^\s*(?:[a-zA-Z][a-zA-Z0-9+.-]*:)?//", re.S)
 CSS_REF: Final = re.compile(r"""(?:url\(\s*['"]?|@import\s+['"])\s*((?:[a-zA-Z][a-zA-Z0-9+.-]*:)?//[^'")\s]+)""", re.I)
 JS_REF: Final = re.compile(
@@ -75,8 +77,8 @@ def _html_findings(text: str) -> list[tuple[str, str]]:
 # do nothing else. Their strings hold article text (titles, bottom lines,
 # words), which may quote code such as fetch('https://...'): scanning them as
 # scripts would refuse a build for what an article says.
-_DATA_SCRIPTS: Final = (re.compile(r"self\.__digestSearch = "),
-                        re.compile(r'\(self\.__digestShards = self\.__digestShards \|\| \{\}\)\["[a-z0-9]+"\] = '))
+_DATA_SCRIPTS: Final = (re.compile(re.escape(INDEX_ASSIGN)),
+                        re.compile(re.escape(SHARD_ASSIGN.format(name="NAME")).replace("NAME", '"[a-z0-9]+"')))
 
 
 def _only_data(text: str) -> bool:

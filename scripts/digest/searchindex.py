@@ -25,7 +25,7 @@ import re
 import shutil
 import subprocess
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from digest.fsutil import tied_to_this_process
 from digest.problems import BuildFailed
@@ -207,13 +207,19 @@ class IndexBuild:
         shutil.rmtree(self.work, ignore_errors=True)
 
 
+# How the index's two kinds of file begin: a fixed assignment of one JSON
+# value (the worker reads these names). The guard recognises the same shapes.
+INDEX_ASSIGN: Final = "self.__digestSearch = "
+SHARD_ASSIGN: Final = "(self.__digestShards = self.__digestShards || {{}})[{name}] = "  # name: a JSON string
+
+
 def write_search_index(site: Path, docs: list[dict[str, Any]], built: Path) -> None:
     """Replace Material's browser-side indexing with the prebuilt, sharded index."""
     shards = sorted(p.stem for p in (built / "shards").glob("*.txt"))
     display = [[d["location"], d["title"], d["snippet"], d.get("tags") or []] for d in docs]
     # Indexes travel as JSON strings: browsers parse JSON faster than script literals.
     (site / "search" / "digest_index.js").write_text(
-        "self.__digestSearch = {\"docs\": " + json.dumps(display, ensure_ascii=True) + ", \"header\": "
+        INDEX_ASSIGN + "{\"docs\": " + json.dumps(display, ensure_ascii=True) + ", \"header\": "
         + json.dumps((built / "header.json").read_text(encoding="utf-8"), ensure_ascii=True) + ", \"shards\": "
         + json.dumps(shards) + "};\n", encoding="utf-8")
     folder = site / "search" / "shards"
@@ -221,8 +227,8 @@ def write_search_index(site: Path, docs: list[dict[str, Any]], built: Path) -> N
     for name in shards:
         entries = (built / "shards" / f"{name}.txt").read_text(encoding="utf-8")
         (folder / f"{name}.js").write_text(
-            f"(self.__digestShards = self.__digestShards || {{}})[{json.dumps(name)}] = "
-            + json.dumps(entries, ensure_ascii=True) + ";\n", encoding="utf-8")
+            SHARD_ASSIGN.format(name=json.dumps(name)) + json.dumps(entries, ensure_ascii=True) + ";\n",
+            encoding="utf-8")
     (site / PAGES).unlink(missing_ok=True)  # its text is in the index now
     material = site / "search" / "search_index.json"
     config = json.loads(material.read_text(encoding="utf-8"))
