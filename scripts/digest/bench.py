@@ -52,6 +52,9 @@ class Report:
         return "\n".join(lines)
 
 
+_PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
+
+
 def _tree_rss_kb(root_pid: int) -> int:
     """The resident memory of a process and all its descendants, now (Linux)."""
     children: dict[int, list[int]] = {}
@@ -64,7 +67,7 @@ def _tree_rss_kb(root_pid: int) -> int:
             continue  # it ended meanwhile
         pid = int(stat.parent.name)
         children.setdefault(int(fields[1]), []).append(pid)
-        rss[pid] = int(fields[21]) * (os.sysconf("SC_PAGE_SIZE") // 1024)
+        rss[pid] = int(fields[21]) * _PAGE_KB
     total, todo = 0, [root_pid]
     while todo:
         pid = todo.pop()

@@ -228,7 +228,7 @@ def rank_related(facets: Mapping[str, Facets], chosen: Mapping[str, Sequence[str
         # of a dictionary update per candidate (about a thousand an article
         # at 10,000 articles, where the candidates are everyone sharing an
         # entity).
-        keys = [k for k in dict.fromkeys(f.entities) if k in masks]
+        keys = list(dict.fromkeys(f.entities))  # every one has a mask: the masks come from these facets
         at_least = [-1] + [0] * len(keys)
         for i, k in enumerate(keys, start=1):
             for c in range(i, 0, -1):
@@ -271,8 +271,6 @@ def _mask(numbers: Iterable[int], size: int) -> int:
 
 
 _BYTE_BITS: Final = tuple(tuple(b for b in range(8) if byte >> b & 1) for byte in range(256))
-
-
 _NONZERO: Final = re.compile(rb"[^\x00]")
 
 

@@ -50,7 +50,7 @@ def soft_wrap(paragraph: str) -> str:
     return _SPACES.sub(" ", paragraph) if "  " in paragraph else paragraph
 
 
-@lru_cache(maxsize=256)  # one pattern per annotation, not one per paragraph
+@lru_cache(maxsize=256)  # the same few damaged words recur paragraph after paragraph
 def _corrections_pattern(keys: tuple[str, ...]) -> re.Pattern[str]:
     return re.compile("|".join(re.escape(k) for k in sorted(keys, key=lambda k: (-len(k), k))))
 
