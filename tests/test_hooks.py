@@ -1,10 +1,12 @@
 """The MkDocs hooks in overrides/hooks/ change speed and size, never content.
 
-Each corpus is generated once, then built by MkDocs three ways: as
-configured, without the generated-pages hook, and without either hook. Without
-that hook every page must be byte for byte the same; without the
-indentation hook every page must parse to the same elements, attributes and
-text, with `<pre>` blocks untouched.
+Each corpus is generated once, then built by MkDocs several ways: as
+configured, without the generated-pages hook, without the indentation hook
+too, and in one and in three processes sharing the pages. Without the
+generated-pages hook every page must be byte for byte the same, and so must
+every file of a site built in parts; without the indentation hook every page
+must parse to the same elements, attributes and text, with `<pre>` blocks
+untouched.
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ import markdown
 import pytest
 
 from digest.cli import main
+from digest.problems import BuildFailed
+from digest.site import merge_part, run_mkdocs
 from digest.synth import write_corpus
 
 from .conftest import FIXTURE_CORPUS, REPO, make_project
@@ -32,9 +36,9 @@ HOOK_LINE = re.compile(r"^  - overrides/hooks/(\w+)\.py\n", re.M)
 
 def _build(root: Path, name: str, drop: tuple[str, ...]) -> Path:
     config = (root / "mkdocs.yml").read_text(encoding="utf-8")
-    assert sorted(HOOK_LINE.findall(config)) == ["compact_html", "generated_pages"]
+    assert sorted(HOOK_LINE.findall(config)) == ["build_parts", "compact_html", "generated_pages"]
     config = HOOK_LINE.sub(lambda m: "" if m.group(1) in drop else m.group(0), config)
-    if len(drop) == 2:
+    if len(drop) == 3:
         config = config.replace("\nhooks:\n", "\n")
     variant = root / f"mkdocs.{name}.yml"
     variant.write_text(config, encoding="utf-8")
@@ -147,3 +151,33 @@ def test_compact_html_hook_keeps_every_element_and_word(generated: Path) -> None
             assert block in compact[name], f"{name}: a <pre> block changed"
     saved = sum(map(len, loose.values())) - sum(map(len, compact.values()))
     assert saved > 2000 * len(loose), f"only {saved} characters saved over {len(loose)} pages"
+
+
+def _files(site: Path) -> dict[str, bytes]:
+    return {p.relative_to(site).as_posix(): p.read_bytes() for p in sorted(site.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize("config", ["mkdocs.yml", "mkdocs.offline.yml"])
+def test_a_site_built_in_parts_is_the_same_site(generated: Path, config: str) -> None:
+    whole, parts = generated / f"whole-{config}", generated / f"parts-{config}"
+    run_mkdocs(generated / config, whole, 1)
+    run_mkdocs(generated / config, parts, 3)
+    one, three = _files(whole), _files(parts)
+    assert one.keys() == three.keys() and sum(name.endswith(".html") for name in one) > 10
+    assert [name for name in one if one[name] != three[name]] == []
+    # The parts' own folders are gone.
+    assert sorted(p.name for p in generated.glob(f"parts-{config}*")) == [f"parts-{config}"]
+
+
+def test_parts_that_write_the_same_file_fail_the_build(tmp_path: Path) -> None:
+    site, part = tmp_path / "site", tmp_path / "part"
+    for folder, text in ((site, "first"), (part, "second")):
+        (folder / "digest").mkdir(parents=True)
+        (folder / "digest" / "grades.html").write_text(text, encoding="utf-8")
+    (part / "digest" / "new").mkdir()
+    (part / "digest" / "new" / "page.html").write_text("new", encoding="utf-8")
+    # A part that wrote a page another part wrote too is a bug; the build
+    # says so instead of keeping one of the two.
+    with pytest.raises(BuildFailed, match=r"both wrote digest/grades\.html"):
+        merge_part(part, site)
+    assert (site / "digest" / "grades.html").read_text(encoding="utf-8") == "first"

@@ -1,0 +1,133 @@
+"""MkDocs hook: let several MkDocs processes build one site together.
+
+MkDocs renders one page after another on one core. `digest build` runs one
+MkDocs process per core on the same configuration, each with
+``DIGEST_MKDOCS_PART=k/n`` in its environment, each into a folder of its own,
+and then moves the pages of parts 1 to n-1 into part 0's folder
+(scripts/digest/site.py). Without that variable (``mkdocs build``,
+``mkdocs serve``) this hook does nothing.
+
+Only the generated pages the navigation does not list (articles, editions,
+hubs: the ``not_in_nav`` pages that no ``nav`` entry names) are shared out,
+by a hash of their path. Part 0 builds everything else as usual: the pages the
+navigation lists, the hand-written pages, the theme's files, the sitemap and
+the search plugin's index. So every page is written by exactly one part, and
+the result is byte for byte what one MkDocs process builds
+(tests/test_hooks.py compares them).
+
+- In part 0, a page that belongs to another part is read (its title and
+  metadata are part of the site) but neither converted nor rendered: its
+  Markdown is emptied when its front matter gives its title and excludes it
+  from search (the generator's pages do both), and it gets an empty template,
+  which MkDocs does not write.
+- In parts 1 to n-1, every file but their own pages is excluded, except the
+  pages the navigation lists, whose titles the navigation shows; those are
+  read and converted but not rendered. At the end these parts delete every
+  file that is not one of their pages (the theme's files, the sitemap, the
+  search plugin's index), so part 0's are the ones the site gets.
+"""
+
+from __future__ import annotations
+
+import os
+import zlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from jinja2 import ChoiceLoader, DictLoader
+from mkdocs.plugins import event_priority
+from mkdocs.structure.files import InclusionLevel
+
+VARIABLE = "DIGEST_MKDOCS_PART"
+_SKIP = "digest-build-parts-skip.html"  # renders nothing, so MkDocs writes nothing
+
+
+def _part() -> tuple[int, int] | None:
+    value = os.environ.get(VARIABLE)
+    if not value:
+        return None
+    k, _, n = value.partition("/")
+    part, parts = int(k), int(n)
+    if not 0 <= part < parts:
+        raise ValueError(f"{VARIABLE}={value!r}: expected k/n with 0 <= k < n")
+    return part, parts
+
+
+def _nav_paths(items: Any) -> Iterator[str]:
+    """Every Markdown path the ``nav`` configuration names."""
+    if isinstance(items, str):
+        yield items.lstrip("/")
+    elif isinstance(items, dict):
+        for value in items.values():
+            yield from _nav_paths(value)
+    elif isinstance(items, list):
+        for item in items:
+            yield from _nav_paths(item)
+
+
+_shared_owner: dict[str, int] = {}  # src_uri -> the part that renders it
+_listed: set[str] = set()
+_mine: set[str] = set()  # in parts 1 to n-1: the site files of this part's pages
+
+
+def owner(src_uri: str, parts: int) -> int:
+    return zlib.crc32(src_uri.encode("utf-8")) % parts
+
+
+def on_files(files: Any, config: Any) -> Any:
+    _shared_owner.clear()
+    _listed.clear()
+    _mine.clear()
+    where = _part()
+    if where is None:
+        return files
+    part, parts = where
+    _listed.update(_nav_paths(config.nav or []))
+    for file in files:
+        shared = (file.is_documentation_page() and file.inclusion == InclusionLevel.NOT_IN_NAV
+                  and file.src_uri not in _listed)
+        if shared:
+            _shared_owner[file.src_uri] = owner(file.src_uri, parts)
+        if part == 0:
+            continue
+        mine = shared and _shared_owner[file.src_uri] == part
+        if mine:
+            _mine.add(file.dest_uri)
+        if not mine and not (file.is_documentation_page() and file.src_uri in _listed):
+            file.inclusion = InclusionLevel.EXCLUDED
+    return files
+
+
+def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
+    where = _part()
+    if where is None:
+        return markdown
+    if _shared_owner.get(page.file.src_uri, 0) == where[0]:
+        return markdown  # this part renders it
+    page.meta["template"] = _SKIP
+    search = page.meta.get("search")
+    if "title" in page.meta and isinstance(search, dict) and search.get("exclude"):
+        return ""
+    return markdown
+
+
+@event_priority(-1000)  # after every plugin's own post_build
+def on_post_build(config: Any) -> None:
+    # Parts 1 to n-1 keep only their pages. The theme's files and the search
+    # index are written here too (the search plugin must stay enabled, or
+    # Material leaves the search box out of the pages); part 0 writes the
+    # ones that count.
+    where = _part()
+    if where is None or where[0] == 0:
+        return
+    site = Path(config.site_dir)
+    for path in [p for p in site.rglob("*") if p.is_file()]:
+        if path.relative_to(site).as_posix() not in _mine:
+            path.unlink()
+
+
+def on_env(env: Any, config: Any, files: Any) -> Any:
+    if _part() is not None:
+        env.loader = ChoiceLoader([DictLoader({_SKIP: ""}), env.loader])
+    return env
