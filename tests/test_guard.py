@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import io
 import json
+from pathlib import Path
 from typing import Any
 
 from digest.cli import main
-from digest.guard import scan_text
+from digest.guard import SCAN_BESIDE, scan_site, scan_text
 
 
 def refs(name: str, text: str) -> list[str]:
@@ -23,12 +24,13 @@ def test_html_loads_are_found() -> None:
     <div style="background: url('https://e.example/bg.png')"></div>
     <style>@import "https://e.example/x.css"; .a { background: url(https://e.example/y.png) }</style>
     <img srcset="a.png 1x, https://e.example/b.png 2x">
+    <script>var config = {"base": ".."};</script><script>fetch("https://t.example/beacon")</script>
     """
     assert sorted(refs("a.html", html)) == sorted([
         "https://unpkg.com/iframe-worker/shim", "https://fonts.googleapis.com/css?family=Roboto",
         "https://fonts.gstatic.com", "//cdn.example.org/a.png", "http://evil.example/",
         "https://e.example/bg.png", "https://e.example/x.css", "https://e.example/y.png",
-        "https://e.example/b.png",
+        "https://e.example/b.png", "https://t.example/beacon",
     ])
 
 
@@ -73,3 +75,18 @@ def test_a_bottom_line_quoting_code_builds(project: Any) -> None:
                              "summary: \"The page calls fetch('https://evil.example/x') to load data.\"\n"})
     assert main(["build", "--root", str(root), "--edition", "hosted"], out=io.StringIO(), err=io.StringIO()) == 0
     assert "fetch('https://evil.example/x')" in (root / "site/search/digest_index.js").read_text(encoding="utf-8")
+
+
+def test_a_site_scanned_by_several_processes_gives_the_same_findings(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    for i in range(SCAN_BESIDE + 11):
+        folder = site / f"d{i % 7}"
+        folder.mkdir(parents=True, exist_ok=True)
+        loads = f'<img src="https://cdn.example/{i}.png"><script src="//x.example/{i}.js"></script>' if i % 5 == 0 else ""
+        (folder / f"p{i}.html").write_text(f"<p>page {i}</p>{loads}", encoding="utf-8")
+    (site / "s.css").write_text("a{background:url(https://fonts.example/f.woff)}", encoding="utf-8")
+    (site / "w.js").write_text("fetch('https://api.example/x')", encoding="utf-8")
+    one = scan_site(site)
+    assert len(one) == 2 * len(range(0, SCAN_BESIDE + 11, 5)) + 2
+    assert one == sorted(one, key=lambda f: f.file)
+    assert scan_site(site, workers=3) == one

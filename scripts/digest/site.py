@@ -122,9 +122,10 @@ def mkdocs_build(config_file: Path, site_dir: Path) -> None:
     index = IndexBuild(docs_dir / SEARCH_PAGES, config_file.parent, directory_urls=directory_urls)
     tmp = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}.building-", dir=site_dir.parent))
     try:
-        run_mkdocs(config_file, tmp, build_parts())
+        parts = build_parts()
+        run_mkdocs(config_file, tmp, parts)
         write_search_index(tmp, *index.finish(tmp))
-        findings = scan_site(tmp)
+        findings = scan_site(tmp, parts)
         if findings:
             raise BuildFailed("the built site would load files from other hosts:\n  "
                               + "\n  ".join(f.format() for f in findings[:50]))
