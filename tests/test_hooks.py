@@ -139,6 +139,10 @@ def test_generated_pages_hook_stashes_whole_blocks_only() -> None:
     assert "open" not in stashed[0]
     assert hook._whole("<p>one</p><p>two</p>", "p") is False
     assert hook._whole("<div>open", "div") is False
+    for special in ("<div><!-- c --></div>", "<div><?php ?></div>", "<div><SCRIPT>x</SCRIPT></div>",
+                    "<div><Pre>x</Pre></div>", '<div MarkDown = "1">x</div>', "<div><textarea></textarea></div>"):
+        assert hook._special(special) and not hook._whole(special, "div"), special
+    assert not hook._special('<div class="markdown-ish" data-x="presented">markdown</div>')
 
 
 def test_compact_html_hook_keeps_every_element_and_word(generated: Path) -> None:
