@@ -29,3 +29,8 @@ def compact(html: str) -> str:
 
 def on_post_page(output: str, page: Any, config: Any) -> str:
     return compact(output)
+
+
+def on_post_template(output_content: str, template_name: str, config: Any) -> str:
+    # The theme's own pages (404.html); not sitemap.xml, which is not HTML.
+    return compact(output_content) if template_name.endswith(".html") else output_content
