@@ -7,7 +7,6 @@ build leaves the previous site as it was.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import subprocess
@@ -36,8 +35,9 @@ def build_parts() -> int:
     return max(1, min(len(os.sched_getaffinity(0)), MAX_PARTS))
 
 
-def run_mkdocs(config_file: Path, site_dir: Path, parts: int = 1) -> None:
-    """MkDocs (strict), in ``parts`` processes of its own that share the pages.
+class MkDocsRun:
+    """MkDocs (strict) building ``site_dir`` in ``parts`` processes of its
+    own that share the pages; started at once, finished by :meth:`wait`.
 
     MkDocs keeps every page in memory until the build ends; in processes of
     its own that memory is not added to what generating the pages left behind
@@ -47,44 +47,66 @@ def run_mkdocs(config_file: Path, site_dir: Path, parts: int = 1) -> None:
     and the shares are then moved into ``site_dir``, which part 0 built with
     everything else. The result is the same site, byte for byte.
     """
-    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}  # Material's end-of-life banner
-    folders = [site_dir] + [site_dir.with_name(f"{site_dir.name}.part{k}") for k in range(1, parts)]
-    runs: list[tuple[subprocess.Popen[bytes], IO[str]]] = []
-    with contextlib.ExitStack() as stack:
-        stack.callback(_stop, runs, folders[1:])
-        for k, folder in enumerate(folders):
-            cmd = [sys.executable, "-m", "mkdocs", "build", "--strict", "--config-file", str(config_file),
-                   "--site-dir", str(folder)]
-            # A file, not a pipe: a part that logs much would block on a full
-            # pipe while we wait for another part.
-            log: IO[str] = stack.enter_context(tempfile.TemporaryFile(mode="w+", encoding="utf-8"))
-            # Snippets and relative config paths resolve from the project
-            # folder. Each child dies with us, so a killed build leaves no
-            # orphan writing into its staging folder.
-            proc = subprocess.Popen(cmd, cwd=config_file.parent, stdout=log, stderr=subprocess.STDOUT,
-                                    env={**env, PART_VARIABLE: f"{k}/{parts}"} if parts > 1 else env,
-                                    preexec_fn=tied_to_this_process())
-            runs.append((proc, log))
-        for proc, log in runs:
-            if proc.wait() != 0:
-                log.seek(0)
-                said = log.read()
-                lines = [line for line in said.splitlines()
-                         if line.startswith(("WARNING", "ERROR", "Error", "Aborted"))]
-                detail = "\n  ".join((lines or said.strip().splitlines())[-20:])
-                raise BuildFailed(f"MkDocs failed for {config_file.name}" + (f":\n  {detail}" if detail else ""))
-        for folder in folders[1:]:
-            merge_part(folder, site_dir)
+
+    def __init__(self, config_file: Path, site_dir: Path, parts: int = 1) -> None:
+        self.config_file, self.site_dir = config_file, site_dir
+        self.folders = [site_dir] + [site_dir.with_name(f"{site_dir.name}.part{k}") for k in range(1, parts)]
+        self.runs: list[tuple[subprocess.Popen[bytes], IO[str]]] = []
+        env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}  # Material's end-of-life banner
+        try:
+            for k, folder in enumerate(self.folders):
+                cmd = [sys.executable, "-m", "mkdocs", "build", "--strict", "--config-file", str(config_file),
+                       "--site-dir", str(folder)]
+                # A file, not a pipe: a part that logs much would block on a
+                # full pipe while we wait for another part.
+                log = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # noqa: SIM115 (closed in _end)
+                # Snippets and relative config paths resolve from the project
+                # folder. Each child dies with us, so a killed build leaves
+                # no orphan writing into its staging folder.
+                try:
+                    proc = subprocess.Popen(cmd, cwd=config_file.parent, stdout=log, stderr=subprocess.STDOUT,
+                                            env={**env, PART_VARIABLE: f"{k}/{parts}"} if parts > 1 else env,
+                                            preexec_fn=tied_to_this_process())
+                except BaseException:
+                    log.close()
+                    raise
+                self.runs.append((proc, log))
+        except BaseException:
+            self.stop()
+            raise
+
+    def wait(self) -> None:
+        """Wait for every part; raise BuildFailed with MkDocs' complaints if
+        one failed; otherwise gather the parts' pages into ``site_dir``."""
+        try:
+            for proc, log in self.runs:
+                if proc.wait() != 0:
+                    log.seek(0)
+                    said = log.read()
+                    lines = [line for line in said.splitlines()
+                             if line.startswith(("WARNING", "ERROR", "Error", "Aborted"))]
+                    detail = "\n  ".join((lines or said.strip().splitlines())[-20:])
+                    raise BuildFailed(f"MkDocs failed for {self.config_file.name}"
+                                      + (f":\n  {detail}" if detail else ""))
+            for folder in self.folders[1:]:
+                merge_part(folder, self.site_dir)
+        finally:
+            self.stop()
+
+    def stop(self) -> None:
+        """Kill the parts still running and remove the parts' own folders."""
+        for proc, log in self.runs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            log.close()
+        for folder in self.folders[1:]:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
-def _stop(runs: list[tuple[subprocess.Popen[bytes], IO[str]]], folders: list[Path]) -> None:
-    """Kill the parts still running (another failed) and remove their folders."""
-    for proc, _log in runs:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    for folder in folders:
-        shutil.rmtree(folder, ignore_errors=True)
+def run_mkdocs(config_file: Path, site_dir: Path, parts: int = 1) -> None:
+    """Build ``site_dir`` with MkDocs in ``parts`` processes (see MkDocsRun)."""
+    MkDocsRun(config_file, site_dir, parts).wait()
 
 
 def merge_part(part: Path, site_dir: Path) -> None:
@@ -117,20 +139,29 @@ def mkdocs_build(config_file: Path, site_dir: Path) -> None:
     site_dir.parent.mkdir(parents=True, exist_ok=True)
     recover(site_dir)
     clear_stale(site_dir.parent, f".{site_dir.name}.building-")
-    docs_dir, directory_urls = _settings(config_file)
-    # Node indexes the generated pages while MkDocs builds the site.
-    index = IndexBuild(docs_dir / SEARCH_PAGES, config_file.parent, directory_urls=directory_urls)
     tmp = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}.building-", dir=site_dir.parent))
+    parts = build_parts()
+    index: IndexBuild | None = None
     try:
-        parts = build_parts()
-        run_mkdocs(config_file, tmp, parts)
+        run = MkDocsRun(config_file, tmp, parts)
+        try:
+            # Node indexes the generated pages while MkDocs builds the site;
+            # reading them for Node (about 1 s at 5,000 articles) happens
+            # while MkDocs starts, not before.
+            docs_dir, directory_urls = _settings(config_file)
+            index = IndexBuild(docs_dir / SEARCH_PAGES, config_file.parent, directory_urls=directory_urls)
+        except BaseException:
+            run.stop()
+            raise
+        run.wait()
         write_search_index(tmp, *index.finish(tmp))
         findings = scan_site(tmp, parts)
         if findings:
             raise BuildFailed("the built site would load files from other hosts:\n  "
                               + "\n  ".join(f.format() for f in findings[:50]))
     except BaseException:
-        index.stop()
+        if index is not None:
+            index.stop()
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     swap_in(tmp, site_dir)
