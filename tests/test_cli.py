@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import io
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -128,3 +130,30 @@ def test_missing_seeds_folder(tmp_path: Path, missing: str) -> None:
     code, _, err = run("check", "--root", str(tmp_path))
     assert code == EXIT_PROBLEMS
     assert "the seeds folder does not exist" in err
+
+
+def test_generation_runs_without_the_cycle_collector_and_restores_it(
+        project: ProjectFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    import digest.cli
+
+    seen: list[bool] = []
+    real_check = digest.cli.check
+
+    def spying_check(*args: Any, **kwargs: Any) -> Any:
+        seen.append(gc.isenabled())
+        return real_check(*args, **kwargs)
+
+    monkeypatch.setattr(digest.cli, "check", spying_check)
+    root = project(GOOD)
+    assert run("generate", "--root", str(root))[0] == EXIT_OK
+    (root / "seeds/a.yml").write_text("title: [broken\n", encoding="utf-8")
+    assert run("generate", "--root", str(root))[0] == EXIT_PROBLEMS  # a failed check restores it too
+    assert run("check", "--root", str(root))[0] == EXIT_PROBLEMS
+    assert seen == [False, False, False]
+    assert gc.isenabled()
+    gc.disable()
+    try:  # a caller that had it off keeps it off
+        assert run("check", "--root", str(root))[0] == EXIT_PROBLEMS
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

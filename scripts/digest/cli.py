@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import gc
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
 
@@ -62,9 +63,34 @@ def _check(project: Project, options: Options, err: TextIO) -> Checked | None:
     return result
 
 
+@contextlib.contextmanager
+def _without_cycle_collection() -> Iterator[None]:
+    """Python's cycle collector off while a corpus is read and rendered.
+
+    Generation builds millions of objects that live until it ends (YAML
+    nodes, the model, the pages), and the collector scanned them again each
+    time the heap had grown by a quarter: at 10,000 articles that was 4 of
+    23 s, and reading took 6.3 s with it against 3.5 s without. The run
+    makes little cyclic garbage (peak memory is the same either way), and
+    main() collects once generation is over.
+    """
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def _generate(project: Project, options: Options, out: TextIO, err: TextIO) -> bool:
     """Check and write docs/digest/; False when the check failed. A function of
     its own so that the corpus and the Digest are freed when it returns."""
+    with _without_cycle_collection():
+        return _check_and_write(project, options, out, err)
+
+
+def _check_and_write(project: Project, options: Options, out: TextIO, err: TextIO) -> bool:
     result = _check(project, options, err)
     if result is None:
         return False
@@ -93,7 +119,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
                       limits=Limits(int(args.max_article_mb * 2**20), int(args.max_annotation_mb * 2**20)))
     started = time.perf_counter()
     if args.command == "check":
-        result = _check(project, options, err)
+        with _without_cycle_collection():
+            result = _check(project, options, err)
         if result is None:
             return EXIT_PROBLEMS
         print(f"digest: {_counts(result.digest)}; {summary_line(result.problems)}", file=out)
