@@ -25,7 +25,7 @@ import pytest
 
 from digest.cli import main
 from digest.problems import BuildFailed
-from digest.site import merge_part, run_mkdocs
+from digest.site import PART_VARIABLE, merge_part, run_mkdocs
 from digest.synth import write_corpus
 
 from .conftest import FIXTURE_CORPUS, REPO, make_project
@@ -171,7 +171,9 @@ def test_a_site_built_in_parts_is_the_same_site(generated: Path, config: str) ->
     one, three = _files(whole), _files(parts)
     assert one.keys() == three.keys() and sum(name.endswith(".html") for name in one) > 10
     assert [name for name in one if one[name] != three[name]] == []
-    # The parts' own folders are gone.
+    # The parts' own folders are gone, and the hook reads the variable
+    # site.py sets.
+    assert _hook("build_parts").VARIABLE == PART_VARIABLE
     assert sorted(p.name for p in generated.glob(f"parts-{config}*")) == [f"parts-{config}"]
 
 

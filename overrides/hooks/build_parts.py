@@ -7,9 +7,9 @@ and then moves the pages of parts 1 to n-1 into part 0's folder
 (scripts/digest/site.py). Without that variable (``mkdocs build``,
 ``mkdocs serve``) this hook does nothing.
 
-Only the generated pages the navigation does not list (articles, editions,
-hubs: the ``not_in_nav`` pages that no ``nav`` entry names) are shared out,
-by a hash of their path. Part 0 builds everything else as usual: the pages the
+Only the pages the navigation does not list are shared out, by a hash of
+their path: the ``not_in_nav`` pages that no ``nav`` entry names, which in
+the digest are the generated articles, editions and hubs. Part 0 builds everything else as usual: the pages the
 navigation lists, the hand-written pages, the theme's files, the sitemap and
 the search plugin's index. So every page is written by exactly one part, and
 the result is byte for byte what one MkDocs process builds
@@ -23,7 +23,7 @@ the result is byte for byte what one MkDocs process builds
 - In parts 1 to n-1, every file but their own pages is excluded, except the
   pages the navigation lists, whose titles the navigation shows; those are
   read and converted but not rendered. At the end these parts delete every
-  file that is not one of their pages (the theme's files, the sitemap, the
+  file that is not one of their pages (the theme's 404 page and sitemap, the
   search plugin's index), so part 0's are the ones the site gets.
 """
 
@@ -72,7 +72,7 @@ _listed: set[str] = set()
 _mine: set[str] = set()  # in parts 1 to n-1: the site files of this part's pages
 
 
-def owner(src_uri: str, parts: int) -> int:
+def _owner(src_uri: str, parts: int) -> int:
     return zlib.crc32(src_uri.encode("utf-8")) % parts
 
 
@@ -89,7 +89,7 @@ def on_files(files: Any, config: Any) -> Any:
         shared = (file.is_documentation_page() and file.inclusion == InclusionLevel.NOT_IN_NAV
                   and file.src_uri not in _listed)
         if shared:
-            _shared_owner[file.src_uri] = owner(file.src_uri, parts)
+            _shared_owner[file.src_uri] = _owner(file.src_uri, parts)
         if part == 0:
             continue
         mine = shared and _shared_owner[file.src_uri] == part
@@ -122,8 +122,8 @@ def _render_nothing(page: Any, config: Any, files: Any) -> None:
 
 @event_priority(-1000)  # after every plugin's own post_build
 def on_post_build(config: Any) -> None:
-    # Parts 1 to n-1 keep only their pages. The theme's files and the search
-    # index are written here too (the search plugin must stay enabled, or
+    # Parts 1 to n-1 keep only their pages. The theme's 404 page and sitemap
+    # and the search index are written here too (the search plugin must stay enabled, or
     # Material leaves the search box out of the pages); part 0 writes the
     # ones that count.
     where = _part()

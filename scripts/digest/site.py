@@ -59,7 +59,7 @@ class MkDocsRun:
                        "--site-dir", str(folder)]
                 # A file, not a pipe: a part that logs much would block on a
                 # full pipe while we wait for another part.
-                log = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # noqa: SIM115 (closed in _end)
+                log = tempfile.TemporaryFile(mode="w+", encoding="utf-8")  # noqa: SIM115 (closed in stop)
                 # Snippets and relative config paths resolve from the project
                 # folder. Each child dies with us, so a killed build leaves
                 # no orphan writing into its staging folder.
