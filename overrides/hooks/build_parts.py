@@ -68,7 +68,6 @@ def _nav_paths(items: Any) -> Iterator[str]:
 
 
 _shared_owner: dict[str, int] = {}  # src_uri -> the part that renders it
-_listed: set[str] = set()
 _mine: set[str] = set()  # in parts 1 to n-1: the site files of this part's pages
 
 
@@ -78,16 +77,15 @@ def _owner(src_uri: str, parts: int) -> int:
 
 def on_files(files: Any, config: Any) -> Any:
     _shared_owner.clear()
-    _listed.clear()
     _mine.clear()
     where = _part()
     if where is None:
         return files
     part, parts = where
-    _listed.update(_nav_paths(config.nav or []))
+    listed = set(_nav_paths(config.nav or []))
     for file in files:
         shared = (file.is_documentation_page() and file.inclusion == InclusionLevel.NOT_IN_NAV
-                  and file.src_uri not in _listed)
+                  and file.src_uri not in listed)
         if shared:
             _shared_owner[file.src_uri] = _owner(file.src_uri, parts)
         if part == 0:
@@ -95,7 +93,7 @@ def on_files(files: Any, config: Any) -> Any:
         mine = shared and _shared_owner[file.src_uri] == part
         if mine:
             _mine.add(file.dest_uri)
-        if not mine and not (file.is_documentation_page() and file.src_uri in _listed):
+        if not mine and not (file.is_documentation_page() and file.src_uri in listed):
             file.inclusion = InclusionLevel.EXCLUDED
     return files
 

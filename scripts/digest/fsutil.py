@@ -12,11 +12,13 @@ import ctypes
 import ctypes.util
 import errno
 import fcntl
+import multiprocessing
 import os
 import shutil
 import signal
 import tempfile
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -84,6 +86,14 @@ def die_with_parent(parent: int) -> None:
     _PRCTL(_PR_SET_PDEATHSIG, signal.SIGKILL)
     if os.getppid() != parent:  # the parent died before prctl took effect
         os._exit(1)
+
+
+def spawned_pool(workers: int) -> ProcessPoolExecutor:
+    """Worker processes for work beside this one: spawned, not forked (this
+    process may hold a large model, which a fork would copy as it is read),
+    and dying with this process, like MkDocs and Node."""
+    return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=die_with_parent, initargs=(os.getpid(),))
 
 
 def _old_path(dest: Path) -> Path:

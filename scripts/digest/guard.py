@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import html
 import json
-import multiprocessing
-import os
 import re
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Final
 
-from digest.fsutil import die_with_parent
+from digest.fsutil import spawned_pool
 from digest.searchindex import INDEX_ASSIGN, SHARD_ASSIGN
 
 EXTERNAL: Final = re.compile(r"^\s*(?:[a-zA-Z][a-zA-Z0-9+.-]*:)?//", re.S)
@@ -132,10 +129,7 @@ def scan_site(site: Path, workers: int = 1) -> list[Finding]:
                    if p.is_file() and p.suffix.lower() in (".html", ".htm", ".css", ".js", ".mjs"))
     if workers < 2 or len(paths) < SCAN_BESIDE:
         return sorted(_scan_files(site, paths), key=lambda f: f.file)
-    # Spawned, not forked: this process may hold a large model, and the
-    # children die with it, like MkDocs and Node.
-    with ProcessPoolExecutor(max_workers=workers - 1, mp_context=multiprocessing.get_context("spawn"),
-                             initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
+    with spawned_pool(workers - 1) as pool:
         beside = [pool.submit(_scan_files, site, paths[k::workers]) for k in range(1, workers)]
         findings = _scan_files(site, paths[0::workers])
         for future in beside:

@@ -7,13 +7,11 @@ data; the bytes are the same.)
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from typing import Final
 
-from digest.fsutil import die_with_parent
+from digest.fsutil import spawned_pool
 from digest.model import Digest
 from digest.progress import QUIET, Progress
 from digest.render.article import render_article
@@ -72,9 +70,7 @@ def render_all(digest: Digest, progress: Progress = QUIET) -> dict[str, str | by
     # one or only one core is available.
     wanted = [c for c in (entity_chart(digest, hub) for hub in digest.hubs("entity").values()) if c]
     if len(wanted) >= CHARTS_BESIDE and (os.cpu_count() or 1) > 1:
-        # The child dies with this process, like MkDocs and Node do.
-        with ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
-                                 initializer=die_with_parent, initargs=(os.getpid(),)) as pool:
+        with spawned_pool(1) as pool:
             drawn = pool.submit(draw_entity_charts, wanted)
             _render_pages(digest, put, progress)
             svgs = drawn.result()
