@@ -189,3 +189,57 @@ def test_parts_that_write_the_same_file_fail_the_build(tmp_path: Path) -> None:
     with pytest.raises(BuildFailed, match=r"both wrote digest/grades\.html"):
         merge_part(part, site)
     assert (site / "digest" / "grades.html").read_text(encoding="utf-8") == "first"
+
+
+# Wraps the navigation partial before generated_pages.py does (priority
+# above its own) and counts how often Material really renders it.
+NAV_COUNTER = '''
+import os
+from pathlib import Path
+from mkdocs.plugins import event_priority
+
+renders = [0]
+
+@event_priority(100)
+def on_env(env, config, files):
+    template = env.get_template("partials/nav.html")
+    render = template.root_render_func
+
+    def counted(context):
+        renders[0] += 1
+        yield from render(context)
+
+    template.root_render_func = counted
+    return env
+
+@event_priority(-2000)
+def on_post_build(config):
+    Path(os.environ["NAV_RENDERS"]).write_text(str(renders[0]))
+'''
+
+
+@pytest.mark.parametrize("part", ["", "0/2", "1/2"])
+def test_the_navigation_is_rendered_once_per_folder_in_every_part(generated: Path, part: str) -> None:
+    # The output is the same either way (the tests above); this checks the
+    # saving survives the other hooks, in a single build and in each part:
+    # a hook that gave Jinja a new loader once made every part render the
+    # navigation into every page again.
+    (generated / "nav_counter.py").write_text(NAV_COUNTER, encoding="utf-8")
+    config = (generated / "mkdocs.yml").read_text(encoding="utf-8").replace("\nhooks:\n", "\nhooks:\n  - nav_counter.py\n")
+    (generated / "mkdocs.counted.yml").write_text(config, encoding="utf-8")
+    site, count = generated / f"site-counted-{part.replace('/', 'of')}", generated / "nav-renders.txt"
+    run = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-f", "mkdocs.counted.yml", "-d",
+                          str(site)], cwd=generated, capture_output=True, text=True, check=False,
+                         env={**os.environ, "NO_MKDOCS_2_WARNING": "1", "NAV_RENDERS": str(count),
+                              **({PART_VARIABLE: part} if part else {})})
+    assert run.returncode == 0, run.stderr
+    pages = list(site.rglob("*.html"))
+    nav = config[config.index("\nnav:\n"):config.index("\nnot_in_nav:")]
+    listed = re.findall(r": (\S+\.md)$", nav, re.M)
+    folders = {p.parent for p in pages}
+    renders = int(count.read_text())
+    # Once per folder, plus once per page the navigation lists, and never
+    # once per generated page.
+    assert 0 < renders <= len(folders) + len(listed), (renders, len(folders), len(listed))
+    if len(pages) > 100:  # the synthetic corpus
+        assert renders < len(pages) / 4

@@ -36,12 +36,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from jinja2 import ChoiceLoader, DictLoader
 from mkdocs.plugins import event_priority
 from mkdocs.structure.files import InclusionLevel
 
 VARIABLE = "DIGEST_MKDOCS_PART"
-_SKIP = "digest-build-parts-skip.html"  # renders nothing, so MkDocs writes nothing
+# A template in overrides/ that renders nothing, so MkDocs writes nothing. A
+# file, not a loader of our own: Jinja caches templates per loader, and a new
+# loader would drop the compiled templates generated_pages.py has wrapped.
+_SKIP = "digest-build-parts-skip.html"
 
 
 def _part() -> tuple[int, int] | None:
@@ -132,8 +134,3 @@ def on_post_build(config: Any) -> None:
         if path.relative_to(site).as_posix() not in _mine:
             path.unlink()
 
-
-def on_env(env: Any, config: Any, files: Any) -> Any:
-    if _part() is not None:
-        env.loader = ChoiceLoader([DictLoader({_SKIP: ""}), env.loader])
-    return env
