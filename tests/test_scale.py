@@ -91,8 +91,15 @@ def test_long_runs_report_progress_short_runs_do_not(tmp_path: Path) -> None:
 
 def test_bench_prints_every_figure(tmp_path: Path) -> None:
     out = io.StringIO()
-    assert main(["bench", "40", "--no-search", "--root", str(REPO), "--keep", str(tmp_path)], out=out) == 0
+    assert main(["bench", "40", "--no-search", "--rounds", "2", "--root", str(REPO), "--keep", str(tmp_path)],
+                out=out) == 0
     table = out.getvalue()
+    # Two pairs of hosted and baseline builds; the ratio is their median.
+    row = re.search(r"ratio hosted / baseline \(median of 2 pairs\)\s*\| ([\d.]+) \(([\d.]+), ([\d.]+); hosted", table)
+    assert row, table
+    median, first, second = map(float, row.groups())
+    assert median == pytest.approx((first + second) / 2, abs=0.011) and first > 0 and second > 0
+    assert main(["bench", "40", "--rounds", "0"], err=io.StringIO()) == 2
     for figure in ("generation, seeds to Markdown (40 articles)", "no-op regeneration", "0 files rewritten",
                    "full build, both editions", "baseline: MkDocs on plain pages", "ratio hosted / baseline",
                    "built size per article (hosted)", "peak memory", "one annotation's title changed"):

@@ -3,6 +3,9 @@
 Every figure comes from running the real commands in child processes on a
 corpus made by :mod:`digest.synth`, in a temporary project, in one run, so
 the numbers compare with each other (and with the plain-pages baseline).
+The hosted edition and the baseline are built ``rounds`` times, in turns,
+and the ratio is the median of the pairs: on this machine one pair can be
+a third off the next.
 """
 
 from __future__ import annotations
@@ -82,7 +85,9 @@ def _digest(root: Path, *args: str) -> Run:
     (MkDocs and Node), all of them together, sampled every 0.2 s."""
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
     started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-c", CHILD, *args, "--root", str(root)], stdout=subprocess.PIPE,
+    # --progress: each step's time, which the table reads, whatever the size.
+    proc = subprocess.Popen([sys.executable, "-c", CHILD, *args, "--progress", "--root", str(root)],
+                            stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=env)
     together = 0
     done = threading.Event()
@@ -124,8 +129,9 @@ def make_project(root: Path, repo: Path) -> None:
     (root / "node_modules").symlink_to((repo / "node_modules").resolve())
 
 
-def _baseline(root: Path, seeds: Path, repo: Path) -> float:
-    """The same MkDocs configuration building plain pages with the same text."""
+def _baseline_project(root: Path, seeds: Path, repo: Path) -> Path:
+    """The same MkDocs configuration on plain pages with the same text; its
+    configuration file."""
     docs = root / "docs"
     (docs / "articles").mkdir(parents=True)
     (docs / "index.md").write_text("# Baseline\n", encoding="utf-8")
@@ -142,9 +148,14 @@ def _baseline(root: Path, seeds: Path, repo: Path) -> float:
     config = config.replace("  custom_dir: overrides\n", "")
     config = re.sub(r"\n(#.*\n)*hooks:\n(  - .*\n)+", "\n", config)
     (root / "mkdocs.yml").write_text(config, encoding="utf-8")
+    return root / "mkdocs.yml"
+
+
+def _baseline(config: Path) -> float:
+    """One MkDocs build of the baseline project: its time."""
     started = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "mkdocs", "build", "-q", "-f", str(root / "mkdocs.yml")], check=True,
-                   env={**os.environ, "NO_MKDOCS_2_WARNING": "1"}, cwd=root)
+    subprocess.run([sys.executable, "-m", "mkdocs", "build", "-q", "-f", str(config)], check=True,
+                   env={**os.environ, "NO_MKDOCS_2_WARNING": "1"}, cwd=config.parent)
     return time.perf_counter() - started
 
 
@@ -176,7 +187,8 @@ def _du(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
-def bench(n: int, repo: Path, out: TextIO, keep: Path | None = None, search: bool = True) -> Report:
+def bench(n: int, repo: Path, out: TextIO, keep: Path | None = None, search: bool = True,
+          rounds: int = 3) -> Report:
     """Run every measurement for ``n`` articles and print the table to ``out``."""
     work = Path(tempfile.mkdtemp(prefix=f"digest-bench-{n}-", dir=keep))
     report = Report(n)
@@ -200,9 +212,22 @@ def bench(n: int, repo: Path, out: TextIO, keep: Path | None = None, search: boo
         report.add("hosted edition (MkDocs + search index + guard)", f"{hosted:.1f} s")
         report.add("offline edition (MkDocs + search index + guard + zip)", f"{offline:.1f} s")
         say("baseline: plain pages, same text, same configuration")
-        base = _baseline(work / "baseline", root / "seeds", repo)
-        report.add("baseline: MkDocs on plain pages with the same text", f"{base:.1f} s")
-        report.add("ratio hosted / baseline", f"{hosted / base:.2f}")
+        baseline = _baseline_project(work / "baseline", root / "seeds", repo)
+        pairs = [(hosted, _baseline(baseline))]
+        # The machine's speed drifts by a third between minutes (README,
+        # "Scale"): more pairs, each in turn first, and their median ratio.
+        for i in range(1, rounds):
+            say(f"hosted edition and baseline again ({i + 1} of {rounds})")
+            first = _baseline(baseline) if i % 2 else None
+            shutil.rmtree(root / ".digest-cache", ignore_errors=True)  # index it again, as the first time
+            again = _stage(_digest(root, "build", "--edition", "hosted"), "building the hosted edition (MkDocs)")
+            pairs.append((again, first if first is not None else _baseline(baseline)))
+        ratios = [h / b for h, b in pairs]
+        report.add("baseline: MkDocs on plain pages with the same text", ", ".join(f"{b:.1f} s" for _, b in pairs))
+        report.add("ratio hosted / baseline" + (f" (median of {rounds} pairs)" if rounds > 1 else ""),
+                   f"{statistics.median(ratios):.2f}" + (f" ({', '.join(f'{r:.2f}' for r in ratios)}; hosted "
+                                                       + ", ".join(f"{h:.1f} s" for h, _ in pairs) + ")"
+                                                       if rounds > 1 else ""))
         report.add("built size per article (hosted)", f"{_du(root / 'site') / n / 1024:.1f} KB")
         report.add("peak memory (generation, build)", f"{gen.peak_mb:.0f} MB, {build.peak_mb:.0f} MB")
         # One annotation changes: count the pages rewritten.

@@ -28,6 +28,8 @@ def _parser() -> argparse.ArgumentParser:
     common.add_argument("--root", type=Path, default=Path("."), help="project folder (default: current folder)")
     common.add_argument("--strict", action="store_true", help="treat warnings as errors")
     common.add_argument("--drafts", action="store_true", help="include annotations marked draft: true")
+    common.add_argument("--progress", action="store_true",
+                        help=f"show each step's count and time even for a short run (on from {LONG_RUN:,} files)")
     common.add_argument("--max-article-mb", type=float, default=Limits.max_article_bytes / 2**20,
                         help="refuse article files larger than this (default: %(default)s MiB)")
     common.add_argument("--max-annotation-mb", type=float, default=Limits.max_annotation_bytes / 2**20,
@@ -41,6 +43,8 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--root", type=Path, default=Path("."), help="project whose configuration and assets to use")
     bench.add_argument("--keep", type=Path, default=None, help="keep the generated project under this folder")
     bench.add_argument("--no-search", action="store_true", help="skip the browser search measurement")
+    bench.add_argument("--rounds", type=int, default=3,
+                       help="hosted and baseline builds, in turns; the ratio is their median (default: %(default)s)")
     return parser
 
 
@@ -110,11 +114,14 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
     if args.command == "bench":
         from digest.bench import bench
 
-        bench(args.n, args.root.resolve(), out, keep=args.keep, search=not args.no_search)
+        if args.rounds < 1:
+            print("digest bench: --rounds must be at least 1", file=err)
+            return EXIT_USAGE
+        bench(args.n, args.root.resolve(), out, keep=args.keep, search=not args.no_search, rounds=args.rounds)
         return EXIT_OK
     project = Project(args.root.resolve())
     seeds_count = sum(1 for _ in project.seeds.iterdir()) if project.seeds.is_dir() else 0
-    progress = Progress(err, enabled=seeds_count >= LONG_RUN)
+    progress = Progress(err, enabled=args.progress or seeds_count >= LONG_RUN)
     options = Options(strict=args.strict, drafts=args.drafts, progress=progress,
                       limits=Limits(int(args.max_article_mb * 2**20), int(args.max_annotation_mb * 2**20)))
     started = time.perf_counter()
