@@ -24,8 +24,9 @@ import markdown
 import pytest
 
 from digest.cli import main
+from digest.fsutil import usable_cores
 from digest.problems import BuildFailed
-from digest.site import PART_VARIABLE, merge_part, run_mkdocs
+from digest.site import MAX_PARTS, PART_VARIABLE, build_parts, merge_part, run_mkdocs
 from digest.synth import write_corpus
 
 from .conftest import FIXTURE_CORPUS, REPO, make_project
@@ -243,3 +244,23 @@ def test_the_navigation_is_rendered_once_per_folder_in_every_part(generated: Pat
     assert 0 < renders <= len(folders) + len(listed), (renders, len(folders), len(listed))
     if len(pages) > 100:  # the synthetic corpus
         assert renders < len(pages) / 4
+
+
+def test_parts_follow_the_cores_this_process_may_use(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Linux: the CPU affinity (taskset, a container's cpuset), not the
+    # machine's count; elsewhere (no sched_getaffinity) every core.
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 3, 5}, raising=False)
+    assert (usable_cores(), build_parts()) == (3, 3)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(64)))
+    assert build_parts() == MAX_PARTS
+    monkeypatch.delattr(os, "sched_getaffinity")
+    monkeypatch.setattr(os, "cpu_count", lambda: 2)
+    assert (usable_cores(), build_parts()) == (2, 2)
+    monkeypatch.setattr(os, "cpu_count", lambda: None)
+    assert build_parts() == 1
+
+
+def test_parts_know_a_nav_entry_however_it_is_spelled() -> None:
+    paths = list(_hook("build_parts")._nav_paths([{"Home": "./index.md"}, {"Guide": [{"A": "guide//a.md"},
+                                                  "/guide/./b.md"]}, {"Out": "https://example.org/x"}]))
+    assert paths[:3] == ["index.md", "guide/a.md", "guide/b.md"]

@@ -33,7 +33,7 @@ import functools
 import os
 import zlib
 from collections.abc import Iterator
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 from mkdocs.plugins import event_priority
@@ -58,9 +58,11 @@ def _part() -> tuple[int, int] | None:
 
 
 def _nav_paths(items: Any) -> Iterator[str]:
-    """Every Markdown path the ``nav`` configuration names."""
+    """Every path the ``nav`` configuration names, spelled as MkDocs looks it
+    up (``./a//b.md`` is ``a/b.md``). Anything else it names (a link to
+    another site) only keeps a page in part 0, which is always safe."""
     if isinstance(items, str):
-        yield items.lstrip("/")
+        yield PurePosixPath(items.lstrip("/")).as_posix()
     elif isinstance(items, dict):
         for value in items.values():
             yield from _nav_paths(value)

@@ -88,6 +88,15 @@ def die_with_parent(parent: int) -> None:
         os._exit(1)
 
 
+def usable_cores() -> int:
+    """The cores this process may run on: its CPU affinity where the system
+    has one (Linux; a container or ``taskset`` may allow fewer than the
+    machine has), else every core (macOS, Windows)."""
+    if hasattr(os, "sched_getaffinity"):
+        return max(1, len(os.sched_getaffinity(0)))
+    return os.cpu_count() or 1
+
+
 def spawned_pool(workers: int) -> ProcessPoolExecutor:
     """Worker processes for work beside this one: spawned, not forked (this
     process may hold a large model, which a fork would copy as it is read),

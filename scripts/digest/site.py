@@ -16,7 +16,7 @@ import zipfile
 from pathlib import Path
 from typing import IO
 
-from digest.fsutil import clear_stale, recover, swap_in, tied_to_this_process
+from digest.fsutil import clear_stale, recover, swap_in, tied_to_this_process, usable_cores
 from digest.guard import scan_site
 from digest.problems import BuildFailed
 from digest.render.search import SEARCH_PAGES
@@ -32,7 +32,7 @@ MAX_PARTS = 4  # each part is a whole MkDocs process (about 100 MB before pages)
 
 def build_parts() -> int:
     """How many MkDocs processes build an edition: one per core we may use."""
-    return max(1, min(len(os.sched_getaffinity(0)), MAX_PARTS))
+    return min(usable_cores(), MAX_PARTS)
 
 
 class MkDocsRun:

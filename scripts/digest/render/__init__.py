@@ -7,11 +7,10 @@ data; the bytes are the same.)
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from typing import Final
 
-from digest.fsutil import spawned_pool
+from digest.fsutil import spawned_pool, usable_cores
 from digest.model import Digest
 from digest.progress import QUIET, Progress
 from digest.render.article import render_article
@@ -69,7 +68,7 @@ def render_all(digest: Digest, progress: Progress = QUIET) -> dict[str, str | by
     # while this one renders the pages, unless they are too few to be worth
     # one or only one core is available.
     wanted = [c for c in (entity_chart(digest, hub) for hub in digest.hubs("entity").values()) if c]
-    if len(wanted) >= CHARTS_BESIDE and (os.cpu_count() or 1) > 1:
+    if len(wanted) >= CHARTS_BESIDE and usable_cores() > 1:
         with spawned_pool(1) as pool:
             drawn = pool.submit(draw_entity_charts, wanted)
             _render_pages(digest, put, progress)
