@@ -115,12 +115,18 @@ def write_tree(docs: Path, files: dict[str, str | bytes], owned: str = "digest",
 
     written: list[str] = []
     unchanged: list[str] = []
+    base = f"{docs}{os.sep}"  # plain strings: pathlib costs more than the I/O at 10,000 files
     for path, content in files.items():
-        data = content.encode("utf-8") if isinstance(content, str) else content
-        try:
-            same = (docs / path).read_bytes() == data
-        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
-            same = False
+        # Only a file the last run wrote can be unchanged (any other that
+        # exists was refused above).
+        same = False
+        if path in previous:
+            data = content.encode("utf-8") if isinstance(content, str) else content
+            try:
+                with open(base + path, "rb") as f:
+                    same = f.read() == data
+            except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+                pass
         (unchanged if same else written).append(path)
     removed = sorted(p for p in previous - set(files) if (docs / p).is_file())
     if not written and not removed:
