@@ -26,7 +26,7 @@ import pytest
 from digest.cli import main
 from digest.fsutil import usable_cores
 from digest.problems import BuildFailed
-from digest.site import MAX_PARTS, PART_VARIABLE, build_parts, merge_part, run_mkdocs
+from digest.site import MAX_PARTS, PART_VARIABLE, build_parts, merge_part, mkdocs_build, offline_from_hosted, run_mkdocs
 from digest.synth import write_corpus
 
 from .conftest import FIXTURE_CORPUS, REPO, make_project
@@ -264,3 +264,45 @@ def test_parts_know_a_nav_entry_however_it_is_spelled() -> None:
     paths = list(_hook("build_parts")._nav_paths([{"Home": "./index.md"}, {"Guide": [{"A": "guide//a.md"},
                                                   "/guide/./b.md"]}, {"Out": "https://example.org/x"}]))
     assert paths[:3] == ["index.md", "guide/a.md", "guide/b.md"]
+
+
+def test_the_offline_edition_made_from_the_hosted_one_is_what_mkdocs_builds(generated: Path) -> None:
+    hosted, derived, built = generated / "e-hosted", generated / "e-derived", generated / "e-built"
+    mkdocs_build(generated / "mkdocs.yml", hosted)
+    assert offline_from_hosted(generated / "mkdocs.yml", hosted, generated / "mkdocs.offline.yml", derived)
+    mkdocs_build(generated / "mkdocs.offline.yml", built)
+    one, other = _files(derived), _files(built)
+    assert one.keys() == other.keys() and "search/search_index.js" in one
+    assert [name for name in one if one[name] != other[name]] == []
+    # It is not simply the hosted edition: instant navigation is off.
+    assert b"navigation.instant" in (hosted / "index.html").read_bytes()
+    assert b"navigation.instant" not in one["index.html"]
+
+
+@pytest.mark.parametrize("change", [
+    ("  palette:\n", "  palette:\n    - media: print\n      scheme: slate\n"),  # the theme differs
+    ("  - offline\n", "  - offline:\n      enabled: false\n"),  # no offline plugin at work
+    ("  - offline\n", "  - offline\ncopyright: An offline copy\n"),  # something else differs
+])
+def test_an_offline_configuration_that_differs_otherwise_is_built_by_mkdocs(generated: Path,
+                                                                           change: tuple[str, str]) -> None:
+    hosted, target = generated / "c-hosted", generated / f"c-offline-{abs(hash(change))}"
+    if not hosted.exists():
+        mkdocs_build(generated / "mkdocs.yml", hosted)
+    config = (generated / "mkdocs.offline.yml").read_text(encoding="utf-8")
+    if change[0] == "  palette:\n":
+        config = config.replace("  language: en\n", "  language: en\n" + change[0], 1)
+    assert change[0] in config
+    (generated / "mkdocs.changed.yml").write_text(config.replace(change[0], change[1], 1), encoding="utf-8")
+    assert not offline_from_hosted(generated / "mkdocs.yml", hosted, generated / "mkdocs.changed.yml", target)
+    assert not target.exists() and not list(generated.glob(f".{target.name}.building-*"))
+
+
+def test_a_page_without_the_expected_feature_list_is_left_to_mkdocs(generated: Path, tmp_path: Path) -> None:
+    hosted = tmp_path / "hosted"
+    mkdocs_build(generated / "mkdocs.yml", hosted)
+    page = hosted / "index.html"
+    page.write_text(page.read_text(encoding="utf-8").replace('"navigation.instant", ', ""), encoding="utf-8")
+    assert not offline_from_hosted(generated / "mkdocs.yml", hosted, generated / "mkdocs.offline.yml",
+                                   tmp_path / "offline")
+    assert not (tmp_path / "offline").exists()

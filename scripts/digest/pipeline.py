@@ -18,7 +18,7 @@ from digest.problems import BuildFailed, CheckFailed, Problem, Severity
 from digest.progress import QUIET, Progress
 from digest.render import render_all
 from digest.render.search import SEARCH_PAGES, search_pages
-from digest.site import mkdocs_build, zip_tree
+from digest.site import mkdocs_build, offline_from_hosted, zip_tree
 from digest.validate import validate
 from digest.write import WriteReport, is_fresh, write_tree
 
@@ -151,10 +151,14 @@ def generate(project: Project, digest: Digest, options: Options | None = None) -
 
 def build_site(project: Project, *, hosted: bool = True, offline: bool = True, progress: Progress = QUIET) -> None:
     """Run MkDocs for the chosen editions; zip the offline one."""
+    hosted_config, offline_config = project.root / "mkdocs.yml", project.root / "mkdocs.offline.yml"
     if hosted:
         with progress.step("building the hosted edition (MkDocs)"):
-            mkdocs_build(project.root / "mkdocs.yml", project.site)
+            mkdocs_build(hosted_config, project.site)
     if offline:
-        with progress.step("building the offline edition (MkDocs)"):
-            mkdocs_build(project.root / "mkdocs.offline.yml", project.offline)
+        with progress.step("building the offline edition"):
+            # From the hosted edition just built when the configurations
+            # allow (site.offline_from_hosted), else by MkDocs.
+            if not (hosted and offline_from_hosted(hosted_config, project.site, offline_config, project.offline)):
+                mkdocs_build(offline_config, project.offline)
             zip_tree(project.offline, project.offline_zip)

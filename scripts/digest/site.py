@@ -7,6 +7,7 @@ build leaves the previous site as it was.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -14,7 +15,7 @@ import sys
 import tempfile
 import zipfile
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from digest.fsutil import clear_stale, recover, swap_in, tied_to_this_process, usable_cores
 from digest.guard import scan_site
@@ -165,6 +166,104 @@ def mkdocs_build(config_file: Path, site_dir: Path) -> None:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     swap_in(tmp, site_dir)
+
+
+# The one feature the offline edition leaves out: instant navigation fetches
+# pages with XHR, which browsers refuse on file:// (mkdocs.offline.yml).
+INSTANT = "navigation.instant"
+OFFLINE_PLUGIN = "material/offline"
+
+
+def _same_but_offline(hosted: Any, offline: Any) -> tuple[list[str], list[str]] | None:
+    """If ``offline`` (a loaded MkDocs configuration) is ``hosted`` plus
+    Material's offline plugin, minus instant navigation, and the site it
+    builds may live elsewhere, both feature lists; otherwise None."""
+    for key in hosted:
+        if key not in ("config_file_path", "site_dir", "plugins", "theme") and hosted[key] != offline.get(key):
+            return None
+    if set(offline) != set(hosted) or hosted.use_directory_urls:  # the offline plugin turns them off
+        return None
+    # With no shim of our own in the pages, the offline plugin would add its
+    # CDN copy to the offline edition's pages only.
+    if not any("iframe-worker" in str(url) for url in hosted.extra.get("polyfills") or ()):
+        return None
+    if [n for n in offline.plugins if n != OFFLINE_PLUGIN] != list(hosted.plugins) or OFFLINE_PLUGIN not in offline.plugins:
+        return None
+    if not offline.plugins[OFFLINE_PLUGIN].config.enabled:
+        return None
+    for name, plugin in hosted.plugins.items():
+        other = offline.plugins[name]
+        if type(plugin) is not type(other) or dict(getattr(plugin, "config", {})) != dict(getattr(other, "config", {})):
+            return None
+        if getattr(plugin, "__file__", None) != getattr(other, "__file__", None):  # hooks are modules
+            return None
+    theme, other_theme = dict(hosted.theme), dict(offline.theme)
+    features = list(theme.pop("features", None) or [])
+    other_features = list(other_theme.pop("features", None) or [])
+    if theme != other_theme or hosted.theme.dirs != offline.theme.dirs:
+        return None
+    if other_features != [f for f in features if f != INSTANT]:
+        return None
+    return features, other_features
+
+
+def offline_from_hosted(hosted_config: Path, hosted_site: Path, offline_config: Path, site_dir: Path) -> bool:
+    """Make the offline edition from the hosted edition just built, when the
+    two configurations differ only as the digest's do (see
+    :func:`_same_but_offline`); False, having changed nothing, otherwise.
+
+    Built by MkDocs, the two editions are then the same files but for two:
+    each page's ``__config`` block lists one feature fewer, and the offline
+    plugin adds ``search/search_index.js``. So the offline edition is the
+    hosted one with those made, instead of a second MkDocs build of every
+    page. tests/test_hooks.py compares the result with MkDocs' own, byte for
+    byte. Anything unexpected in a page (no such list, or two) also returns
+    False, and MkDocs builds the edition.
+    """
+    from mkdocs.config import load_config
+
+    cwd = Path.cwd()
+    os.chdir(hosted_config.parent)
+    try:
+        both = _same_but_offline(load_config(str(hosted_config)), load_config(str(offline_config)))
+    finally:
+        os.chdir(cwd)
+    if both is None:
+        return False
+    old, new = ('"features": ' + json.dumps(f) for f in both)
+    site_dir.parent.mkdir(parents=True, exist_ok=True)
+    recover(site_dir)
+    clear_stale(site_dir.parent, f".{site_dir.name}.building-")
+    tmp = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}.building-", dir=site_dir.parent))
+    try:
+        for folder, _dirs, names in os.walk(hosted_site):
+            target = tmp / Path(folder).relative_to(hosted_site)
+            target.mkdir(exist_ok=True)
+            for name in names:
+                source = Path(folder) / name
+                if not name.endswith(".html"):
+                    shutil.copyfile(source, target / name)
+                    continue
+                page = source.read_text(encoding="utf-8")
+                if 'id="__config"' in page:
+                    if page.count(old) != 1:
+                        shutil.rmtree(tmp, ignore_errors=True)
+                        return False
+                    page = page.replace(old, new)
+                (target / name).write_text(page, encoding="utf-8")
+        material = tmp / "search" / "search_index.json"
+        if material.exists():  # what the offline plugin writes after every other plugin
+            (tmp / "search" / "search_index.js").write_text(
+                "var __index = " + material.read_text(encoding="utf-8"), encoding="utf-8")
+        findings = scan_site(tmp, build_parts())
+        if findings:
+            raise BuildFailed("the built site would load files from other hosts:\n  "
+                              + "\n  ".join(f.format() for f in findings[:50]))
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    swap_in(tmp, site_dir)
+    return True
 
 
 def zip_tree(folder: Path, zip_path: Path) -> None:
