@@ -7,8 +7,15 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from digest.cli import main
-from digest.guard import SCAN_BESIDE, scan_site, scan_text
+from digest.guard import REPORT_VARIABLE, SCAN_BESIDE, read_part_reports, scan_site, scan_text
+from digest.problems import BuildFailed
+from digest.site import MkDocsRun, mkdocs_build
+
+from .conftest import FIXTURE_CORPUS
+from .test_hooks import _hook
 
 
 def refs(name: str, text: str) -> list[str]:
@@ -90,3 +97,42 @@ def test_a_site_scanned_by_several_processes_gives_the_same_findings(tmp_path: P
     assert len(one) == 2 * len(range(0, SCAN_BESIDE + 11, 5)) + 2
     assert one == sorted(one, key=lambda f: f.file)
     assert scan_site(site, workers=3) == one
+
+
+@pytest.mark.parametrize("parts", [1, 2])
+def test_a_build_that_would_load_from_another_host_fails(project: Any, parts: int) -> None:
+    root = project(FIXTURE_CORPUS / "seeds")
+    assert main(["generate", "--root", str(root)], out=io.StringIO(), err=io.StringIO()) == 0
+    # A hand-written page (built by part 0), a page among the shared ones
+    # (built by whichever part its hash gives), and a style sheet (read after
+    # MkDocs): each is caught, in one process or in several.
+    (root / "docs/guide/loads.md").write_text('# Loads\n\n<img src="https://cdn.example/x.png" alt="x">\n',
+                                            encoding="utf-8")
+    (root / "docs/digest/articles/zz-loads.md").write_text(
+        '---\ntitle: Loads\nsearch:\n  exclude: true\n---\n\n# Loads\n\n<script src="//cdn.example/y.js"></script>\n',
+        encoding="utf-8")
+    with (root / "docs/stylesheets/digest.css").open("a", encoding="utf-8") as css:
+        css.write('\n@import url("https://fonts.example/f.css");\n')
+    with pytest.raises(BuildFailed) as failed:
+        mkdocs_build(root / "mkdocs.yml", root / "site", parts=parts)
+    message = str(failed.value)
+    for finding in ("digest/articles/zz-loads.html: <script src> loads //cdn.example/y.js",
+                    "guide/loads.html: <img src> loads https://cdn.example/x.png",
+                    "stylesheets/digest.css: CSS url()/@import loads https://fonts.example/f.css"):
+        assert finding in message, message
+    assert not (root / "site").exists() and not list(root.glob(".site.*"))
+
+
+def test_the_parts_guard_every_page_they_write(project: Any, tmp_path: Path) -> None:
+    root = project(FIXTURE_CORPUS / "seeds")
+    assert main(["generate", "--root", str(root)], out=io.StringIO(), err=io.StringIO()) == 0
+    reports, site = tmp_path / "reports", tmp_path / "site"
+    reports.mkdir()
+    MkDocsRun(root / "mkdocs.yml", site, 3, guard_reports=reports).wait()
+    scanned, findings = read_part_reports(reports, 3)
+    pages = {p.relative_to(site).as_posix() for p in site.rglob("*.html")}
+    # Every page but the theme's 404 page (a template, not a page), which
+    # the scan after MkDocs reads with the theme's files.
+    assert scanned == pages - {"404.html"} and len(scanned) > 20 and findings == []
+    assert sorted(p.name for p in reports.iterdir()) == ["part-0.json", "part-1.json", "part-2.json"]
+    assert _hook("build_parts").GUARD_VARIABLE == REPORT_VARIABLE

@@ -25,6 +25,11 @@ the result is byte for byte what one MkDocs process builds
   read and converted but not rendered. At the end these parts delete every
   file that is not one of their pages (the theme's 404 page and sitemap, the
   search plugin's index), so part 0's are the ones the site gets.
+- With ``DIGEST_GUARD_REPORTS`` set too, each part runs the third-party
+  guard (scripts/digest/guard.py) over every page it writes, from memory as
+  MkDocs writes it, and leaves a report in that folder; `digest build` then
+  reads from disk only what no part guarded (the theme's files, the search
+  index, the 404 page).
 """
 
 from __future__ import annotations
@@ -40,6 +45,9 @@ from mkdocs.plugins import event_priority
 from mkdocs.structure.files import InclusionLevel
 
 VARIABLE = "DIGEST_MKDOCS_PART"
+# Where each part leaves the third-party guard's report on the pages it
+# wrote (scripts/digest/guard.py, REPORT_VARIABLE).
+GUARD_VARIABLE = "DIGEST_GUARD_REPORTS"
 # A template in overrides/ that renders nothing, so MkDocs writes nothing. A
 # file, not a loader of our own: Jinja caches templates per loader, and a new
 # loader would drop the compiled templates generated_pages.py has wrapped.
@@ -73,6 +81,8 @@ def _nav_paths(items: Any) -> Iterator[str]:
 
 _shared_owner: dict[str, int] = {}  # src_uri -> the part that renders it
 _mine: set[str] = set()  # in parts 1 to n-1: the site files of this part's pages
+_scanned: list[str] = []  # pages this part wrote and guarded
+_findings: list[Any] = []  # what the guard found in them
 
 
 def _owner(src_uri: str, parts: int) -> int:
@@ -82,6 +92,8 @@ def _owner(src_uri: str, parts: int) -> int:
 def on_files(files: Any, config: Any) -> Any:
     _shared_owner.clear()
     _mine.clear()
+    _scanned.clear()
+    _findings.clear()
     where = _part()
     if where is None:
         return files
@@ -122,6 +134,19 @@ def _render_nothing(page: Any, config: Any, files: Any) -> None:
     page.content = ""
 
 
+@event_priority(-1000)  # after compact_html.py: the page exactly as MkDocs writes it
+def on_post_page(output: str, page: Any, config: Any) -> str:
+    # The third-party guard reads each page here, from memory, in the part
+    # that writes it, rather than from disk after every part has finished.
+    # An empty page is one MkDocs does not write.
+    if _part() is not None and os.environ.get(GUARD_VARIABLE) and output.strip():
+        from digest.guard import scan_text  # only `digest build` sets the variable, with the package installed
+
+        _scanned.append(page.file.dest_uri)
+        _findings.extend(scan_text(page.file.dest_uri, output))
+    return output
+
+
 @event_priority(-1000)  # after every plugin's own post_build
 def on_post_build(config: Any) -> None:
     # Parts 1 to n-1 keep only their pages. The theme's 404 page and sitemap
@@ -129,7 +154,16 @@ def on_post_build(config: Any) -> None:
     # Material leaves the search box out of the pages); part 0 writes the
     # ones that count.
     where = _part()
-    if where is None or where[0] == 0:
+    if where is None:
+        return
+    if os.environ.get(GUARD_VARIABLE):
+        from digest.guard import write_part_report
+
+        # A page a part wrote and then deletes below is not in the site.
+        kept = [p for p in _scanned if where[0] == 0 or p in _mine]
+        write_part_report(Path(os.environ[GUARD_VARIABLE]), where[0], kept,
+                          [f for f in _findings if f.file in set(kept)])
+    if where[0] == 0:
         return
     site = Path(config.site_dir)
     for path in [p for p in site.rglob("*") if p.is_file()]:

@@ -122,11 +122,14 @@ def _scan_files(site: Path, paths: list[Path]) -> list[Finding]:
 SCAN_BESIDE: Final = 1000  # fewer files are scanned in this process alone: a child takes about 0.3 s to start
 
 
-def scan_site(site: Path, workers: int = 1) -> list[Finding]:
+def scan_site(site: Path, workers: int = 1, scanned: frozenset[str] = frozenset()) -> list[Finding]:
     """Every third-party load in a built site, sorted by file; with
-    ``workers`` > 1, that many processes share the files (this one included)."""
+    ``workers`` > 1, that many processes share the files (this one included).
+    Files in ``scanned`` (paths relative to ``site``) were scanned already,
+    as MkDocs wrote them (see read_part_reports), and are skipped."""
     paths = sorted(p for p in site.rglob("*")
-                   if p.is_file() and p.suffix.lower() in (".html", ".htm", ".css", ".js", ".mjs"))
+                   if p.is_file() and p.suffix.lower() in (".html", ".htm", ".css", ".js", ".mjs")
+                   and p.relative_to(site).as_posix() not in scanned)
     if workers < 2 or len(paths) < SCAN_BESIDE:
         return sorted(_scan_files(site, paths), key=lambda f: f.file)
     with spawned_pool(workers - 1) as pool:
@@ -135,3 +138,29 @@ def scan_site(site: Path, workers: int = 1) -> list[Finding]:
         for future in beside:
             findings += future.result()
     return sorted(findings, key=lambda f: f.file)
+
+
+# Each MkDocs part of `digest build` scans the pages it writes as it writes
+# them (overrides/hooks/build_parts.py) and leaves a report in the folder
+# this variable names: one JSON file per part, the pages it scanned and what
+# it found.
+REPORT_VARIABLE: Final = "DIGEST_GUARD_REPORTS"
+
+
+def write_part_report(folder: Path, part: int, scanned: list[str], findings: list[Finding]) -> None:
+    (folder / f"part-{part}.json").write_text(json.dumps({
+        "scanned": scanned, "findings": [[f.file, f.reference, f.how] for f in findings]}), encoding="utf-8")
+
+
+def read_part_reports(folder: Path, parts: int) -> tuple[frozenset[str], list[Finding]]:
+    """The pages the parts scanned and their findings. A missing report means
+    that part scanned nothing: its pages are scanned afterwards."""
+    scanned: set[str] = set()
+    findings: list[Finding] = []
+    for part in range(parts):
+        report = folder / f"part-{part}.json"
+        if report.exists():
+            data = json.loads(report.read_text(encoding="utf-8"))
+            scanned.update(data["scanned"])
+            findings += [Finding(*f) for f in data["findings"]]
+    return frozenset(scanned), findings

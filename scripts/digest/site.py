@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from digest.fsutil import clear_stale, recover, swap_in, tied_to_this_process, usable_cores
-from digest.guard import scan_site
+from digest.guard import REPORT_VARIABLE, Finding, read_part_reports, scan_site
 from digest.problems import BuildFailed
 from digest.render.search import SEARCH_PAGES
 from digest.searchindex import IndexBuild, write_search_index
@@ -49,11 +49,15 @@ class MkDocsRun:
     everything else. The result is the same site, byte for byte.
     """
 
-    def __init__(self, config_file: Path, site_dir: Path, parts: int = 1) -> None:
+    def __init__(self, config_file: Path, site_dir: Path, parts: int = 1, guard_reports: Path | None = None) -> None:
+        """With ``guard_reports`` (and ``parts`` > 1), each part guards the
+        pages it writes and leaves its report there (guard.read_part_reports)."""
         self.config_file, self.site_dir = config_file, site_dir
         self.folders = [site_dir] + [site_dir.with_name(f"{site_dir.name}.part{k}") for k in range(1, parts)]
         self.runs: list[tuple[subprocess.Popen[bytes], IO[str]]] = []
         env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}  # Material's end-of-life banner
+        if guard_reports is not None and parts > 1:
+            env[REPORT_VARIABLE] = str(guard_reports)
         try:
             for k, folder in enumerate(self.folders):
                 cmd = [sys.executable, "-m", "mkdocs", "build", "--strict", "--config-file", str(config_file),
@@ -135,16 +139,20 @@ def _settings(config_file: Path) -> tuple[Path, bool]:
         os.chdir(cwd)
 
 
-def mkdocs_build(config_file: Path, site_dir: Path) -> None:
-    """Build with MkDocs (strict) into ``site_dir``, replacing it only on success."""
+def mkdocs_build(config_file: Path, site_dir: Path, parts: int | None = None) -> None:
+    """Build with MkDocs (strict) into ``site_dir``, replacing it only on
+    success; in ``parts`` processes (default: :func:`build_parts`)."""
     site_dir.parent.mkdir(parents=True, exist_ok=True)
     recover(site_dir)
     clear_stale(site_dir.parent, f".{site_dir.name}.building-")
     tmp = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}.building-", dir=site_dir.parent))
-    parts = build_parts()
+    parts = parts or build_parts()
     index: IndexBuild | None = None
+    # Small files, gone when the build ends: in the system's temporary folder,
+    # not beside the site, where a killed build would leave them.
+    reports = Path(tempfile.mkdtemp(prefix="digest-guard-"))
     try:
-        run = MkDocsRun(config_file, tmp, parts)
+        run = MkDocsRun(config_file, tmp, parts, guard_reports=reports)
         try:
             # Node indexes the generated pages while MkDocs builds the site;
             # reading them for Node (about 1 s at 5,000 articles) happens
@@ -156,16 +164,23 @@ def mkdocs_build(config_file: Path, site_dir: Path) -> None:
             raise
         run.wait()
         write_search_index(tmp, *index.finish(tmp))
-        findings = scan_site(tmp, parts)
-        if findings:
-            raise BuildFailed("the built site would load files from other hosts:\n  "
-                              + "\n  ".join(f.format() for f in findings[:50]))
+        # The parts guarded the pages they wrote; everything else is read here.
+        scanned, found = read_part_reports(reports, parts)
+        _refuse(sorted(found + scan_site(tmp, parts, scanned), key=lambda f: f.file))
     except BaseException:
         if index is not None:
             index.stop()
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    finally:
+        shutil.rmtree(reports, ignore_errors=True)
     swap_in(tmp, site_dir)
+
+
+def _refuse(findings: list[Finding]) -> None:
+    if findings:
+        raise BuildFailed("the built site would load files from other hosts:\n  "
+                          + "\n  ".join(f.format() for f in findings[:50]))
 
 
 # The one feature the offline edition leaves out: instant navigation fetches
@@ -255,10 +270,7 @@ def offline_from_hosted(hosted_config: Path, hosted_site: Path, offline_config: 
         if material.exists():  # what the offline plugin writes after every other plugin
             (tmp / "search" / "search_index.js").write_text(
                 "var __index = " + material.read_text(encoding="utf-8"), encoding="utf-8")
-        findings = scan_site(tmp, build_parts())
-        if findings:
-            raise BuildFailed("the built site would load files from other hosts:\n  "
-                              + "\n  ".join(f.format() for f in findings[:50]))
+        _refuse(scan_site(tmp, build_parts()))
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
