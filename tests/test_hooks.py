@@ -306,3 +306,17 @@ def test_a_page_without_the_expected_feature_list_is_left_to_mkdocs(generated: P
     assert not offline_from_hosted(generated / "mkdocs.yml", hosted, generated / "mkdocs.offline.yml",
                                    tmp_path / "offline")
     assert not (tmp_path / "offline").exists()
+
+
+def test_the_offline_edition_made_from_the_hosted_one_is_guarded(generated: Path, tmp_path: Path) -> None:
+    hosted = tmp_path / "hosted"
+    mkdocs_build(generated / "mkdocs.yml", hosted)
+    page = hosted / "index.html"
+    page.write_text(page.read_text(encoding="utf-8").replace("</body>", '<img src="https://e.example/x.png"></body>'),
+                    encoding="utf-8")
+    (hosted / "extra.css").write_text("@import url(//e.example/y.css);", encoding="utf-8")
+    with pytest.raises(BuildFailed) as failed:
+        offline_from_hosted(generated / "mkdocs.yml", hosted, generated / "mkdocs.offline.yml", tmp_path / "offline")
+    assert "extra.css: CSS url()/@import loads //e.example/y.css" in str(failed.value)
+    assert "index.html: <img src> loads https://e.example/x.png" in str(failed.value)
+    assert not (tmp_path / "offline").exists() and not list(tmp_path.glob(".offline.*"))

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from digest.fsutil import clear_stale, recover, swap_in, tied_to_this_process, usable_cores
-from digest.guard import REPORT_VARIABLE, Finding, read_part_reports, scan_site
+from digest.guard import REPORT_VARIABLE, Finding, read_part_reports, scan_site, scan_text
 from digest.problems import BuildFailed
 from digest.render.search import SEARCH_PAGES
 from digest.searchindex import IndexBuild, write_search_index
@@ -250,6 +250,8 @@ def offline_from_hosted(hosted_config: Path, hosted_site: Path, offline_config: 
     recover(site_dir)
     clear_stale(site_dir.parent, f".{site_dir.name}.building-")
     tmp = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}.building-", dir=site_dir.parent))
+    scanned: set[str] = set()
+    found: list[Finding] = []
     try:
         for folder, _dirs, names in os.walk(hosted_site):
             target = tmp / Path(folder).relative_to(hosted_site)
@@ -266,11 +268,15 @@ def offline_from_hosted(hosted_config: Path, hosted_site: Path, offline_config: 
                         return False
                     page = page.replace(old, new)
                 (target / name).write_text(page, encoding="utf-8")
+                # Guarded here, while in memory, like the hosted pages in the MkDocs parts.
+                rel = (target / name).relative_to(tmp).as_posix()
+                scanned.add(rel)
+                found += scan_text(rel, page)
         material = tmp / "search" / "search_index.json"
         if material.exists():  # what the offline plugin writes after every other plugin
             (tmp / "search" / "search_index.js").write_text(
                 "var __index = " + material.read_text(encoding="utf-8"), encoding="utf-8")
-        _refuse(scan_site(tmp, build_parts()))
+        _refuse(sorted(found + scan_site(tmp, build_parts(), frozenset(scanned)), key=lambda f: f.file))
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
