@@ -126,17 +126,23 @@ def merge_part(part: Path, site_dir: Path) -> None:
             os.replace(Path(folder) / name, target / name)
 
 
-def _settings(config_file: Path) -> tuple[Path, bool]:
-    """The configuration's docs folder and whether it uses directory URLs."""
+def _load_config(config_file: Path) -> Any:
+    """A configuration as MkDocs loads it, relative paths (hooks, INHERIT)
+    resolved from its own folder."""
     from mkdocs.config import load_config
 
     cwd = Path.cwd()
     os.chdir(config_file.parent)
     try:
-        config = load_config(str(config_file))
-        return Path(config.docs_dir), bool(config.use_directory_urls)
+        return load_config(str(config_file))
     finally:
         os.chdir(cwd)
+
+
+def _settings(config_file: Path) -> tuple[Path, bool]:
+    """The configuration's docs folder and whether it uses directory URLs."""
+    config = _load_config(config_file)
+    return Path(config.docs_dir), bool(config.use_directory_urls)
 
 
 def mkdocs_build(config_file: Path, site_dir: Path, parts: int | None = None) -> None:
@@ -235,14 +241,7 @@ def offline_from_hosted(hosted_config: Path, hosted_site: Path, offline_config: 
     byte. Anything unexpected in a page (no such list, or two) also returns
     False, and MkDocs builds the edition.
     """
-    from mkdocs.config import load_config
-
-    cwd = Path.cwd()
-    os.chdir(hosted_config.parent)
-    try:
-        both = _same_but_offline(load_config(str(hosted_config)), load_config(str(offline_config)))
-    finally:
-        os.chdir(cwd)
+    both = _same_but_offline(_load_config(hosted_config), _load_config(offline_config))
     if both is None:
         return False
     old, new = ('"features": ' + json.dumps(f) for f in both)
