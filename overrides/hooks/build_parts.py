@@ -160,9 +160,9 @@ def on_post_build(config: Any) -> None:
         from digest.guard import write_part_report
 
         # A page a part wrote and then deletes below is not in the site.
-        kept = [p for p in _scanned if where[0] == 0 or p in _mine]
-        write_part_report(Path(os.environ[GUARD_VARIABLE]), where[0], kept,
-                          [f for f in _findings if f.file in set(kept)])
+        kept = {p for p in _scanned if where[0] == 0 or p in _mine}
+        write_part_report(Path(os.environ[GUARD_VARIABLE]), where[0], sorted(kept),
+                          [f for f in _findings if f.file in kept])
     if where[0] == 0:
         return
     site = Path(config.site_dir)
