@@ -14,6 +14,8 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
@@ -145,48 +147,62 @@ def _settings(config_file: Path) -> tuple[Path, bool]:
     return Path(config.docs_dir), bool(config.use_directory_urls)
 
 
-def mkdocs_build(config_file: Path, site_dir: Path, parts: int | None = None) -> None:
-    """Build with MkDocs (strict) into ``site_dir``, replacing it only on
-    success; in ``parts`` processes (default: :func:`build_parts`)."""
+@contextmanager
+def _staged(site_dir: Path) -> Iterator[Path]:
+    """A folder beside ``site_dir`` to build an edition into: swapped in for
+    ``site_dir`` when the block ends, removed if it raises, so a failed
+    build leaves the previous edition as it was."""
     site_dir.parent.mkdir(parents=True, exist_ok=True)
     recover(site_dir)
     clear_stale(site_dir.parent, f".{site_dir.name}.building-")
     tmp = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}.building-", dir=site_dir.parent))
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    swap_in(tmp, site_dir)
+
+
+def _guard(site: Path, workers: int, scanned: frozenset[str] = frozenset(), found: Sequence[Finding] = ()) -> None:
+    """Refuse a built site that would load anything from another host:
+    ``found`` in the files ``scanned`` already, and whatever the rest holds."""
+    findings = sorted([*found, *scan_site(site, workers, scanned)], key=lambda f: f.file)
+    if findings:
+        raise BuildFailed("the built site would load files from other hosts:\n  "
+                          + "\n  ".join(f.format() for f in findings[:50]))
+
+
+def mkdocs_build(config_file: Path, site_dir: Path, parts: int | None = None) -> None:
+    """Build with MkDocs (strict) into ``site_dir``, replacing it only on
+    success; in ``parts`` processes (default: :func:`build_parts`)."""
     parts = parts or build_parts()
     index: IndexBuild | None = None
     # Small files, gone when the build ends: in the system's temporary folder,
     # not beside the site, where a killed build would leave them.
     reports = Path(tempfile.mkdtemp(prefix="digest-guard-"))
     try:
-        run = MkDocsRun(config_file, tmp, parts, guard_reports=reports)
-        try:
-            # Node indexes the generated pages while MkDocs builds the site;
-            # reading them for Node (about 1 s at 5,000 articles) happens
-            # while MkDocs starts, not before.
-            docs_dir, directory_urls = _settings(config_file)
-            index = IndexBuild(docs_dir / SEARCH_PAGES, config_file.parent, directory_urls=directory_urls)
-        except BaseException:
-            run.stop()
-            raise
-        run.wait()
-        write_search_index(tmp, *index.finish(tmp))
-        # The parts guarded the pages they wrote; everything else is read here.
-        scanned, found = read_part_reports(reports, parts)
-        _refuse(sorted(found + scan_site(tmp, parts, scanned), key=lambda f: f.file))
+        with _staged(site_dir) as tmp:
+            run = MkDocsRun(config_file, tmp, parts, guard_reports=reports)
+            try:
+                # Node indexes the generated pages while MkDocs builds the
+                # site; reading them for Node (about 1 s at 5,000 articles)
+                # happens while MkDocs starts, not before.
+                docs_dir, directory_urls = _settings(config_file)
+                index = IndexBuild(docs_dir / SEARCH_PAGES, config_file.parent, directory_urls=directory_urls)
+            except BaseException:
+                run.stop()
+                raise
+            run.wait()
+            write_search_index(tmp, *index.finish(tmp))
+            # The parts guarded the pages they wrote; everything else is read here.
+            _guard(tmp, parts, *read_part_reports(reports, parts))
     except BaseException:
         if index is not None:
             index.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
         raise
     finally:
         shutil.rmtree(reports, ignore_errors=True)
-    swap_in(tmp, site_dir)
-
-
-def _refuse(findings: list[Finding]) -> None:
-    if findings:
-        raise BuildFailed("the built site would load files from other hosts:\n  "
-                          + "\n  ".join(f.format() for f in findings[:50]))
 
 
 # The one feature the offline edition leaves out: instant navigation fetches
@@ -245,42 +261,40 @@ def offline_from_hosted(hosted_config: Path, hosted_site: Path, offline_config: 
     if both is None:
         return False
     old, new = ('"features": ' + json.dumps(f) for f in both)
-    site_dir.parent.mkdir(parents=True, exist_ok=True)
-    recover(site_dir)
-    clear_stale(site_dir.parent, f".{site_dir.name}.building-")
-    tmp = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}.building-", dir=site_dir.parent))
     scanned: set[str] = set()
     found: list[Finding] = []
     try:
-        for folder, _dirs, names in os.walk(hosted_site):
-            target = tmp / Path(folder).relative_to(hosted_site)
-            target.mkdir(exist_ok=True)
-            for name in names:
-                source = Path(folder) / name
-                if not name.endswith(".html"):
-                    shutil.copyfile(source, target / name)
-                    continue
-                page = source.read_text(encoding="utf-8")
-                if 'id="__config"' in page:
-                    if page.count(old) != 1:
-                        shutil.rmtree(tmp, ignore_errors=True)
-                        return False
-                    page = page.replace(old, new)
-                (target / name).write_text(page, encoding="utf-8")
-                # Guarded here, while in memory, like the hosted pages in the MkDocs parts.
-                rel = (target / name).relative_to(tmp).as_posix()
-                scanned.add(rel)
-                found += scan_text(rel, page)
-        material = tmp / "search" / "search_index.json"
-        if material.exists():  # what the offline plugin writes after every other plugin
-            (tmp / "search" / "search_index.js").write_text(
-                "var __index = " + material.read_text(encoding="utf-8"), encoding="utf-8")
-        _refuse(sorted(found + scan_site(tmp, build_parts(), frozenset(scanned)), key=lambda f: f.file))
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    swap_in(tmp, site_dir)
+        with _staged(site_dir) as tmp:
+            for folder, _dirs, names in os.walk(hosted_site):
+                target = tmp / Path(folder).relative_to(hosted_site)
+                target.mkdir(exist_ok=True)
+                for name in names:
+                    source = Path(folder) / name
+                    if not name.endswith(".html"):
+                        shutil.copyfile(source, target / name)
+                        continue
+                    page = source.read_text(encoding="utf-8")
+                    if 'id="__config"' in page:
+                        if page.count(old) != 1:
+                            raise _Unexpected(source)
+                        page = page.replace(old, new)
+                    (target / name).write_text(page, encoding="utf-8")
+                    # Guarded here, while in memory, like the hosted pages in the MkDocs parts.
+                    rel = (target / name).relative_to(tmp).as_posix()
+                    scanned.add(rel)
+                    found += scan_text(rel, page)
+            material = tmp / "search" / "search_index.json"
+            if material.exists():  # what the offline plugin writes after every other plugin
+                (tmp / "search" / "search_index.js").write_text(
+                    "var __index = " + material.read_text(encoding="utf-8"), encoding="utf-8")
+            _guard(tmp, build_parts(), frozenset(scanned), found)
+    except _Unexpected:
+        return False
     return True
+
+
+class _Unexpected(Exception):
+    """A hosted page whose feature list is not where offline_from_hosted expects it."""
 
 
 def zip_tree(folder: Path, zip_path: Path) -> None:
