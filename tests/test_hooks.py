@@ -15,6 +15,7 @@ import html.parser
 import importlib.util
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -41,12 +42,17 @@ def _build(root: Path, name: str, drop: tuple[str, ...]) -> Path:
     config = HOOK_LINE.sub(lambda m: "" if m.group(1) in drop else m.group(0), config)
     if len(drop) == 3:
         config = config.replace("\nhooks:\n", "\n")
+    return _mkdocs(root, name, config)
+
+
+def _mkdocs(root: Path, name: str, config: str, env: dict[str, str] | None = None) -> Path:
+    """``mkdocs build --strict`` of ``config``, written as mkdocs.NAME.yml, into site-NAME."""
     variant = root / f"mkdocs.{name}.yml"
     variant.write_text(config, encoding="utf-8")
     site = root / f"site-{name}"
     run = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-f", str(variant), "-d",
                           str(site)], cwd=root, capture_output=True, text=True, check=False,
-                         env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
+                         env={**os.environ, "NO_MKDOCS_2_WARNING": "1", **(env or {})})
     assert run.returncode == 0, run.stderr
     return site
 
@@ -227,13 +233,9 @@ def test_the_navigation_is_rendered_once_per_folder_in_every_part(generated: Pat
     # navigation into every page again.
     (generated / "nav_counter.py").write_text(NAV_COUNTER, encoding="utf-8")
     config = (generated / "mkdocs.yml").read_text(encoding="utf-8").replace("\nhooks:\n", "\nhooks:\n  - nav_counter.py\n")
-    (generated / "mkdocs.counted.yml").write_text(config, encoding="utf-8")
-    site, count = generated / f"site-counted-{part.replace('/', 'of')}", generated / "nav-renders.txt"
-    run = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-q", "-f", "mkdocs.counted.yml", "-d",
-                          str(site)], cwd=generated, capture_output=True, text=True, check=False,
-                         env={**os.environ, "NO_MKDOCS_2_WARNING": "1", "NAV_RENDERS": str(count),
-                              **({PART_VARIABLE: part} if part else {})})
-    assert run.returncode == 0, run.stderr
+    count = generated / "nav-renders.txt"
+    site = _mkdocs(generated, f"counted-{part.replace('/', 'of')}", config,
+                   {"NAV_RENDERS": str(count), **({PART_VARIABLE: part} if part else {})})
     pages = list(site.rglob("*.html"))
     nav = config[config.index("\nnav:\n"):config.index("\nnot_in_nav:")]
     listed = re.findall(r": (\S+\.md)$", nav, re.M)
@@ -266,9 +268,16 @@ def test_parts_know_a_nav_entry_however_it_is_spelled() -> None:
     assert paths[:3] == ["index.md", "guide/a.md", "guide/b.md"]
 
 
-def test_the_offline_edition_made_from_the_hosted_one_is_what_mkdocs_builds(generated: Path) -> None:
-    hosted, derived, built = generated / "e-hosted", generated / "e-derived", generated / "e-built"
-    mkdocs_build(generated / "mkdocs.yml", hosted)
+@pytest.fixture(scope="module")
+def hosted(generated: Path) -> Path:
+    """The hosted edition of each corpus, built once; a test that changes it works on a copy."""
+    site = generated / "e-hosted"
+    mkdocs_build(generated / "mkdocs.yml", site)
+    return site
+
+
+def test_the_offline_edition_made_from_the_hosted_one_is_what_mkdocs_builds(generated: Path, hosted: Path) -> None:
+    derived, built = generated / "e-derived", generated / "e-built"
     assert offline_from_hosted(generated / "mkdocs.yml", hosted, generated / "mkdocs.offline.yml", derived)
     mkdocs_build(generated / "mkdocs.offline.yml", built)
     one, other = _files(derived), _files(built)
@@ -284,11 +293,9 @@ def test_the_offline_edition_made_from_the_hosted_one_is_what_mkdocs_builds(gene
     ("  - offline\n", "  - offline:\n      enabled: false\n"),  # no offline plugin at work
     ("  - offline\n", "  - offline\ncopyright: An offline copy\n"),  # something else differs
 ])
-def test_an_offline_configuration_that_differs_otherwise_is_built_by_mkdocs(generated: Path,
+def test_an_offline_configuration_that_differs_otherwise_is_built_by_mkdocs(generated: Path, hosted: Path,
                                                                            change: tuple[str, str]) -> None:
-    hosted, target = generated / "c-hosted", generated / f"c-offline-{abs(hash(change))}"
-    if not hosted.exists():
-        mkdocs_build(generated / "mkdocs.yml", hosted)
+    target = generated / f"c-offline-{abs(hash(change))}"
     config = (generated / "mkdocs.offline.yml").read_text(encoding="utf-8")
     if change[0] == "  palette:\n":
         config = config.replace("  language: en\n", "  language: en\n" + change[0], 1)
@@ -298,9 +305,9 @@ def test_an_offline_configuration_that_differs_otherwise_is_built_by_mkdocs(gene
     assert not target.exists() and not list(generated.glob(f".{target.name}.building-*"))
 
 
-def test_a_page_without_the_expected_feature_list_is_left_to_mkdocs(generated: Path, tmp_path: Path) -> None:
-    hosted = tmp_path / "hosted"
-    mkdocs_build(generated / "mkdocs.yml", hosted)
+def test_a_page_without_the_expected_feature_list_is_left_to_mkdocs(generated: Path, hosted: Path,
+                                                                    tmp_path: Path) -> None:
+    hosted = Path(shutil.copytree(hosted, tmp_path / "hosted"))
     page = hosted / "index.html"
     page.write_text(page.read_text(encoding="utf-8").replace('"navigation.instant", ', ""), encoding="utf-8")
     assert not offline_from_hosted(generated / "mkdocs.yml", hosted, generated / "mkdocs.offline.yml",
@@ -308,9 +315,9 @@ def test_a_page_without_the_expected_feature_list_is_left_to_mkdocs(generated: P
     assert not (tmp_path / "offline").exists()
 
 
-def test_the_offline_edition_made_from_the_hosted_one_is_guarded(generated: Path, tmp_path: Path) -> None:
-    hosted = tmp_path / "hosted"
-    mkdocs_build(generated / "mkdocs.yml", hosted)
+def test_the_offline_edition_made_from_the_hosted_one_is_guarded(generated: Path, hosted: Path,
+                                                                 tmp_path: Path) -> None:
+    hosted = Path(shutil.copytree(hosted, tmp_path / "hosted"))
     page = hosted / "index.html"
     page.write_text(page.read_text(encoding="utf-8").replace("</body>", '<img src="https://e.example/x.png"></body>'),
                     encoding="utf-8")
