@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+from digest.pipeline import HOSTED_STEP, OFFLINE_STEP
 from digest.synth import write_corpus
 
 CHILD = ("import resource, sys\nfrom digest.cli import main\ncode = main(sys.argv[1:])\n"
@@ -206,8 +207,7 @@ def bench(n: int, repo: Path, out: TextIO, keep: Path | None = None, search: boo
         noop = _digest(root, "generate")
         report.add("no-op regeneration", f"{noop.seconds:.2f} s, {_written(noop)} files rewritten")
         build = _digest(root, "build")
-        hosted, offline = _stage(build, "building the hosted edition (MkDocs)"), _stage(
-            build, "building the offline edition")
+        hosted, offline = _stage(build, HOSTED_STEP), _stage(build, OFFLINE_STEP)
         report.add("full build, both editions (`digest build`)", f"{build.seconds:.1f} s")
         report.add("hosted edition (MkDocs + search index + guard)", f"{hosted:.1f} s")
         report.add("offline edition (from the hosted one + guard + zip)", f"{offline:.1f} s")
@@ -220,7 +220,7 @@ def bench(n: int, repo: Path, out: TextIO, keep: Path | None = None, search: boo
             say(f"hosted edition and baseline again ({i + 1} of {rounds})")
             first = _baseline(baseline) if i % 2 else None
             shutil.rmtree(root / ".digest-cache", ignore_errors=True)  # index it again, as the first time
-            again = _stage(_digest(root, "build", "--edition", "hosted"), "building the hosted edition (MkDocs)")
+            again = _stage(_digest(root, "build", "--edition", "hosted"), HOSTED_STEP)
             pairs.append((again, first if first is not None else _baseline(baseline)))
         ratios = [h / b for h, b in pairs]
         report.add("baseline: MkDocs on plain pages with the same text", ", ".join(f"{b:.1f} s" for _, b in pairs))

@@ -149,14 +149,19 @@ def generate(project: Project, digest: Digest, options: Options | None = None) -
         return write_tree(project.docs, files, fingerprint=stamp)
 
 
+# The progress steps of a build; the bench reads their times by these names.
+HOSTED_STEP = "building the hosted edition (MkDocs)"
+OFFLINE_STEP = "building the offline edition"
+
+
 def build_site(project: Project, *, hosted: bool = True, offline: bool = True, progress: Progress = QUIET) -> None:
     """Run MkDocs for the chosen editions; zip the offline one."""
     hosted_config, offline_config = project.root / "mkdocs.yml", project.root / "mkdocs.offline.yml"
     if hosted:
-        with progress.step("building the hosted edition (MkDocs)"):
+        with progress.step(HOSTED_STEP):
             mkdocs_build(hosted_config, project.site)
     if offline:
-        with progress.step("building the offline edition"):
+        with progress.step(OFFLINE_STEP):
             # From the hosted edition just built when the configurations
             # allow (site.offline_from_hosted), else by MkDocs.
             if not (hosted and offline_from_hosted(hosted_config, project.site, offline_config, project.offline)):
