@@ -24,6 +24,7 @@ from typing import Any
 import markdown
 import pytest
 
+from digest.archive import zip_tree
 from digest.cli import main
 from digest.fsutil import usable_cores
 from digest.problems import BuildFailed
@@ -278,11 +279,15 @@ def hosted(generated: Path) -> Path:
 
 def test_the_offline_edition_made_from_the_hosted_one_is_what_mkdocs_builds(generated: Path, hosted: Path) -> None:
     derived, built = generated / "e-derived", generated / "e-built"
-    assert offline_from_hosted(generated / "mkdocs.yml", hosted, generated / "mkdocs.offline.yml", derived)
+    assert offline_from_hosted(generated / "mkdocs.yml", hosted, generated / "mkdocs.offline.yml", derived,
+                               generated / "e-derived.zip")
     mkdocs_build(generated / "mkdocs.offline.yml", built)
     one, other = _files(derived), _files(built)
     assert one.keys() == other.keys() and "search/search_index.js" in one
     assert [name for name in one if one[name] != other[name]] == []
+    # Its zip, written while the pages were, is the zip of MkDocs' edition.
+    zip_tree(built, generated / "e-built.zip")
+    assert (generated / "e-derived.zip").read_bytes() == (generated / "e-built.zip").read_bytes()
     # It is not simply the hosted edition: instant navigation is off.
     assert b"navigation.instant" in (hosted / "index.html").read_bytes()
     assert b"navigation.instant" not in one["index.html"]
@@ -311,8 +316,8 @@ def test_a_page_without_the_expected_feature_list_is_left_to_mkdocs(generated: P
     page = hosted / "index.html"
     page.write_text(page.read_text(encoding="utf-8").replace('"navigation.instant", ', ""), encoding="utf-8")
     assert not offline_from_hosted(generated / "mkdocs.yml", hosted, generated / "mkdocs.offline.yml",
-                                   tmp_path / "offline")
-    assert not (tmp_path / "offline").exists()
+                                   tmp_path / "offline", tmp_path / "offline.zip")
+    assert sorted(tmp_path.iterdir()) == [hosted]
 
 
 def test_the_offline_edition_made_from_the_hosted_one_is_guarded(generated: Path, hosted: Path,
@@ -323,7 +328,10 @@ def test_the_offline_edition_made_from_the_hosted_one_is_guarded(generated: Path
                     encoding="utf-8")
     (hosted / "extra.css").write_text("@import url(//e.example/y.css);", encoding="utf-8")
     with pytest.raises(BuildFailed) as failed:
-        offline_from_hosted(generated / "mkdocs.yml", hosted, generated / "mkdocs.offline.yml", tmp_path / "offline")
+        offline_from_hosted(generated / "mkdocs.yml", hosted, generated / "mkdocs.offline.yml", tmp_path / "offline",
+                            tmp_path / "offline.zip")
     assert "extra.css: CSS url()/@import loads //e.example/y.css" in str(failed.value)
     assert "index.html: <img src> loads https://e.example/x.png" in str(failed.value)
+    # Neither the edition nor its zip, nor anything half-made of them.
     assert not (tmp_path / "offline").exists() and not list(tmp_path.glob(".offline.*"))
+    assert not (tmp_path / "offline.zip").exists()

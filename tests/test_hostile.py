@@ -261,13 +261,15 @@ def snapshot(folder: Path) -> dict[str, str]:
     leaves (cleaned by the next run, never published) do not count."""
     if not folder.exists():
         return {}
+    if folder.is_file():  # the zip
+        return {"": hashlib.sha256(folder.read_bytes()).hexdigest()}
     return {p.relative_to(folder).as_posix(): hashlib.sha256(p.read_bytes()).hexdigest()
             for p in sorted(folder.rglob("*"))
             if p.is_file() and p.name not in ("sitemap.xml.gz", ".digest-manifest.json")
             and not any(part.startswith(".digest.") for part in p.relative_to(folder).parts)}
 
 
-TREES = ("docs", "site", "dist/offline")
+TREES = ("docs", "site", "dist/offline", "dist/offline.zip")
 
 
 def change_seeds(root: Path) -> None:
@@ -305,6 +307,7 @@ def test_killed_build_leaves_old_or_new_never_a_mix(tmp_path: Path) -> None:
         ("docs swapped", lambda w: (w / manifest).read_bytes() != old_manifest),
         ("hosted building", lambda w: any(w.glob(".site.building-*"))),
         ("offline building", lambda w: any((w / "dist").glob(".offline.building-*"))),
+        ("zipping", lambda w: any((w / "dist").glob(".offline.zip.*"))),
     ]
     partial = []
     for name, when in moments:
@@ -331,6 +334,7 @@ def test_killed_build_leaves_old_or_new_never_a_mix(tmp_path: Path) -> None:
         for tree in TREES:
             assert snapshot(work / tree) == states[tree][1]
         assert not list(work.glob(".site.*")) and not list((work / "docs").glob(".digest.*"))
+        assert not list((work / "dist").glob(".offline*"))
         shutil.rmtree(work)
     assert "docs swapped" in partial, "the kill after the docs swap did not land mid-build"
 

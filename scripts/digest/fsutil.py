@@ -143,11 +143,14 @@ def swap_in(new: Path, dest: Path) -> None:
 
 
 def clear_stale(parent: Path, prefix: str) -> None:
-    """Remove staging folders that a killed run left behind (only under the lock)."""
+    """Remove staging folders and files that a killed run left behind (only under the lock)."""
     if parent.is_dir():
         for path in parent.iterdir():
-            if path.name.startswith(prefix) and path.is_dir():
-                shutil.rmtree(path, ignore_errors=True)
+            if path.name.startswith(prefix):
+                if path.is_dir():
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    path.unlink(missing_ok=True)
 
 
 @contextmanager

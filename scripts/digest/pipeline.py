@@ -11,6 +11,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from digest.archive import zip_tree
 from digest.fsutil import clear_stale, recover
 from digest.load import Limits, load
 from digest.model import Digest, build
@@ -18,7 +19,7 @@ from digest.problems import BuildFailed, CheckFailed, Problem, Severity
 from digest.progress import QUIET, Progress
 from digest.render import render_all
 from digest.render.search import SEARCH_PAGES, search_pages
-from digest.site import mkdocs_build, offline_from_hosted, zip_tree
+from digest.site import mkdocs_build, offline_from_hosted
 from digest.validate import validate
 from digest.write import WriteReport, is_fresh, write_tree
 
@@ -135,6 +136,7 @@ def tidy(project: Project) -> None:
     for dest in (project.site, project.offline):
         recover(dest)
         clear_stale(dest.parent, f".{dest.name}.building-")
+    clear_stale(project.offline_zip.parent, f".{project.offline_zip.name}.")  # archive.ZipWriter's
 
 
 def up_to_date(project: Project, options: Options) -> bool:
@@ -164,6 +166,7 @@ def build_site(project: Project, *, hosted: bool = True, offline: bool = True, p
         with progress.step(OFFLINE_STEP):
             # From the hosted edition just built when the configurations
             # allow (site.offline_from_hosted), else by MkDocs.
-            if not (hosted and offline_from_hosted(hosted_config, project.site, offline_config, project.offline)):
+            if not (hosted and offline_from_hosted(hosted_config, project.site, offline_config, project.offline,
+                                                   project.offline_zip)):
                 mkdocs_build(offline_config, project.offline)
-            zip_tree(project.offline, project.offline_zip)
+                zip_tree(project.offline, project.offline_zip)

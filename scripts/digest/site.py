@@ -13,20 +13,17 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import zipfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
+from digest.archive import ZipWriter, entry_order
 from digest.fsutil import clear_stale, recover, swap_in, tied_to_this_process, usable_cores
 from digest.guard import REPORT_VARIABLE, Finding, read_part_reports, scan_site, scan_text
 from digest.problems import BuildFailed
 from digest.render.search import SEARCH_PAGES
 from digest.searchindex import IndexBuild, write_search_index
-
-ZIP_DATE = (2020, 1, 1, 0, 0, 0)  # fixed, so the same site gives the same zip bytes
-
 
 # overrides/hooks/build_parts.py reads this: which share of the pages to build.
 PART_VARIABLE = "DIGEST_MKDOCS_PART"
@@ -244,10 +241,12 @@ def _same_but_offline(hosted: Any, offline: Any) -> tuple[list[str], list[str]] 
     return features, other_features
 
 
-def offline_from_hosted(hosted_config: Path, hosted_site: Path, offline_config: Path, site_dir: Path) -> bool:
-    """Make the offline edition from the hosted edition just built, when the
-    two configurations differ only as the digest's do (see
-    :func:`_same_but_offline`); False, having changed nothing, otherwise.
+def offline_from_hosted(hosted_config: Path, hosted_site: Path, offline_config: Path, site_dir: Path,
+                        zip_path: Path | None = None) -> bool:
+    """Make the offline edition (and, given ``zip_path``, its zip) from the
+    hosted edition just built, when the two configurations differ only as
+    the digest's do (see :func:`_same_but_offline`); False, having changed
+    nothing, otherwise.
 
     Built by MkDocs, the two editions are then the same files but for two:
     each page's ``__config`` block lists one feature fewer, and the offline
@@ -256,60 +255,60 @@ def offline_from_hosted(hosted_config: Path, hosted_site: Path, offline_config: 
     page. tests/test_hooks.py compares the result with MkDocs' own, byte for
     byte. Anything unexpected in a page (no such list, or two) also returns
     False, and MkDocs builds the edition.
+
+    Each file is read once: rewritten, guarded and written, and then
+    zipped by a process of its own (archive.ZipWriter) meanwhile.
     """
     both = _same_but_offline(_load_config(hosted_config), _load_config(offline_config))
     if both is None:
         return False
     old, new = ('"features": ' + json.dumps(f) for f in both)
+    folders, names = [], []
+    for folder, _dirs, files in os.walk(hosted_site):
+        rel = Path(folder).relative_to(hosted_site).as_posix()
+        folders.append(rel)
+        names += [name if rel == "." else f"{rel}/{name}" for name in files]
+    made: dict[str, bytes] = {}
+    material = hosted_site / "search" / "search_index.json"
+    if material.exists():  # what the offline plugin writes after every other plugin
+        made["search/search_index.js"] = b"var __index = " + material.read_bytes()
     scanned: set[str] = set()
     found: list[Finding] = []
+    zipper: ZipWriter | None = None
     try:
         with _staged(site_dir) as tmp:
-            for folder, _dirs, names in os.walk(hosted_site):
-                target = tmp / Path(folder).relative_to(hosted_site)
-                target.mkdir(exist_ok=True)
-                for name in names:
-                    source = Path(folder) / name
-                    if not name.endswith(".html"):
-                        shutil.copyfile(source, target / name)
-                        continue
-                    page = source.read_text(encoding="utf-8")
+            zipper = ZipWriter(tmp, zip_path) if zip_path else None
+            for rel in folders:
+                (tmp / rel).mkdir(exist_ok=True)
+            # In the zip's order, so that each file goes to it as it is written.
+            for name in sorted(set(names) | made.keys(), key=entry_order):
+                data = made[name] if name in made else (hosted_site / name).read_bytes()
+                if name.endswith(".html"):
+                    page = data.decode("utf-8")
                     if 'id="__config"' in page:
                         if page.count(old) != 1:
-                            raise _Unexpected(source)
+                            raise _Unexpected(name)
                         page = page.replace(old, new)
-                    (target / name).write_text(page, encoding="utf-8")
+                        data = page.encode("utf-8")
                     # Guarded here, while in memory, like the hosted pages in the MkDocs parts.
-                    rel = (target / name).relative_to(tmp).as_posix()
-                    scanned.add(rel)
-                    found += scan_text(rel, page)
-            material = tmp / "search" / "search_index.json"
-            if material.exists():  # what the offline plugin writes after every other plugin
-                (tmp / "search" / "search_index.js").write_text(
-                    "var __index = " + material.read_text(encoding="utf-8"), encoding="utf-8")
+                    scanned.add(name)
+                    found += scan_text(name, page)
+                (tmp / name).write_bytes(data)
+                if zipper is not None:
+                    zipper.add(name)
             _guard(tmp, build_parts(), frozenset(scanned), found)
-    except _Unexpected:
-        return False
+            if zipper is not None:
+                zipper.close()  # it reads the files from tmp, which the swap renames
+    except BaseException as exc:
+        if zipper is not None:
+            zipper.abort()
+        if isinstance(exc, _Unexpected):
+            return False
+        raise
+    if zipper is not None:
+        zipper.commit()
     return True
 
 
 class _Unexpected(Exception):
     """A hosted page whose feature list is not where offline_from_hosted expects it."""
-
-
-def zip_tree(folder: Path, zip_path: Path) -> None:
-    """Zip ``folder``'s contents (entries at the root), deterministically and atomically."""
-    fd, tmp = tempfile.mkstemp(prefix=f".{zip_path.name}.", dir=zip_path.parent)
-    os.close(fd)
-    try:
-        with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
-            for path in sorted(folder.rglob("*")):
-                if path.is_file():
-                    info = zipfile.ZipInfo(path.relative_to(folder).as_posix(), ZIP_DATE)
-                    info.compress_type = zipfile.ZIP_DEFLATED
-                    info.external_attr = 0o644 << 16
-                    zf.writestr(info, path.read_bytes())
-        os.replace(tmp, zip_path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
