@@ -139,6 +139,16 @@ def test_offline_edition_and_zip(built_fixture: Path) -> None:
         assert zf.read("index.html") == (offline / "index.html").read_bytes()
 
 
+def test_the_editions_get_the_permissions_of_any_new_file(built_fixture: Path, tmp_path: Path) -> None:
+    # Not a temporary folder's owner-only ones: a web server running as
+    # another user must read site/, and the zip is made to be handed on.
+    (tmp_path / "folder").mkdir()
+    (tmp_path / "file").write_bytes(b"")
+    for folder in ("site", "site/digest", "dist/offline", "dist/offline/digest"):
+        assert (built_fixture / folder).stat().st_mode == (tmp_path / "folder").stat().st_mode, folder
+    assert (built_fixture / "dist/offline.zip").stat().st_mode == (tmp_path / "file").stat().st_mode
+
+
 def test_no_third_party_loads_in_either_edition(built_fixture: Path) -> None:
     assert scan_site(built_fixture / "site") == []
     assert scan_site(built_fixture / "dist/offline") == []

@@ -14,6 +14,7 @@ import errno
 import fcntl
 import multiprocessing
 import os
+import secrets
 import shutil
 import signal
 import tempfile
@@ -140,6 +141,22 @@ def swap_in(new: Path, dest: Path) -> None:
     os.rename(dest, old)
     os.rename(new, dest)
     shutil.rmtree(old)
+
+
+def new_folder(parent: Path, prefix: str) -> Path:
+    """A new empty folder in ``parent``, named ``prefix`` and a random part.
+
+    Unlike ``tempfile.mkdtemp``'s, which only its owner may read, it gets the
+    permissions any new folder gets (the umask): what is built in it is
+    published, and a web server running as another user must read it.
+    """
+    while True:
+        path = parent / f"{prefix}{secrets.token_hex(4)}"
+        try:
+            path.mkdir()
+        except FileExistsError:
+            continue
+        return path
 
 
 def clear_stale(parent: Path, prefix: str) -> None:

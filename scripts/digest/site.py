@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from digest.archive import ZipWriter, entry_order
-from digest.fsutil import clear_stale, recover, swap_in, tied_to_this_process, usable_cores
+from digest.fsutil import clear_stale, new_folder, recover, swap_in, tied_to_this_process, usable_cores
 from digest.guard import REPORT_VARIABLE, Finding, read_part_reports, scan_site, scan_text
 from digest.problems import BuildFailed
 from digest.render.search import SEARCH_PAGES
@@ -152,7 +152,7 @@ def _staged(site_dir: Path) -> Iterator[Path]:
     site_dir.parent.mkdir(parents=True, exist_ok=True)
     recover(site_dir)
     clear_stale(site_dir.parent, f".{site_dir.name}.building-")
-    tmp = Path(tempfile.mkdtemp(prefix=f".{site_dir.name}.building-", dir=site_dir.parent))
+    tmp = new_folder(site_dir.parent, f".{site_dir.name}.building-")
     try:
         yield tmp
     except BaseException:
