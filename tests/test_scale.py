@@ -91,23 +91,39 @@ def test_long_runs_report_progress_short_runs_do_not(tmp_path: Path) -> None:
 
 def test_bench_prints_every_figure(tmp_path: Path) -> None:
     out = io.StringIO()
-    assert main(["bench", "40", "--no-search", "--rounds", "2", "--root", str(REPO), "--keep", str(tmp_path)],
+    assert main(["bench", "20", "40", "--no-search", "--rounds", "2", "--root", str(REPO), "--keep", str(tmp_path)],
                 out=out) == 0
-    table = out.getvalue()
-    # Two pairs of hosted and baseline builds; the ratio is their median.
-    row = re.search(r"ratio hosted / baseline \(median of 2 pairs\)\s*\| ([\d.]+) \(([\d.]+), ([\d.]+); hosted", table)
-    assert row, table
-    median, first, second = map(float, row.groups())
-    assert median == pytest.approx((first + second) / 2, abs=0.011) and first > 0 and second > 0
+    said = out.getvalue()
+    # The sizes' rounds take turns: 20, 40, 20, 40.
+    assert re.findall(r"bench: (\d+) articles: full build and baseline \((\d)\)", said) == [
+        ("20", "1"), ("40", "1"), ("20", "2"), ("40", "2")]
+    tables = said[said.index("| figure"):].split("\n\n")
+    assert len(tables) == 3, said
+    for n, table in zip((20, 40), tables, strict=False):
+        # Two pairs of full and baseline builds; each figure is their median.
+        row = re.search(r"ratio hosted / baseline \(median of 2 pairs\)\s*\| ([\d.]+) \(([\d.]+), ([\d.]+)\)", table)
+        assert row, table
+        median, first, second = map(float, row.groups())
+        assert median == pytest.approx((first + second) / 2, abs=0.011) and first > 0 and second > 0
+        full = re.search(r"full build, both editions \(`digest build`\), median of 2\s*\| ([\d.]+) s "
+                         r"\(([\d.]+) s, ([\d.]+) s\)", table)
+        assert full, table
+        assert float(full.group(1)) == pytest.approx((float(full.group(2)) + float(full.group(3))) / 2, abs=0.051)
+        for figure in (f"generation, seeds to Markdown ({n} articles)", "no-op regeneration", "0 files rewritten",
+                       "baseline: MkDocs on plain pages", "ratio full build / baseline (medians)",
+                       "built size per article (hosted)", "peak memory", "one annotation's title changed"):
+            assert figure in table, figure
+        changed = int(re.search(r"one annotation's title changed\s*\|\s*(\d+) files rewritten", table).group(1))
+        # The article, its edition, the home page, its hubs, the articles that list it as related, the
+        # search text: a handful, never everything (test_one_change_rewrites_exactly_the_pages_showing_it).
+        assert 3 <= changed <= 40
+    grows = re.search(r"full build, 40 / 20 articles \(x2 the articles\)\s*\| ([\d.]+) \(([\d.]+) s / ([\d.]+) s\)",
+                      tables[2])
+    assert grows, tables[2]
+    assert float(grows.group(1)) == pytest.approx(float(grows.group(2)) / float(grows.group(3)), abs=0.02)
+    assert "baseline, 40 / 20 articles" in tables[2]
     assert main(["bench", "40", "--rounds", "0"], err=io.StringIO()) == 2
-    for figure in ("generation, seeds to Markdown (40 articles)", "no-op regeneration", "0 files rewritten",
-                   "full build, both editions", "baseline: MkDocs on plain pages", "ratio hosted / baseline",
-                   "built size per article (hosted)", "peak memory", "one annotation's title changed"):
-        assert figure in table, figure
-    changed = int(re.search(r"one annotation's title changed\s*\|\s*(\d+) files rewritten", table).group(1))
-    # The article, its edition, the home page, its hubs, the articles that list it as related, the
-    # search text: a handful, never everything (test_one_change_rewrites_exactly_the_pages_showing_it).
-    assert 3 <= changed <= 40
+    assert main(["bench", "40", "40"], err=io.StringIO()) == 2
 
 
 def test_one_change_rewrites_exactly_the_pages_showing_it(tmp_path: Path) -> None:

@@ -1,15 +1,17 @@
-"""``digest bench N``: measure the real pipeline on a synthetic corpus.
+"""``digest bench N [N ...]``: measure the real pipeline on synthetic corpora.
 
 Every figure comes from running the real commands in child processes on a
 corpus made by :mod:`digest.synth`, in a temporary project, in one run, so
 the numbers compare with each other (and with the plain-pages baseline).
-The hosted edition and the baseline are built ``rounds`` times, in turns,
-and the ratio is the median of the pairs: on this machine one pair can be
-a third off the next.
+Full builds and baseline builds are made ``rounds`` times, in turns, and
+each figure is the median: on this machine one run can be a third off the
+next. With several sizes, the rounds of all sizes take turns too, and a last
+table compares each size's median full build with the size before it.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -20,6 +22,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -188,64 +191,128 @@ def _du(folder: Path) -> int:
     return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
 
 
-def bench(n: int, repo: Path, out: TextIO, keep: Path | None = None, search: bool = True,
-          rounds: int = 3) -> Report:
-    """Run every measurement for ``n`` articles and print the table to ``out``."""
-    work = Path(tempfile.mkdtemp(prefix=f"digest-bench-{n}-", dir=keep))
-    report = Report(n)
+@dataclass
+class _Size:
+    """One corpus size's project and what its runs measured."""
+
+    n: int
+    root: Path
+    baseline: Path
+    report: Report
+    gen: Run
+    builds: list[Run] = field(default_factory=list)
+    baselines: list[float] = field(default_factory=list)
+
+    def full(self) -> float:
+        """The median full build."""
+        return statistics.median(b.seconds for b in self.builds)
+
+
+def _prepare(n: int, work: Path, repo: Path, say: Callable[[str], None]) -> _Size:
+    """The project of ``n`` articles and its baseline, generated; the
+    generation and the no-op regeneration timed."""
+    root = work / f"project-{n}"
+    make_project(root, repo)
+    write_corpus(root / "seeds", n)
+    # The corpus's own writing is not the generation's: let it reach the disk
+    # first, or the generation's writing waits behind it (measured: 4.2 s
+    # instead of 1.2 s to write 12,000 files at 10,000 articles).
+    os.sync()
+    say(f"{n} articles in {root}")
+    size = _Size(n, root, _baseline_project(work / f"baseline-{n}", root / "seeds", repo), Report(n),
+                 _digest(root, "generate"))
+    size.report.add(f"generation, seeds to Markdown ({n:,} articles)", f"{size.gen.seconds:.1f} s")
+    noop = _digest(root, "generate")
+    size.report.add("no-op regeneration", f"{noop.seconds:.2f} s, {_written(noop)} files rewritten")
+    return size
+
+
+def _round(size: _Size, i: int, say: Callable[[str], None]) -> None:
+    """One full build and one baseline build, in turns: each goes first every other round."""
+    say(f"{size.n} articles: full build and baseline ({i + 1})")
+    first = _baseline(size.baseline) if i % 2 else None
+    shutil.rmtree(size.root / ".digest-cache", ignore_errors=True)  # the search index made again, as the first time
+    size.builds.append(_digest(size.root, "build"))
+    size.baselines.append(first if first is not None else _baseline(size.baseline))
+
+
+def _seconds(values: Sequence[float]) -> str:
+    return ", ".join(f"{v:.1f} s" for v in values)
+
+
+def _finish(size: _Size, search: bool, say: Callable[[str], None]) -> None:
+    """The build figures from the rounds; then size, memory, a change and search."""
+    report, n, root = size.report, size.n, size.root
+    hosted = [_stage(b, HOSTED_STEP) for b in size.builds]
+    offline = [_stage(b, OFFLINE_STEP) for b in size.builds]
+    fulls = [b.seconds for b in size.builds]
+    several = len(size.builds) > 1
+    runs = f", median of {len(fulls)}" if several else ""
+    report.add(f"full build, both editions (`digest build`){runs}",
+               f"{size.full():.1f} s" + (f" ({_seconds(fulls)})" if several else ""))
+    report.add("hosted edition (MkDocs + search index + guard)", _seconds(hosted))
+    report.add("offline edition (from the hosted one + guard + zip)", _seconds(offline))
+    report.add("baseline: MkDocs on plain pages with the same text", _seconds(size.baselines))
+    ratios = [h / b for h, b in zip(hosted, size.baselines, strict=True)]
+    report.add("ratio hosted / baseline" + (f" (median of {len(ratios)} pairs)" if several else ""),
+               f"{statistics.median(ratios):.2f}" + (f" ({', '.join(f'{r:.2f}' for r in ratios)})" if several else ""))
+    report.add("ratio full build / baseline (medians)", f"{size.full() / statistics.median(size.baselines):.2f}")
+    report.add("built size per article (hosted)", f"{_du(root / 'site') / n / 1024:.1f} KB")
+    report.add("peak memory (generation, build)",
+               f"{size.gen.peak_mb:.0f} MB, {max(b.peak_mb for b in size.builds):.0f} MB")
+    # One annotation changes: count the pages rewritten.
+    target = sorted((root / "seeds").glob("*.yml"))[n // 2]
+    text = target.read_text(encoding="utf-8")
+    target.write_text(re.sub(r"^title: .*$", 'title: "A changed title"', text, count=1, flags=re.M),
+                      encoding="utf-8")
+    change = _digest(root, "generate")
+    report.add("one annotation's title changed", f"{_written(change)} files rewritten, {change.seconds:.1f} s")
+    if search:
+        say(f"{n} articles: offline search in Chromium")
+        entity = next(line for line in (root / "seeds/entities.yml").read_text(encoding="utf-8").splitlines()
+                      if line.startswith('"'))
+        query = json.loads(entity.rstrip(":")).split(" ")[0]
+        seconds = offline_search_seconds(root / "dist/offline/index.html", query)
+        report.add(f"offline search, typing '{query}' to first result", f"{seconds:.2f} s")
+
+
+def linearity(sizes: Sequence[_Size]) -> Report:
+    """How each size's median full build compares with the size before it:
+    the ratio of times against the ratio of articles."""
+    report = Report(sizes[-1].n)
+    for small, large in itertools.pairwise(sizes):
+        report.add(f"full build, {large.n:,} / {small.n:,} articles (x{large.n / small.n:g} the articles)",
+                   f"{large.full() / small.full():.2f} ({large.full():.1f} s / {small.full():.1f} s)")
+        report.add(f"baseline, {large.n:,} / {small.n:,} articles",
+                   f"{statistics.median(large.baselines) / statistics.median(small.baselines):.2f}")
+    return report
+
+
+def bench(sizes: Sequence[int], repo: Path, out: TextIO, keep: Path | None = None, search: bool = True,
+          rounds: int = 3) -> list[Report]:
+    """Run every measurement for each number of articles in ``sizes`` and
+    print a table for each (and, for several sizes, how the build grows).
+
+    The full builds and the baselines of all sizes take turns, round by
+    round, so a slow spell of the machine falls on every size alike.
+    """
+    work = Path(tempfile.mkdtemp(prefix="digest-bench-", dir=keep))
+
+    def say(text: str) -> None:
+        print(f"bench: {text}", file=out, flush=True)
+
     try:
-        root = work / "project"
-        make_project(root, repo)
-        write_corpus(root / "seeds", n)
-
-        def say(text: str) -> None:
-            print(f"bench: {text}", file=out, flush=True)
-
-        say(f"{n} articles in {root}")
-        gen = _digest(root, "generate")
-        report.add(f"generation, seeds to Markdown ({n:,} articles)", f"{gen.seconds:.1f} s")
-        noop = _digest(root, "generate")
-        report.add("no-op regeneration", f"{noop.seconds:.2f} s, {_written(noop)} files rewritten")
-        build = _digest(root, "build")
-        hosted, offline = _stage(build, HOSTED_STEP), _stage(build, OFFLINE_STEP)
-        report.add("full build, both editions (`digest build`)", f"{build.seconds:.1f} s")
-        report.add("hosted edition (MkDocs + search index + guard)", f"{hosted:.1f} s")
-        report.add("offline edition (from the hosted one + guard + zip)", f"{offline:.1f} s")
-        say("baseline: plain pages, same text, same configuration")
-        baseline = _baseline_project(work / "baseline", root / "seeds", repo)
-        pairs = [(hosted, _baseline(baseline))]
-        # The machine's speed drifts by a third between minutes (README,
-        # "Scale"): more pairs, each in turn first, and their median ratio.
-        for i in range(1, rounds):
-            say(f"hosted edition and baseline again ({i + 1} of {rounds})")
-            first = _baseline(baseline) if i % 2 else None
-            shutil.rmtree(root / ".digest-cache", ignore_errors=True)  # index it again, as the first time
-            again = _stage(_digest(root, "build", "--edition", "hosted"), HOSTED_STEP)
-            pairs.append((again, first if first is not None else _baseline(baseline)))
-        ratios = [h / b for h, b in pairs]
-        report.add("baseline: MkDocs on plain pages with the same text", ", ".join(f"{b:.1f} s" for _, b in pairs))
-        report.add("ratio hosted / baseline" + (f" (median of {rounds} pairs)" if rounds > 1 else ""),
-                   f"{statistics.median(ratios):.2f}" + (f" ({', '.join(f'{r:.2f}' for r in ratios)}; hosted "
-                                                       + ", ".join(f"{h:.1f} s" for h, _ in pairs) + ")"
-                                                       if rounds > 1 else ""))
-        report.add("built size per article (hosted)", f"{_du(root / 'site') / n / 1024:.1f} KB")
-        report.add("peak memory (generation, build)", f"{gen.peak_mb:.0f} MB, {build.peak_mb:.0f} MB")
-        # One annotation changes: count the pages rewritten.
-        target = sorted((root / "seeds").glob("*.yml"))[n // 2]
-        text = target.read_text(encoding="utf-8")
-        target.write_text(re.sub(r"^title: .*$", 'title: "A changed title"', text, count=1, flags=re.M),
-                          encoding="utf-8")
-        change = _digest(root, "generate")
-        report.add("one annotation's title changed", f"{_written(change)} files rewritten, {change.seconds:.1f} s")
-        if search:
-            say("offline search in Chromium")
-            entity = next(line for line in (root / "seeds/entities.yml").read_text(encoding="utf-8").splitlines()
-                          if line.startswith('"'))
-            query = json.loads(entity.rstrip(":")).split(" ")[0]
-            seconds = offline_search_seconds(root / "dist/offline/index.html", query)
-            report.add(f"offline search, typing '{query}' to first result", f"{seconds:.2f} s")
-        print(report.table(), file=out, flush=True)
-        return report
+        prepared = [_prepare(n, work, repo, say) for n in sizes]
+        for i in range(rounds):
+            for size in prepared:
+                _round(size, i, say)
+        for size in prepared:
+            _finish(size, search, say)
+        reports = [size.report for size in prepared]
+        if len(prepared) > 1:
+            reports.append(linearity(sorted(prepared, key=lambda s: s.n)))
+        print("\n\n".join(r.table() for r in reports), file=out, flush=True)
+        return reports
     finally:
         if keep is None:
             shutil.rmtree(work, ignore_errors=True)

@@ -38,13 +38,14 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("generate", parents=[common], help="check, then write the Markdown under docs/digest/")
     b = sub.add_parser("build", parents=[common], help="check, generate, and build the hosted and offline editions")
     b.add_argument("--edition", choices=("both", "hosted", "offline"), default="both")
-    bench = sub.add_parser("bench", help="measure the pipeline on a synthetic corpus of N articles")
-    bench.add_argument("n", type=int, nargs="?", default=1000, help="number of articles (default: %(default)s)")
+    bench = sub.add_parser("bench", help="measure the pipeline on a synthetic corpus of N articles (or of each N)")
+    bench.add_argument("n", type=int, nargs="*", default=[1000],
+                       help="numbers of articles (default: 1000); with several, also how the build grows")
     bench.add_argument("--root", type=Path, default=Path("."), help="project whose configuration and assets to use")
     bench.add_argument("--keep", type=Path, default=None, help="keep the generated project under this folder")
     bench.add_argument("--no-search", action="store_true", help="skip the browser search measurement")
     bench.add_argument("--rounds", type=int, default=3,
-                       help="hosted and baseline builds, in turns; the ratio is their median (default: %(default)s)")
+                       help="full and baseline builds, in turns; each figure is their median (default: %(default)s)")
     return parser
 
 
@@ -116,6 +117,9 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
 
         if args.rounds < 1:
             print("digest bench: --rounds must be at least 1", file=err)
+            return EXIT_USAGE
+        if min(args.n) < 1 or len(set(args.n)) != len(args.n):
+            print("digest bench: each number of articles must be positive, and given once", file=err)
             return EXIT_USAGE
         bench(args.n, args.root.resolve(), out, keep=args.keep, search=not args.no_search, rounds=args.rounds)
         return EXIT_OK
