@@ -214,13 +214,14 @@ def _prepare(n: int, work: Path, repo: Path, say: Callable[[str], None]) -> _Siz
     root = work / f"project-{n}"
     make_project(root, repo)
     write_corpus(root / "seeds", n)
-    # The corpus's own writing is not the generation's: let it reach the disk
-    # first, or the generation's writing waits behind it (measured: 4.2 s
-    # instead of 1.2 s to write 12,000 files at 10,000 articles).
+    baseline = _baseline_project(work / f"baseline-{n}", root / "seeds", repo)
+    # Writing the corpus and the baseline's pages is not the generation's
+    # work: let it reach the disk first, or the generation's own writes wait
+    # behind it (12,000 files took 4.2 s to write instead of 1.2 s right after
+    # as many files had been deleted).
     os.sync()
     say(f"{n} articles in {root}")
-    size = _Size(n, root, _baseline_project(work / f"baseline-{n}", root / "seeds", repo), Report(n),
-                 _digest(root, "generate"))
+    size = _Size(n, root, baseline, Report(n), _digest(root, "generate"))
     size.report.add(f"generation, seeds to Markdown ({n:,} articles)", f"{size.gen.seconds:.1f} s")
     noop = _digest(root, "generate")
     size.report.add("no-op regeneration", f"{noop.seconds:.2f} s, {_written(noop)} files rewritten")
@@ -276,7 +277,7 @@ def _finish(size: _Size, search: bool, say: Callable[[str], None]) -> None:
         report.add(f"offline search, typing '{query}' to first result", f"{seconds:.2f} s")
 
 
-def linearity(sizes: Sequence[_Size]) -> Report:
+def _growth(sizes: Sequence[_Size]) -> Report:
     """How each size's median full build compares with the size before it:
     the ratio of times against the ratio of articles."""
     report = Report(sizes[-1].n)
@@ -310,7 +311,7 @@ def bench(sizes: Sequence[int], repo: Path, out: TextIO, keep: Path | None = Non
             _finish(size, search, say)
         reports = [size.report for size in prepared]
         if len(prepared) > 1:
-            reports.append(linearity(sorted(prepared, key=lambda s: s.n)))
+            reports.append(_growth(sorted(prepared, key=lambda s: s.n)))
         print("\n\n".join(r.table() for r in reports), file=out, flush=True)
         return reports
     finally:

@@ -256,8 +256,9 @@ def offline_from_hosted(hosted_config: Path, hosted_site: Path, offline_config: 
     byte. Anything unexpected in a page (no such list, or two) also returns
     False, and MkDocs builds the edition.
 
-    Each file is read once: rewritten, guarded and written, and then
-    zipped by a process of its own (archive.ZipWriter) meanwhile.
+    Each hosted file is read once here, rewritten if a page, guarded and
+    written; a process of its own (archive.ZipWriter) zips each written
+    file meanwhile.
     """
     both = _same_but_offline(_load_config(hosted_config), _load_config(offline_config))
     if both is None:
