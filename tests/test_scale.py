@@ -108,7 +108,8 @@ def test_bench_prints_every_figure(tmp_path: Path) -> None:
         full = re.search(r"full build, both editions \(`digest build`\), median of 2\s*\| ([\d.]+) s "
                          r"\(([\d.]+) s, ([\d.]+) s\)", table)
         assert full, table
-        assert float(full.group(1)) == pytest.approx((float(full.group(2)) + float(full.group(3))) / 2, abs=0.051)
+        # Each printed to 0.1 s: the median and the mean of the two printed may differ by 0.1 s.
+        assert float(full.group(1)) == pytest.approx((float(full.group(2)) + float(full.group(3))) / 2, abs=0.101)
         for figure in (f"generation, seeds to Markdown ({n} articles)", "no-op regeneration", "0 files rewritten",
                        "baseline: MkDocs on plain pages", "ratio full build / baseline (medians)",
                        "built size per article (hosted)", "peak memory", "one annotation's title changed"):
@@ -120,7 +121,9 @@ def test_bench_prints_every_figure(tmp_path: Path) -> None:
     grows = re.search(r"full build, 40 / 20 articles \(x2 the articles\)\s*\| ([\d.]+) \(([\d.]+) s / ([\d.]+) s\)",
                       tables[2])
     assert grows, tables[2]
-    assert float(grows.group(1)) == pytest.approx(float(grows.group(2)) / float(grows.group(3)), abs=0.02)
+    # The ratio of the medians, as far as their rounding to 0.1 s shows.
+    ratio, large, small = map(float, grows.groups())
+    assert (large - 0.05) / (small + 0.05) - 0.005 <= ratio <= (large + 0.05) / (small - 0.05) + 0.005
     assert "baseline, 40 / 20 articles" in tables[2]
     assert main(["bench", "40", "--rounds", "0"], err=io.StringIO()) == 2
     assert main(["bench", "40", "40"], err=io.StringIO()) == 2
