@@ -143,6 +143,35 @@ def test_search_without_a_prebuilt_index(browser: Any, built_fixture: Path, tmp_
     assert errors == []
 
 
+def test_offline_search_finds_a_word_inside_chinese_and_japanese_text(browser: Any, tmp_path: Path) -> None:
+    """Chinese and Japanese are written without spaces: a word in the middle
+    of a sentence must still find its article (search-tokenize.js)."""
+    from digest.cli import main
+
+    from .conftest import FIXTURE_CORPUS, make_project
+
+    root = make_project(tmp_path / "cjk", FIXTURE_CORPUS / "seeds")
+    (root / "seeds/zeta.txt").write_text("北京市长访问了上海的工厂。\n\n東京と大阪の会社が協力する。\n", encoding="utf-8")
+    assert main(["build", "--root", str(root)]) == 0
+    page = browser.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto((root / "dist/offline/index.html").as_uri())
+    for query in ("市长", "上海的工厂", "大阪"):
+        page.click("input.md-search__input")
+        page.fill("input.md-search__input", "")
+        page.keyboard.type(query, delay=30)
+        page.keyboard.press("End")  # typed without key events: Material reads the box on the next key
+        page.locator(".md-search-result__item a[href*='articles/zeta']").first.wait_for(timeout=15000)
+    # Every pair of a longer query must be in the text: 上海 is, 海市 and 市场 are not.
+    page.fill("input.md-search__input", "")
+    page.keyboard.type("上海市场", delay=30)
+    page.keyboard.press("End")
+    page.wait_for_selector(".md-search-result__meta:has-text('No matching documents')", timeout=15000)
+    page.close()
+    assert errors == []
+
+
 def test_dossier_charts_and_facets_offline(browser: Any, offline_url: str) -> None:
     """Issue 6 in the offline edition: the dossier, its chart, the overview's
     charts, mention links, and facet tags on search results, all from disk."""

@@ -170,7 +170,7 @@ def test_editions_open_with_what_is_new(tmp_path: Path) -> None:
 def test_compact_shards_hold_exactly_minisearchs_entries(tmp_path: Path) -> None:
     """build-index.mjs writes its own compact shard format: decoded, it must be
     MiniSearch's own serialization of the same documents, term for term."""
-    words = ["alpha", "beta", "gamma", "Ёлка", "北京", "İstanbul", "x9", "zeta", "omega", "tab\tbed"]
+    words = ["alpha", "beta", "gamma", "Ёлка", "北京市长", "İstanbul", "x9", "zeta", "omega", "tab\tbed"]
     pages = [{"src": f"digest/articles/{i:04}.md", "title": f"{words[i % 7]} {i}", "terms": words[(i * 3) % 10],
               "text": " ".join(words[(i * j) % 10] for j in range(1 + i % 13)), "snippet": "", "tags": []}
              for i in range(300)]
@@ -191,13 +191,15 @@ def test_compact_shards_hold_exactly_minisearchs_entries(tmp_path: Path) -> None
         for term, data in decode_shard(shard.read_text(encoding="utf-8")):
             assert shard_of(term) == shard.stem
             decoded[term] = data
-    script = ("import { readFileSync } from 'node:fs';"
+    script = ("import { readFileSync } from 'node:fs'; import vm from 'node:vm';"
               "const { default: MiniSearch } = await import(process.argv[1]);"
-              "const m = new MiniSearch({ fields: ['title', 'terms', 'text'], storeFields: [] });"
+              "globalThis.MiniSearch = MiniSearch; vm.runInThisContext(readFileSync(process.argv[2], 'utf8'));"
+              "const m = new MiniSearch({ fields: ['title', 'terms', 'text'], storeFields: [],"
+              "                           tokenize: globalThis.digestTokenize });"
               "m.addAll(JSON.parse(readFileSync(0, 'utf8')).docs);"
               "process.stdout.write(JSON.stringify(m.toJSON()));")
-    run = subprocess.run(["node", "--input-type=module", "-e", script, (REPO / ENGINE).as_uri()], input=payload,
-                         capture_output=True, text=True, check=True)
+    run = subprocess.run(["node", "--input-type=module", "-e", script, (REPO / ENGINE).as_uri(), str(TOKENIZER)],
+                         input=payload, capture_output=True, text=True, check=True)
     reference = json.loads(run.stdout)
     expected = {term: {int(f): {int(d): n for d, n in freqs.items()} for f, freqs in data.items()}
                 for term, data in reference.pop("index")}
@@ -209,6 +211,7 @@ def test_compact_shards_hold_exactly_minisearchs_entries(tmp_path: Path) -> None
     assert max(d for data in decoded.values() for freqs in data.values() for d in freqs) > 36
     assert 300 in decoded["handbook"][2]  # the hand-written page, added after the generated ones
     assert "tab" in decoded and "bed" in decoded  # a tab separates words
+    assert {"北京", "京市", "市长"} <= decoded.keys() and "北京市长" not in decoded  # see test_words_are_split_*
     # The browser's reader (search-worker.js, loadShard) fills MiniSearch's
     # term map with the same entries.
     reader = ("import { readFileSync, readdirSync } from 'node:fs'; import vm from 'node:vm';"
@@ -233,6 +236,34 @@ def test_compact_shards_hold_exactly_minisearchs_entries(tmp_path: Path) -> None
     # The second edition finds the same index built: no Node runs.
     again = IndexBuild(pages_file, tmp_path, directory_urls=False)
     assert again.proc is None and again.finish(site) == (docs, built)
+
+
+TOKENIZER = REPO / "scripts/digest/assets/search-tokenize.js"
+
+
+def tokenize(*texts: str) -> list[list[str]]:
+    """search-tokenize.js run by Node, as build-index.mjs runs it."""
+    script = ("import { readFileSync } from 'node:fs'; import vm from 'node:vm';"
+              "const { default: MiniSearch } = await import(process.argv[1]);"
+              "globalThis.MiniSearch = MiniSearch; vm.runInThisContext(readFileSync(process.argv[2], 'utf8'));"
+              "const texts = JSON.parse(readFileSync(0, 'utf8'));"
+              "process.stdout.write(JSON.stringify(texts.map((t) => globalThis.digestTokenize(t))));")
+    run = subprocess.run(["node", "--input-type=module", "-e", script, (REPO / ENGINE).as_uri(), str(TOKENIZER)],
+                         input=json.dumps(texts), capture_output=True, text=True, check=True)
+    return list(json.loads(run.stdout))
+
+
+def test_words_are_split_as_minisearch_does_but_chinese_and_japanese_into_pairs() -> None:
+    assert tokenize("Rocket-parts line, near Baku: İstanbul x9", "北京市长访问了上海。", "GDP增长率3%", "東京と大阪",
+                    "中 国", "한국어 문장") == [
+        ["Rocket", "parts", "line", "near", "Baku", "İstanbul", "x9"],
+        # The empty word after the full stop is MiniSearch's own (its indexing skips it).
+        ["北京", "京市", "市长", "长访", "访问", "问了", "了上", "上海", ""],
+        ["GDP", "增长", "长率", "3", ""],
+        ["東京", "京と", "と大", "大阪"],
+        ["中", "国"],  # a character alone stays itself
+        ["한국어", "문장"],  # Korean is written with spaces: MiniSearch's words
+    ]
 
 
 def test_charts_drawn_beside_equal_charts_drawn_here(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -33,6 +33,7 @@ ASSETS = {
     SHIM_TARGET: SHIM_SOURCE,
 }
 WORKER = Path(__file__).parent / "assets" / "search-worker.js"
+TOKENIZE = Path(__file__).parent / "assets" / "search-tokenize.js"  # the worker's and build-index.mjs' word splitting
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,7 @@ def plan(project: Project, digest: Digest, progress: Progress = QUIET) -> dict[s
             raise BuildFailed(f"{source} is missing: run 'make setup' (it runs 'npm ci') first")
         files[target] = (project.root / source).read_bytes()
     files["digest/assets/search/worker.js"] = WORKER.read_bytes()
+    files["digest/assets/search/tokenize.js"] = TOKENIZE.read_bytes()
     files[SEARCH_PAGES] = "self.__digestPages = " + json.dumps(search_pages(digest), ensure_ascii=False) + ";\n"
     return files
 

@@ -9,10 +9,9 @@
 //           the compact form below)
 // The options must match search-worker.js beside this file.
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
-import { pathToFileURL } from "node:url";
-
-const OPTIONS = { fields: ["title", "terms", "text"], storeFields: [] };
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import vm from "node:vm";
 
 // Must match shard_of() in searchindex.py and searchShard() in search-worker.js.
 function shardOf(term) {
@@ -23,6 +22,11 @@ function shardOf(term) {
 
 const [engine, input, outdir] = process.argv.slice(2);
 const { default: MiniSearch } = await import(pathToFileURL(engine).href);
+// The worker's word splitting (search-tokenize.js beside this file), so that
+// queries are split as the text was.
+globalThis.MiniSearch = MiniSearch;
+vm.runInThisContext(readFileSync(join(dirname(fileURLToPath(import.meta.url)), "search-tokenize.js"), "utf8"));
+const OPTIONS = { fields: ["title", "terms", "text"], storeFields: [], tokenize: globalThis.digestTokenize };
 // MiniSearch keeps its terms in a radix tree (SearchableMap), which it needs
 // for prefix and fuzzy search in the browser; building the index needs only
 // fetch(term, create) on it, and a plain Map does that several times faster.

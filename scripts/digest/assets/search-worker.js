@@ -13,6 +13,7 @@
  */
 "use strict";
 
+// tokenize: digestTokenize, from tokenize.js (search-tokenize.js), once loaded.
 var OPTIONS = { fields: ["title", "terms", "text"], storeFields: [] };
 var BOOST = { title: 4, terms: 3 };
 var LIMIT = 100;
@@ -96,7 +97,8 @@ function fallback(data) {
 
 function setup(data) {
   base = here().replace(/[^/]*$/, "");
-  return load([base + "minisearch.js"]).then(function () {
+  return load([base + "minisearch.js", base + "tokenize.js"]).then(function () {
+    OPTIONS.tokenize = self.digestTokenize;
     return load([base + "../../../search/digest_index.js"]).then(function () {
       var search = self.__digestSearch;
       docs = search.docs;
@@ -152,9 +154,8 @@ function engineFor(name) {
 }
 
 function words(query) {
-  var tokenize = MiniSearch.getDefault("tokenize");
   var process = MiniSearch.getDefault("processTerm");
-  return tokenize(query).map(function (t) { return process(t); }).filter(function (t) { return t; });
+  return self.digestTokenize(query).map(function (t) { return process(t); }).filter(function (t) { return t; });
 }
 
 /* Every word must match; the last may be the start of a word (as you type). */
