@@ -5,18 +5,25 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import os
 import re
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from digest import fsutil, model
 from digest.connect import RELATED_MAX, Facets, Matcher, case_matches, mentions, rank_related
 from digest.pipeline import Project, check
 from digest.render import render_all
 from digest.render.article import paragraph_html
+from digest.synth import write_corpus
 from digest.text import Fix
+
+from .conftest import make_project
 
 NAMES = {"ROKETSAN": "roketsan", "ASELSAN": "aselsan", "Aselsan": "aselsan", "Askeri Elektronik": "aselsan",
          "US": "us", "Turkey": "turkey", "Baykar": "baykar", "Baykar Makina": "baykar-makina",
@@ -217,3 +224,64 @@ def test_related_ranking_matches_its_definition(data: st.DataObject) -> None:
     names = {f"{p}:{k}": k for p in "etr" for k in "abcdefgpqruv"}
     ranked = rank_related(facets, chosen, names)
     assert {i: [r.id for r in rs] for i, rs in ranked.items()} == _related_by_brute_force(facets, chosen)
+
+
+def test_related_articles_ranked_in_a_child_process_are_the_same(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """At scale, related articles are ranked in a forked child while the
+    mentions are found (fsutil.beside); the digest must be the same."""
+    write_corpus(tmp_path / "corpus", 150)
+    project = Project(make_project(tmp_path / "p", tmp_path / "corpus"))
+    here = check(project).digest
+    monkeypatch.setattr(model, "RANK_BESIDE", 1)
+    monkeypatch.setattr(fsutil, "usable_cores", lambda: 2)
+    children: list[int] = []
+    real_fork = os.fork
+
+    def fork() -> int:
+        pid = real_fork()
+        if pid:
+            children.append(pid)
+        return pid
+
+    monkeypatch.setattr(os, "fork", fork)
+    forked = check(project).digest
+    assert len(children) == 1  # it did run in a child
+    assert forked == here
+    assert sum(len(a.ranked) for a in forked.articles.values()) > 100
+
+
+def test_work_beside_returns_its_result_or_its_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(fsutil, "usable_cores", lambda: 2)
+    with fsutil.beside(os.getpid) as result:
+        assert result() != os.getpid()  # computed in the child
+
+    def fails() -> None:
+        raise ValueError("no such facet")
+
+    with fsutil.beside(fails) as result, pytest.raises(ValueError, match="no such facet"):
+        result()
+    # Not wanted, or one core: computed here, when asked for.
+    with fsutil.beside(os.getpid, wanted=False) as result:
+        assert result() == os.getpid()
+    monkeypatch.setattr(fsutil, "usable_cores", lambda: 1)
+    with fsutil.beside(os.getpid) as result:
+        assert result() == os.getpid()
+
+
+def test_a_block_that_fails_stops_the_work_beside_it(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setattr(fsutil, "usable_cores", lambda: 2)
+    started = tmp_path / "started"
+
+    def forever() -> None:
+        started.write_text(str(os.getpid()))
+        while True:
+            time.sleep(0.05)
+
+    with pytest.raises(KeyError), fsutil.beside(forever):
+        while not started.exists():
+            time.sleep(0.01)
+        raise KeyError("the block failed")
+    child = int(started.read_text())
+    with pytest.raises(ChildProcessError):  # killed and reaped: no such child any more
+        os.waitpid(child, os.WNOHANG)

@@ -14,6 +14,7 @@ import errno
 import fcntl
 import multiprocessing
 import os
+import pickle
 import secrets
 import shutil
 import signal
@@ -22,8 +23,11 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeVar
 
 from digest.problems import DigestError
+
+T = TypeVar("T")
 
 _AT_FDCWD = -100
 _RENAME_EXCHANGE = 2
@@ -104,6 +108,64 @@ def spawned_pool(workers: int) -> ProcessPoolExecutor:
     and dying with this process, like MkDocs and Node."""
     return ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
                                initializer=die_with_parent, initargs=(os.getpid(),))
+
+
+@contextmanager
+def beside(work: Callable[[], T], wanted: bool = True) -> Iterator[Callable[[], T]]:
+    """Run ``work`` in a forked child while the block runs; the block gets a
+    function that returns its result (or raises its exception).
+
+    Forked, not spawned: the child reads the data this process already holds
+    (at 10,000 articles, the facets of every article) without copying it,
+    and only the result comes back, pickled. Where fork does not exist, or
+    when not ``wanted`` or a single core is usable, ``work`` runs here, when
+    the result is asked for. The child dies with this process, and is
+    stopped if the block fails.
+    """
+    if not wanted or not hasattr(os, "fork") or usable_cores() < 2:
+        yield work
+        return
+    parent = os.getpid()
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: compute, send, and leave without running the parent's clean-ups
+        code = 0
+        try:
+            os.close(read)
+            die_with_parent(parent)
+            try:
+                data = pickle.dumps((True, work()))
+            except BaseException as exc:  # sent back to be raised in the parent
+                data = pickle.dumps((False, exc))
+            with os.fdopen(write, "wb") as pipe:
+                pipe.write(data)
+        except BaseException:
+            code = 1
+        finally:
+            os._exit(code)
+    os.close(write)
+    taken = False
+
+    def result() -> T:
+        nonlocal taken
+        with os.fdopen(read, "rb") as pipe:
+            data = pipe.read()
+        taken = True
+        os.waitpid(pid, 0)
+        if not data:
+            raise RuntimeError("a worker process ended without a result")
+        ok, value = pickle.loads(data)
+        if not ok:
+            raise value
+        return value  # type: ignore[no-any-return]
+
+    try:
+        yield result
+    finally:
+        if not taken:
+            os.kill(pid, signal.SIGKILL)
+            os.waitpid(pid, 0)
+            os.close(read)
 
 
 def _old_path(dest: Path) -> Path:
