@@ -46,7 +46,6 @@ class Run:
 
 @dataclass
 class Report:
-    n: int
     rows: list[tuple[str, str]] = field(default_factory=list)
 
     def add(self, name: str, value: str) -> None:
@@ -207,6 +206,9 @@ class _Size:
         """The median full build."""
         return statistics.median(b.seconds for b in self.builds)
 
+    def baseline_median(self) -> float:
+        return statistics.median(self.baselines)
+
 
 def _prepare(n: int, work: Path, repo: Path, say: Callable[[str], None]) -> _Size:
     """The project of ``n`` articles and its baseline, generated; the
@@ -221,7 +223,7 @@ def _prepare(n: int, work: Path, repo: Path, say: Callable[[str], None]) -> _Siz
     # as many files had been deleted).
     os.sync()
     say(f"{n} articles in {root}")
-    size = _Size(n, root, baseline, Report(n), _digest(root, "generate"))
+    size = _Size(n, root, baseline, Report(), _digest(root, "generate"))
     size.report.add(f"generation, seeds to Markdown ({n:,} articles)", f"{size.gen.seconds:.1f} s")
     noop = _digest(root, "generate")
     size.report.add("no-op regeneration", f"{noop.seconds:.2f} s, {_written(noop)} files rewritten")
@@ -257,7 +259,7 @@ def _finish(size: _Size, search: bool, say: Callable[[str], None]) -> None:
     ratios = [h / b for h, b in zip(hosted, size.baselines, strict=True)]
     report.add("ratio hosted / baseline" + (f" (median of {len(ratios)} pairs)" if several else ""),
                f"{statistics.median(ratios):.2f}" + (f" ({', '.join(f'{r:.2f}' for r in ratios)})" if several else ""))
-    report.add("ratio full build / baseline (medians)", f"{size.full() / statistics.median(size.baselines):.2f}")
+    report.add("ratio full build / baseline (medians)", f"{size.full() / size.baseline_median():.2f}")
     report.add("built size per article (hosted)", f"{_du(root / 'site') / n / 1024:.1f} KB")
     report.add("peak memory (generation, build)",
                f"{size.gen.peak_mb:.0f} MB, {max(b.peak_mb for b in size.builds):.0f} MB")
@@ -280,12 +282,12 @@ def _finish(size: _Size, search: bool, say: Callable[[str], None]) -> None:
 def _growth(sizes: Sequence[_Size]) -> Report:
     """How each size's median full build compares with the size before it:
     the ratio of times against the ratio of articles."""
-    report = Report(sizes[-1].n)
+    report = Report()
     for small, large in itertools.pairwise(sizes):
         report.add(f"full build, {large.n:,} / {small.n:,} articles (x{large.n / small.n:g} the articles)",
                    f"{large.full() / small.full():.2f} ({large.full():.1f} s / {small.full():.1f} s)")
         report.add(f"baseline, {large.n:,} / {small.n:,} articles",
-                   f"{statistics.median(large.baselines) / statistics.median(small.baselines):.2f}")
+                   f"{large.baseline_median() / small.baseline_median():.2f}")
     return report
 
 
