@@ -8,6 +8,7 @@ import json
 import re
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -167,6 +168,21 @@ def test_editions_open_with_what_is_new(tmp_path: Path) -> None:
     assert '<a href="../topics/drones.html">drones</a> (2 articles; at most 1 in each of the previous 7 editions)' in page
 
 
+TOKENIZER = REPO / "scripts/digest/assets/search-tokenize.js"
+
+
+def with_tokenizer(script: str, given: str) -> Any:
+    """The JSON a Node ``script`` prints, given ``given`` on its standard
+    input, run with MiniSearch and search-tokenize.js loaded as
+    build-index.mjs loads them."""
+    prelude = ("import { readFileSync } from 'node:fs'; import vm from 'node:vm';"
+               "const { default: MiniSearch } = await import(process.argv[1]);"
+               "globalThis.MiniSearch = MiniSearch; vm.runInThisContext(readFileSync(process.argv[2], 'utf8'));")
+    run = subprocess.run(["node", "--input-type=module", "-e", prelude + script, (REPO / ENGINE).as_uri(),
+                          str(TOKENIZER)], input=given, capture_output=True, text=True, check=True)
+    return json.loads(run.stdout)
+
+
 def test_compact_shards_hold_exactly_minisearchs_entries(tmp_path: Path) -> None:
     """build-index.mjs writes its own compact shard format: decoded, it must be
     MiniSearch's own serialization of the same documents, term for term."""
@@ -191,16 +207,10 @@ def test_compact_shards_hold_exactly_minisearchs_entries(tmp_path: Path) -> None
         for term, data in decode_shard(shard.read_text(encoding="utf-8")):
             assert shard_of(term) == shard.stem
             decoded[term] = data
-    script = ("import { readFileSync } from 'node:fs'; import vm from 'node:vm';"
-              "const { default: MiniSearch } = await import(process.argv[1]);"
-              "globalThis.MiniSearch = MiniSearch; vm.runInThisContext(readFileSync(process.argv[2], 'utf8'));"
-              "const m = new MiniSearch({ fields: ['title', 'terms', 'text'], storeFields: [],"
-              "                           tokenize: globalThis.digestTokenize });"
-              "m.addAll(JSON.parse(readFileSync(0, 'utf8')).docs);"
-              "process.stdout.write(JSON.stringify(m.toJSON()));")
-    run = subprocess.run(["node", "--input-type=module", "-e", script, (REPO / ENGINE).as_uri(), str(TOKENIZER)],
-                         input=payload, capture_output=True, text=True, check=True)
-    reference = json.loads(run.stdout)
+    reference = with_tokenizer("const m = new MiniSearch({ fields: ['title', 'terms', 'text'], storeFields: [],"
+                               "                           tokenize: globalThis.digestTokenize });"
+                               "m.addAll(JSON.parse(readFileSync(0, 'utf8')).docs);"
+                               "process.stdout.write(JSON.stringify(m.toJSON()));", payload)
     expected = {term: {int(f): {int(d): n for d, n in freqs.items()} for f, freqs in data.items()}
                 for term, data in reference.pop("index")}
     # The header is MiniSearch's own, less the terms (document ids, field
@@ -238,19 +248,11 @@ def test_compact_shards_hold_exactly_minisearchs_entries(tmp_path: Path) -> None
     assert again.proc is None and again.finish(site) == (docs, built)
 
 
-TOKENIZER = REPO / "scripts/digest/assets/search-tokenize.js"
-
-
 def tokenize(*texts: str) -> list[list[str]]:
-    """search-tokenize.js run by Node, as build-index.mjs runs it."""
-    script = ("import { readFileSync } from 'node:fs'; import vm from 'node:vm';"
-              "const { default: MiniSearch } = await import(process.argv[1]);"
-              "globalThis.MiniSearch = MiniSearch; vm.runInThisContext(readFileSync(process.argv[2], 'utf8'));"
-              "const texts = JSON.parse(readFileSync(0, 'utf8'));"
-              "process.stdout.write(JSON.stringify(texts.map((t) => globalThis.digestTokenize(t))));")
-    run = subprocess.run(["node", "--input-type=module", "-e", script, (REPO / ENGINE).as_uri(), str(TOKENIZER)],
-                         input=json.dumps(texts), capture_output=True, text=True, check=True)
-    return list(json.loads(run.stdout))
+    """search-tokenize.js's words for each text."""
+    return list(with_tokenizer("const texts = JSON.parse(readFileSync(0, 'utf8'));"
+                               "process.stdout.write(JSON.stringify(texts.map((t) => globalThis.digestTokenize(t))));",
+                               json.dumps(texts)))
 
 
 def test_words_are_split_as_minisearch_does_but_chinese_and_japanese_into_pairs() -> None:
