@@ -16,7 +16,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from digest import fsutil, model
-from digest.connect import RELATED_MAX, Facets, Matcher, case_matches, mentions, rank_related
+from digest.connect import CO_MAX, RELATED_MAX, Facets, Matcher, case_matches, co_mentions, mentions, rank_related
 from digest.pipeline import Project, check
 from digest.render import render_all
 from digest.render.article import paragraph_html
@@ -224,6 +224,21 @@ def test_related_ranking_matches_its_definition(data: st.DataObject) -> None:
     names = {f"{p}:{k}": k for p in "etr" for k in "abcdefgpqruv"}
     ranked = rank_related(facets, chosen, names)
     assert {i: [r.id for r in rs] for i, rs in ranked.items()} == _related_by_brute_force(facets, chosen)
+
+
+@settings(max_examples=80, deadline=None, derandomize=True, database=None)
+@given(st.dictionaries(st.text("xyz", min_size=1, max_size=3),
+                       st.lists(st.sampled_from("abcdefghijklmn"), max_size=12), max_size=40))
+def test_co_mentions_count_every_pair_of_entities_in_an_article(appearances: dict[str, list[str]]) -> None:
+    # The definition, pair by pair: how many articles hold both entities.
+    pairs: dict[str, dict[str, int]] = {}
+    for keys in appearances.values():
+        for k in set(keys):
+            mine = pairs.setdefault(k, {})
+            for other in set(keys) - {k}:
+                mine[other] = mine.get(other, 0) + 1
+    expected = {k: tuple(sorted(c.items(), key=lambda kv: (-kv[1], kv[0]))[:CO_MAX]) for k, c in pairs.items()}
+    assert co_mentions(appearances) == expected
 
 
 def test_related_articles_ranked_in_a_child_process_are_the_same(tmp_path: Path,

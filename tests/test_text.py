@@ -6,6 +6,7 @@ import markdown
 
 from digest.text import (
     Fix,
+    QuoteFinder,
     apply_corrections,
     find_paragraph,
     first_sentence,
@@ -36,6 +37,17 @@ def test_quote_found_across_wraps_and_typographic_quotes() -> None:
     paragraphs = ["first", "He said “no need\nto   build” it"]
     assert find_paragraph('"no need to build"', paragraphs) == 1
     assert find_paragraph("missing words", paragraphs) is None
+
+
+def test_one_finder_answers_every_quote_of_an_article() -> None:
+    paragraphs = ["Alpha said “yes”.", "Beta   said no.", "It ran on\nand on", "across the break."]
+    finder = QuoteFinder(paragraphs)
+    assert finder.find("Beta said no") == 1
+    assert finder.find('"yes"') == 0
+    assert finder.find("on and on across the") == 2  # starts in paragraph 3, ends in 4
+    assert finder.find("said yes") is None
+    assert finder.find('""') is None
+    assert [finder.find(q) for q in ("Beta said no", "on and on across the")] == [1, 2]  # asked again
 
 
 def test_markdown_characters_are_shown_as_written() -> None:

@@ -21,9 +21,9 @@ from digest.problems import Problem, Severity
 from digest.schema import ENTITY_KINDS
 from digest.text import (
     Paragraph,
+    QuoteFinder,
     apply_corrections,
     casefold_key,
-    find_paragraph,
     first_sentence,
     markdown_blocks,
     plain,
@@ -296,8 +296,9 @@ def build(raw: RawCorpus, checked: Checked, *, drafts: bool = False) -> tuple[Di
             fixes.append(Correction(original, corrected, tuple(where)))
         texts = [plain(p) for p in paragraphs]
         quotes = []
+        finder = QuoteFinder(texts)
         for i, q in enumerate(v.get("quotes") or []):
-            at = find_paragraph(q["text"], texts)
+            at = finder.find(q["text"])
             if at is None:
                 if seed.text:
                     report(ann, f"quotes[{i}].text", f"the quote {q['text'][:60]!r} does not occur in {seed.rel}",
