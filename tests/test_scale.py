@@ -18,6 +18,7 @@ from digest.pipeline import Options, Project, check, generate
 from digest.progress import Progress
 from digest.render import render_all
 from digest.render.lists import HUB_PAGE_SIZE, entity_chart
+from digest.render.search import search_pages, search_script
 from digest.searchindex import ENGINE, IndexBuild, decode_shard, shard_of
 from digest.synth import write_corpus
 
@@ -278,3 +279,16 @@ def test_charts_drawn_beside_equal_charts_drawn_here(tmp_path: Path, monkeypatch
     here = render_all(digest)
     assert beside == here
     assert all(b"<svg" in here[path][:100] for path, _, _ in charts)  # type: ignore[operator]
+
+
+def test_pages_planned_as_bytes_are_the_rendered_pages_and_pages_js_is_their_json(tmp_path: Path) -> None:
+    write_corpus(tmp_path / "corpus", 60)
+    digest = check(Project(make_project(tmp_path / "p", tmp_path / "corpus"))).digest
+    pages = render_all(digest)
+    encoded = render_all(digest, encoded=True)
+    assert all(isinstance(v, bytes) for v in encoded.values())
+    assert encoded == {k: v.encode("utf-8") if isinstance(v, str) else v for k, v in pages.items()}
+    # Encoded document by document, the same bytes as the whole list dumped at once.
+    docs = search_pages(digest)
+    assert any("北京" in str(d["text"]) for d in docs)  # text beyond Latin-1, where the str form doubles
+    assert search_script(digest) == ("self.__digestPages = " + json.dumps(docs, ensure_ascii=False) + ";\n").encode()

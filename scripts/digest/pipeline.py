@@ -6,7 +6,6 @@ The CLI and the tests call these same functions.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +17,7 @@ from digest.model import Digest, build
 from digest.problems import BuildFailed, CheckFailed, Problem, Severity
 from digest.progress import QUIET, Progress
 from digest.render import render_all
-from digest.render.search import SEARCH_PAGES, search_pages
+from digest.render.search import SEARCH_PAGES, search_script
 from digest.site import mkdocs_build, offline_from_hosted
 from digest.validate import validate
 from digest.write import WriteReport, is_fresh, write_tree
@@ -94,15 +93,22 @@ def check(project: Project, options: Options | None = None) -> Checked:
 
 
 def plan(project: Project, digest: Digest, progress: Progress = QUIET) -> dict[str, str | bytes]:
-    """Everything the generator owns under docs/: pages plus the served shim."""
-    files: dict[str, str | bytes] = dict(render_all(digest, progress))
+    """Everything the generator owns under docs/: pages plus the served shim.
+
+    Pages are held as UTF-8 bytes (see render_all). The search documents are
+    made first: their encoding needs about twice their size for a moment
+    (180 MB of them at 10,000 long articles), and before the pages that
+    moment is not added to the pages' memory.
+    """
+    script = search_script(digest)
+    files: dict[str, str | bytes] = render_all(digest, progress, encoded=True)
     for target, source in ASSETS.items():
         if not (project.root / source).is_file():
             raise BuildFailed(f"{source} is missing: run 'make setup' (it runs 'npm ci') first")
         files[target] = (project.root / source).read_bytes()
     files["digest/assets/search/worker.js"] = WORKER.read_bytes()
     files["digest/assets/search/tokenize.js"] = TOKENIZE.read_bytes()
-    files[SEARCH_PAGES] = "self.__digestPages = " + json.dumps(search_pages(digest), ensure_ascii=False) + ";\n"
+    files[SEARCH_PAGES] = script
     return files
 
 
