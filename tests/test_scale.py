@@ -187,9 +187,12 @@ def with_tokenizer(script: str, given: str) -> Any:
 def test_compact_shards_hold_exactly_minisearchs_entries(tmp_path: Path) -> None:
     """build-index.mjs writes its own compact shard format: decoded, it must be
     MiniSearch's own serialization of the same documents, term for term."""
-    words = ["alpha", "beta", "gamma", "Ёлка", "北京市长", "İstanbul", "x9", "zeta", "omega", "tab\tbed"]
-    pages = [{"src": f"digest/articles/{i:04}.md", "title": f"{words[i % 7]} {i}", "terms": words[(i * 3) % 10],
-              "text": " ".join(words[(i * j) % 10] for j in range(1 + i % 13)), "snippet": "", "tags": []}
+    # Line breaks inside a text: Node reads its input a document a line.
+    words = ["alpha", "beta", "gamma", "Ёлка", "北京市长", "İstanbul", "x9", "zeta", "omega", "tab\tbed",
+             "line\nbreak", "para\u2028graph"]
+    n = len(words)
+    pages = [{"src": f"digest/articles/{i:04}.md", "title": f"{words[i % 7]} {i}", "terms": words[(i * 3) % n],
+              "text": " ".join(words[(i * j) % n] for j in range(1 + i % 13)), "snippet": "", "tags": []}
              for i in range(300)]
     pages_file = tmp_path / "pages.js"
     pages_file.write_text(f"self.__digestPages = {json.dumps(pages)};", encoding="utf-8")
@@ -222,6 +225,7 @@ def test_compact_shards_hold_exactly_minisearchs_entries(tmp_path: Path) -> None
     assert max(d for data in decoded.values() for freqs in data.values() for d in freqs) > 36
     assert 300 in decoded["handbook"][2]  # the hand-written page, added after the generated ones
     assert "tab" in decoded and "bed" in decoded  # a tab separates words
+    assert {"line", "break", "para", "graph"} <= decoded.keys()
     assert {"北京", "京市", "市长"} <= decoded.keys() and "北京市长" not in decoded  # see test_words_are_split_*
     # The browser's reader (search-worker.js, loadShard) fills MiniSearch's
     # term map with the same entries.
