@@ -37,10 +37,12 @@ lint: $(STAMP)
 test: lint
 	$(BIN)/python -m pytest
 
-# Measure on a synthetic corpus: make bench N=5000
+# Measure on a synthetic corpus: make bench N=5000 (or N="5000 10000";
+# ARGS=--long for the heavier corpus)
 N ?= 1000
+ARGS ?=
 bench: $(STAMP)
-	$(BIN)/digest bench $(N)
+	$(BIN)/digest bench $(N) $(ARGS)
 
 # Regenerate the golden files after an intended change to the output.
 golden: $(STAMP)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import io
 import json
 import re
@@ -21,6 +22,7 @@ from digest.render.lists import HUB_PAGE_SIZE, entity_chart
 from digest.render.search import search_pages, search_script
 from digest.searchindex import ENGINE, IndexBuild, decode_shard, shard_of
 from digest.synth import write_corpus
+from digest.text import plain
 
 from .conftest import REPO, make_project
 
@@ -34,6 +36,24 @@ def test_synthetic_corpus_is_deterministic_and_valid(tmp_path: Path) -> None:
         assert (tmp_path / "a/seeds" / name).read_bytes() == (tmp_path / "b/seeds" / name).read_bytes()
     result = check(Project(tmp_path / "a"), Options(strict=True))
     assert len(result.digest.reviewed) == 30 and result.problems == ()
+    # The standard corpus stays the one earlier measurements were made on.
+    write_corpus(tmp_path / "c", 40)
+    digest = hashlib.sha256()
+    for path in sorted((tmp_path / "c").iterdir()):
+        digest.update(path.name.encode() + b"\0" + path.read_bytes())
+    assert digest.hexdigest() == "44e049004d2112157a7349ab8d6adbefacc29ebf1c743e44a656958dfb8ba20a"
+
+
+def test_the_long_corpus_is_valid_and_heavier(tmp_path: Path) -> None:
+    write_corpus(tmp_path / "seeds", 60, long=True)
+    result = check(Project(tmp_path), Options(strict=True))
+    assert len(result.digest.reviewed) == 60 and result.problems == ()
+    articles = list(result.digest.articles.values())
+    assert all(len(a.quotes) == 3 and len(a.corrections) == 2 and 8 <= len(a.entities) <= 20 for a in articles)
+    assert sum(len(a.paragraphs) for a in articles) / len(articles) >= 12
+    names = [h.name for h in result.digest.entities.values()]
+    assert any("\u4e00" <= c <= "\u9fff" for name in names for c in name)  # Chinese names too
+    assert any(not t.isascii() and " " not in t for a in articles for t in map(plain, a.paragraphs))  # no spaces
 
 
 def test_long_hubs_and_editions_are_split(tmp_path: Path) -> None:
@@ -296,3 +316,4 @@ def test_pages_planned_as_bytes_are_the_rendered_pages_and_pages_js_is_their_jso
     docs = search_pages(digest)
     assert any("北京" in str(d["text"]) for d in docs)  # text beyond Latin-1, where the str form doubles
     assert search_script(digest) == ("self.__digestPages = " + json.dumps(docs, ensure_ascii=False) + ";\n").encode()
+

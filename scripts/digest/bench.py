@@ -210,12 +210,12 @@ class _Size:
         return statistics.median(self.baselines)
 
 
-def _prepare(n: int, work: Path, repo: Path, say: Callable[[str], None]) -> _Size:
-    """The project of ``n`` articles and its baseline, generated; the
-    generation and the no-op regeneration timed."""
+def _prepare(n: int, work: Path, repo: Path, say: Callable[[str], None], long: bool = False) -> _Size:
+    """The project of ``n`` articles (in synth's long shape with ``long``) and
+    its baseline, generated; the generation and the no-op regeneration timed."""
     root = work / f"project-{n}"
     make_project(root, repo)
-    write_corpus(root / "seeds", n)
+    write_corpus(root / "seeds", n, long=long)
     baseline = _baseline_project(work / f"baseline-{n}", root / "seeds", repo)
     # Writing the corpus and the baseline's pages is not the generation's
     # work: let it reach the disk first, or the generation's own writes wait
@@ -224,7 +224,8 @@ def _prepare(n: int, work: Path, repo: Path, say: Callable[[str], None]) -> _Siz
     os.sync()
     say(f"{n} articles in {root}")
     size = _Size(n, root, baseline, Report(), _digest(root, "generate"))
-    size.report.add(f"generation, seeds to Markdown ({n:,} articles)", f"{size.gen.seconds:.1f} s")
+    size.report.add(f"generation, seeds to Markdown ({n:,} {'long ' if long else ''}articles)",
+                    f"{size.gen.seconds:.1f} s")
     noop = _digest(root, "generate")
     size.report.add("no-op regeneration", f"{noop.seconds:.2f} s, {_written(noop)} files rewritten")
     return size
@@ -292,7 +293,7 @@ def _growth(sizes: Sequence[_Size]) -> Report:
 
 
 def bench(sizes: Sequence[int], repo: Path, out: TextIO, keep: Path | None = None, search: bool = True,
-          rounds: int = 3) -> list[Report]:
+          rounds: int = 3, long: bool = False) -> list[Report]:
     """Run every measurement for each number of articles in ``sizes`` and
     print a table for each (and, for several sizes, how the build grows).
 
@@ -305,7 +306,7 @@ def bench(sizes: Sequence[int], repo: Path, out: TextIO, keep: Path | None = Non
         print(f"bench: {text}", file=out, flush=True)
 
     try:
-        prepared = [_prepare(n, work, repo, say) for n in sizes]
+        prepared = [_prepare(n, work, repo, say, long) for n in sizes]
         for i in range(rounds):
             for size in prepared:
                 _round(size, i, say)

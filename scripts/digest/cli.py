@@ -44,6 +44,8 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--root", type=Path, default=Path("."), help="project whose configuration and assets to use")
     bench.add_argument("--keep", type=Path, default=None, help="keep the generated project under this folder")
     bench.add_argument("--no-search", action="store_true", help="skip the browser search measurement")
+    bench.add_argument("--long", action="store_true",
+                       help="a heavier corpus: longer articles, three quotes and 8 to 20 entities each, 1,500 entities")
     bench.add_argument("--rounds", type=int, default=3,
                        help="full and baseline builds, in turns; each figure is their median (default: %(default)s)")
     return parser
@@ -121,7 +123,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
         if min(args.n) < 1 or len(set(args.n)) != len(args.n):
             print("digest bench: each number of articles must be positive, and given once", file=err)
             return EXIT_USAGE
-        bench(args.n, args.root.resolve(), out, keep=args.keep, search=not args.no_search, rounds=args.rounds)
+        bench(args.n, args.root.resolve(), out, keep=args.keep, search=not args.no_search, rounds=args.rounds,
+              long=args.long)
         return EXIT_OK
     project = Project(args.root.resolve())
     seeds_count = sum(1 for _ in project.seeds.iterdir()) if project.seeds.is_dir() else 0
