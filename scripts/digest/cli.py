@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TextIO
 
-from digest.fsutil import Busy, project_lock
+from digest.fsutil import Busy, give_back_memory, project_lock
 from digest.load import Limits
 from digest.model import Digest
 from digest.pipeline import Checked, Options, Project, build_site, check, generate, tidy, up_to_date
@@ -147,9 +147,11 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
             elif not _generate(project, options, out, err):
                 return EXIT_PROBLEMS
             # The corpus and the model are gone by now (their cycles collected
-            # here), so the site build's own work (the search documents, the
-            # guard) reuses their memory; MkDocs and Node run as child processes.
+            # here, the memory handed back to the system), so the site build's
+            # own work (the search documents, the guard) does not add to it;
+            # MkDocs and Node run as child processes.
             gc.collect()
+            give_back_memory()
             if args.command == "build":
                 build_site(project, hosted=args.edition in ("both", "hosted"), offline=args.edition in ("both", "offline"),
                            progress=progress)
