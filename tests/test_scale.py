@@ -9,12 +9,13 @@ import json
 import os
 import re
 import subprocess
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from digest import render
+from digest import bench, render
 from digest.cli import main
 from digest.fsutil import give_back_memory
 from digest.pipeline import Options, Project, check, generate
@@ -348,3 +349,27 @@ def test_freed_memory_is_handed_back_to_the_system() -> None:
     assert before - _resident_mb() > 250
     assert len(kept) == 200
 
+
+def test_memory_a_forked_child_shares_is_counted_once() -> None:
+    """The bench sums a command's processes by their proportional shares:
+    resident sizes would count twice what a forked child still shares."""
+    block = bytearray(300 * 2**20)
+    for i in range(0, len(block), 4096):
+        block[i] = 1  # resident now, and then shared with the child
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(write)
+        os.read(read, 1)
+        os._exit(0)
+    try:
+        os.close(read)
+        time.sleep(0.2)
+        page_kb = os.sysconf("SC_PAGE_SIZE") // 1024
+        child_kb = int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * page_kb
+        assert child_kb > 280 * 1024  # what a sum of resident sizes would add
+        assert bench._tree_memory_kb(os.getpid()) < _resident_mb() * 1024 + 100 * 1024
+    finally:
+        os.write(write, b"x")
+        os.close(write)
+        os.waitpid(pid, 0)

@@ -61,8 +61,25 @@ class Report:
 _PAGE_KB = os.sysconf("SC_PAGE_SIZE") // 1024
 
 
-def _tree_rss_kb(root_pid: int) -> int:
-    """The resident memory of a process and all its descendants, now (Linux)."""
+def _pss_kb(pid: int, rss_kb: int) -> int:
+    """A process's proportional share of memory (Linux: pages it shares with
+    another process, such as a forked child and its parent, count half to
+    each); its resident memory where the system does not say."""
+    try:
+        text = Path(f"/proc/{pid}/smaps_rollup").read_text()
+    except OSError:
+        return rss_kb
+    m = re.search(r"^Pss:\s+(\d+) kB", text, re.M)
+    return int(m.group(1)) if m else rss_kb
+
+
+def _tree_memory_kb(root_pid: int) -> int:
+    """The memory of a process and all its descendants together, now (Linux).
+
+    Summed as proportional shares, not resident sizes: a forked child's
+    resident size counts every page it still shares with its parent, which
+    the sum would count twice (generation forks one while it holds the model).
+    """
     children: dict[int, list[int]] = {}
     rss: dict[int, int] = {}
     for stat in Path("/proc").glob("[0-9]*/stat"):
@@ -77,7 +94,8 @@ def _tree_rss_kb(root_pid: int) -> int:
     total, todo = 0, [root_pid]
     while todo:
         pid = todo.pop()
-        total += rss.get(pid, 0)
+        if pid in rss:
+            total += _pss_kb(pid, rss[pid])
         todo += children.get(pid, [])
     return total
 
@@ -85,7 +103,8 @@ def _tree_rss_kb(root_pid: int) -> int:
 def _digest(root: Path, *args: str) -> Run:
     """Run a digest command in a child; its time, and its peak memory: the
     largest of its processes (getrusage), or, when they run side by side
-    (MkDocs and Node), all of them together, sampled every 0.2 s."""
+    (MkDocs and Node), all of them together (proportional shares), sampled
+    every 0.2 s."""
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
     started = time.perf_counter()
     # --progress: each step's time, which the table reads, whatever the size.
@@ -98,7 +117,7 @@ def _digest(root: Path, *args: str) -> Run:
     def sample() -> None:
         nonlocal together
         while not done.wait(0.2):
-            together = max(together, _tree_rss_kb(proc.pid))
+            together = max(together, _tree_memory_kb(proc.pid))
 
     sampler = threading.Thread(target=sample, daemon=True)
     sampler.start()
