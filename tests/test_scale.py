@@ -22,7 +22,7 @@ from digest.pipeline import Options, Project, check, generate
 from digest.progress import Progress
 from digest.render import render_all
 from digest.render.lists import HUB_PAGE_SIZE, entity_chart
-from digest.render.search import search_pages, search_script
+from digest.render.search import PAGES_START, pages_script, search_pages, search_script
 from digest.searchindex import (
     ENGINE,
     SHOWN,
@@ -226,7 +226,7 @@ def test_compact_shards_hold_exactly_minisearchs_entries(tmp_path: Path) -> None
               "text": " ".join(words[(i * j) % n] for j in range(1 + i % 13)), "snippet": "", "tags": []}
              for i in range(300)]
     pages_file = tmp_path / "pages.js"
-    pages_file.write_text(f"self.__digestPages = {json.dumps(pages)};", encoding="utf-8")
+    pages_file.write_bytes(pages_script(pages))
     site = tmp_path / "site"
     (site / "search").mkdir(parents=True)
     (site / "search/search_index.json").write_text(json.dumps({"docs": [
@@ -236,7 +236,7 @@ def test_compact_shards_hold_exactly_minisearchs_entries(tmp_path: Path) -> None
     docs, built = build.finish(site)
     assert [d["location"] for d in docs][-1] == "guide/a.html" and len(docs) == 301
     # What Node was given: the documents' text, which the build no longer holds.
-    assert all(set(d) <= set(SHOWN) for d in docs[:-1])
+    assert all(set(d) <= {"location", *SHOWN} for d in docs[:-1])
     given = generated_documents(pages_file, False) + hand_written_documents(site, set())
     assert [d["location"] for d in given] == [d["location"] for d in docs]
     payload = json.dumps({"docs": [{"id": i, **{f: d[f].replace("\t", " ") for f in ("title", "terms", "text")}}
@@ -320,17 +320,20 @@ def test_charts_drawn_beside_equal_charts_drawn_here(tmp_path: Path, monkeypatch
     assert all(b"<svg" in here[path][:100] for path, _, _ in charts)  # type: ignore[operator]
 
 
-def test_pages_planned_as_bytes_are_the_rendered_pages_and_pages_js_is_their_json(tmp_path: Path) -> None:
+def test_pages_planned_as_bytes_are_the_rendered_pages_and_pages_js_their_documents_a_line_each(tmp_path: Path) -> None:
     write_corpus(tmp_path / "corpus", 60)
     digest = check(Project(make_project(tmp_path / "p", tmp_path / "corpus"))).digest
     pages = render_all(digest)
     encoded = render_all(digest, encoded=True)
     assert all(isinstance(v, bytes) for v in encoded.values())
     assert encoded == {k: v.encode("utf-8") if isinstance(v, str) else v for k, v in pages.items()}
-    # Encoded document by document, the same bytes as the whole list dumped at once.
     docs = search_pages(digest)
     assert any("北京" in str(d["text"]) for d in docs)  # text beyond Latin-1, where the str form doubles
-    assert search_script(digest) == ("self.__digestPages = " + json.dumps(docs, ensure_ascii=False) + ";\n").encode()
+    script = search_script(digest)
+    assert json.loads(script[len(b"self.__digestPages = "):].rstrip(b";\n")) == docs  # one assignment, all documents
+    lines = script.splitlines()
+    assert lines[0] == PAGES_START.rstrip() and lines[-1] == b"];"
+    assert [json.loads(line.rstrip(b",")) for line in lines[1:-1]] == docs  # one a line
 
 
 def _resident_mb() -> int:

@@ -24,6 +24,7 @@ import json
 import re
 import shutil
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Final
 
@@ -34,7 +35,7 @@ from digest.render.search import SNIPPET
 
 BUILDER = Path(__file__).resolve().parent / "assets" / "build-index.mjs"
 ENGINE = Path("node_modules/minisearch/dist/es/index.js")  # under the project root
-SHOWN: Final = ("location", "title", "snippet", "tags")  # a document's fields in the result list
+SHOWN: Final = ("title", "snippet", "tags")  # a generated document's fields in the result list, with its location
 _TAG = re.compile(r"<[^>]+>")
 _WS = re.compile(r"\s+")
 
@@ -87,14 +88,23 @@ def decode_shard(text: str) -> list[tuple[str, dict[int, dict[int, int]]]]:
     return entries
 
 
+def _pages(pages_file: Path) -> Iterator[dict[str, Any]]:
+    """The documents of pages.js, one at a time: the generator writes one a
+    line (render.search.pages_script), so that all the text is never held
+    here at once, as one string or as objects."""
+    if not pages_file.exists():
+        return
+    with pages_file.open("rb") as f:
+        for line in f:
+            line = line.rstrip(b"\n").rstrip(b",")
+            if line.startswith(b"{"):
+                yield json.loads(line)
+
+
 def generated_documents(pages_file: Path, directory_urls: bool) -> list[dict[str, Any]]:
     """The generated pages' documents, from the text the generator wrote for
     them (digest/assets/search/pages.js), in a stable order."""
-    if not pages_file.exists():
-        return []
-    script = pages_file.read_text(encoding="utf-8")
-    pages = json.loads(script[script.index("=") + 1:].rstrip().rstrip(";"))
-    docs = [{**p, "location": location(p["src"], directory_urls)} for p in pages]
+    docs = [{**p, "location": location(p["src"], directory_urls)} for p in _pages(pages_file)]
     return sorted(docs, key=lambda d: _key(d["location"]))
 
 
@@ -116,19 +126,28 @@ def hand_written_documents(site: Path, generated: set[str]) -> list[dict[str, An
     return sorted(merged.values(), key=lambda d: _key(d["location"]))
 
 
+def _fields(doc: dict[str, Any]) -> bytes:
+    """What Node indexes of a document, as JSON. Tabs become spaces:
+    MiniSearch does not split words at a tab, nobody types one into a search
+    box, and the shard format uses them."""
+    return json.dumps({"title": doc["title"].replace("\t", " "), "terms": doc["terms"].replace("\t", " "),
+                       "text": doc["text"].replace("\t", " ")}, ensure_ascii=False).encode("utf-8")
+
+
+def _line(number: int, fields: bytes) -> bytes:
+    """A line of Node's input: the bytes of ``json.dumps`` of the document
+    numbered ``number`` (its id first)."""
+    return b'{"id": %d, ' % number + fields[1:] + b"\n"
+
+
 def _payload(docs: list[dict[str, Any]], first_id: int) -> list[bytes]:
     """Node's input: one JSON document a line (JSON Lines), which Node parses
     and indexes one at a time. As one JSON text, Node held all of it as one
     string and again as objects, and this process as one string too: at
     10,000 long articles (160 MB of text) Node peaked at 2.4 GB, against
-    1.5 GB a line at a time. Tabs become spaces: MiniSearch does not split
-    words at a tab, nobody types one into a search box, and the shard format
-    uses them. (``json.dumps`` escapes line breaks inside strings, and UTF-8
-    never holds the byte of one inside a character.)"""
-    return [json.dumps({"id": first_id + i, "title": d["title"].replace("\t", " "),
-                        "terms": d["terms"].replace("\t", " "), "text": d["text"].replace("\t", " ")},
-                       ensure_ascii=False).encode("utf-8") + b"\n"
-            for i, d in enumerate(docs)]
+    1.5 GB a line at a time. (``json.dumps`` escapes line breaks inside
+    strings, and UTF-8 never holds the byte of one inside a character.)"""
+    return [_line(first_id + i, _fields(d)) for i, d in enumerate(docs)]
 
 
 def _hash(lines: list[bytes]) -> str:
@@ -157,20 +176,27 @@ class IndexBuild:
             raise BuildFailed("Node.js is needed to build the search index: install it (Debian: apt-get install nodejs)")
         self.engine, self.node = engine, node
         self.pages_file, self.directory_urls = pages_file, directory_urls
-        generated = generated_documents(pages_file, directory_urls)
         self.cache = project_root / ".digest-cache"
-        payload = _payload(generated, 0)
+        # Read a document at a time, keeping what the result list shows and,
+        # as UTF-8 bytes, what Node indexes; then in index order. Holding the
+        # documents whole through the build, beside MkDocs and Node, took
+        # 1.2 GB at 10,000 long articles.
+        records: list[tuple[str, dict[str, Any], bytes]] = []
+        for page in _pages(pages_file):
+            where = location(page["src"], directory_urls)
+            shown: dict[str, Any] = {"location": where, **{k: page[k] for k in SHOWN if k in page}}
+            records.append((_key(where), shown, _fields(page)))
+        records.sort(key=lambda r: r[0])
+        self.generated: list[dict[str, Any]] = [shown for _, shown, _ in records]
+        payload = [_line(i, fields) for i, (_, _, fields) in enumerate(records)]
+        del records
         self.first_hash = _hash(payload)
         self.proc: subprocess.Popen[bytes] | None = None
         self.work = self.cache / f"search-{self.first_hash}.building"
         if not any(self.cache.glob(f"search-{self.first_hash}-*/header.json")):
             self._start(payload)
         # else most likely the same index as last time: finish() decides.
-        # Only what the result list shows is kept while MkDocs and Node run:
-        # the text is Node's now. At 10,000 long articles this process held
-        # 1.2 GB through the build with it, beside MkDocs and Node.
-        self.generated: list[dict[str, Any]] = [{k: d[k] for k in SHOWN if k in d} for d in generated]
-        del generated, payload
+        del payload
         give_back_memory()
 
     def _start(self, payload: list[bytes]) -> None:

@@ -8,6 +8,7 @@ prebuilt index instead (see digest.searchindex).
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Iterator, Mapping
 
 from digest.model import Digest
 from digest.render.common import article_path, hub_path
@@ -52,19 +53,26 @@ def search_pages(digest: Digest) -> list[dict[str, str | list[str]]]:
     return sorted(out, key=lambda d: str(d["src"]))
 
 
-def search_script(digest: Digest) -> bytes:
-    """``pages.js``: the documents of :func:`search_pages` as one script
-    assigning them to ``self.__digestPages`` (the bytes of ``json.dumps`` of
-    the whole list).
+PAGES_START = b"self.__digestPages = [\n"
 
-    Encoded document by document, each dropped once encoded: the whole list
-    as one ``str`` (two bytes a character as soon as one character is not
-    Latin-1) and its concatenation held about 800 MB at once at 10,000 long
-    articles, the peak of the run.
-    """
-    docs: list[dict[str, str | list[str]] | None] = list(search_pages(digest))
-    parts = []
-    for i, doc in enumerate(docs):
-        parts.append(json.dumps(doc, ensure_ascii=False).encode("utf-8"))
-        docs[i] = None
-    return b"self.__digestPages = [" + b", ".join(parts) + b"];\n"
+
+def pages_script(docs: Iterable[Mapping[str, object]]) -> bytes:
+    """``pages.js``: documents as one script assigning them to
+    ``self.__digestPages``, one document a line, so that the site build can
+    read them one at a time (searchindex._pages)."""
+    return PAGES_START + b",\n".join(json.dumps(doc, ensure_ascii=False).encode("utf-8") for doc in docs) + b"\n];\n"
+
+
+def search_script(digest: Digest) -> bytes:
+    """:func:`pages_script` of :func:`search_pages`, each document dropped
+    once encoded: the whole list as one ``str`` (two bytes a character as
+    soon as one character is not Latin-1) and its concatenation held about
+    800 MB at once at 10,000 long articles, the peak of the run."""
+    docs = search_pages(digest)
+    docs.reverse()
+
+    def draining() -> Iterator[dict[str, str | list[str]]]:
+        while docs:
+            yield docs.pop()
+
+    return pages_script(draining())
