@@ -27,19 +27,34 @@ const { default: MiniSearch } = await import(pathToFileURL(engine).href);
 globalThis.MiniSearch = MiniSearch;
 vm.runInThisContext(readFileSync(join(dirname(fileURLToPath(import.meta.url)), "search-tokenize.js"), "utf8"));
 const OPTIONS = { fields: ["title", "terms", "text"], storeFields: [], tokenize: globalThis.digestTokenize };
-// MiniSearch keeps its terms in a radix tree (SearchableMap), which it needs
-// for prefix and fuzzy search in the browser; building the index needs only
-// fetch(term, create) on it, and a plain Map does that several times faster.
-// Nothing here searches, and the worker loads the shards into a radix tree
-// again (loadShard), so the index the browser searches is the same.
-class TermMap extends Map {
-  fetch(term, create) {
-    let value = this.get(term);
-    if (value === undefined) {
-      value = create();
-      this.set(term, value);
-    }
-    return value;
+// MiniSearch keeps its terms in a radix tree (SearchableMap), each term's
+// postings as a Map from field id to a Map from document id to frequency. It
+// needs the tree for prefix and fuzzy search in the browser, but building the
+// index needs neither, and at 10,000 long articles (ten million postings) the
+// Maps were most of Node's 1.5 GB. Here addTerm keeps, per term, a plain Map
+// from field id to two arrays, document ids and frequencies: documents are
+// added in id order, a document's words one field at a time, so a term met
+// again in the same field of the same document is always the last id. Field
+// ids and terms keep the order in which MiniSearch would have met them, so
+// the shards are the same bytes. Nothing here searches, and the worker loads
+// the shards into MiniSearch's own structures again (loadShard).
+const terms = new Map();
+function addTerm(fieldId, documentId, term) {
+  let fields = terms.get(term);
+  if (fields === undefined) {
+    fields = new Map();
+    terms.set(term, fields);
+  }
+  let postings = fields.get(fieldId);
+  if (postings === undefined) {
+    postings = { ids: [], freqs: [] };
+    fields.set(fieldId, postings);
+  }
+  const last = postings.ids.length - 1;
+  if (last >= 0 && postings.ids[last] === documentId) postings.freqs[last] += 1;
+  else {
+    postings.ids.push(documentId);
+    postings.freqs.push(1);
   }
 }
 
@@ -57,7 +72,7 @@ function* documents(buffer) {
 }
 
 const index = new MiniSearch(OPTIONS);
-index._index = new TermMap();
+index.addTerm = addTerm;
 for (const doc of documents(readFileSync(input))) index.add(doc);
 // The generated pages (INPUT) are indexed while MkDocs builds the site; the
 // hand-written pages, which exist only once MkDocs has built them, arrive on
@@ -66,7 +81,8 @@ for (const doc of documents(readFileSync(0))) index.add(doc);
 
 // index.toJSON() would copy the whole index into plain objects while the
 // index is still alive: at 10,000 articles that doubled Node's memory (1.9 GB).
-// Instead, the header is serialized with an empty term map, and the terms are
+// Instead, the header is serialized with an empty term map (MiniSearch's own
+// term map is empty: addTerm above kept the terms), and the terms are
 // written shard by shard. toJSON()'s entry format ([term, {fieldId: {docId:
 // frequency}}], as JSON) spends most of its bytes on quotes and repeated
 // document ids, so a shard is written compactly instead, one term a line:
@@ -82,35 +98,37 @@ for (const doc of documents(readFileSync(0))) index.add(doc);
 // are a fifth of the size they were as toJSON() text in a JavaScript string.
 // minisearch is pinned in package-lock.json, and the tests check the decoded
 // entries against toJSON() and search the result in a browser.
-const terms = index._index;
-index._index = new TermMap();
 const header = JSON.stringify(index.toJSON());
-index._index = terms;
 
-function encode(term, fieldIndex) {
+function encode(term, fields) {
   const parts = [term];
-  for (const [fieldId, freqs] of fieldIndex) {
-    const ids = Array.from(freqs.keys()).sort((a, b) => a - b);
+  for (const [fieldId, { ids, freqs }] of fields) {
     const postings = [];
     let previous = 0;
-    for (const id of ids) {
-      const frequency = freqs.get(id);
-      postings.push((id - previous).toString(36) + (frequency === 1 ? "" : "*" + frequency.toString(36)));
-      previous = id;
+    for (let i = 0; i < ids.length; i++) {
+      postings.push((ids[i] - previous).toString(36) + (freqs[i] === 1 ? "" : "*" + freqs[i].toString(36)));
+      previous = ids[i];
     }
     parts.push(fieldId.toString(36) + ":" + postings.join(","));
   }
   return parts.join("\t");
 }
 
+// A shard at a time, each term let go once written, so that the shards' text
+// and the whole index are never held together.
 const shards = new Map();
-for (const [term, fieldIndex] of terms) {
+for (const term of terms.keys()) {
   const name = shardOf(term);
   if (!shards.has(name)) shards.set(name, []);
-  shards.get(name).push(encode(term, fieldIndex));
+  shards.get(name).push(term);
 }
 mkdirSync(join(outdir, "shards"), { recursive: true });
 writeFileSync(join(outdir, "header.json"), header);
-for (const [name, lines] of shards) {
+for (const [name, names] of shards) {
+  const lines = names.map((term) => {
+    const line = encode(term, terms.get(term));
+    terms.delete(term);
+    return line;
+  });
   writeFileSync(join(outdir, "shards", `${name}.txt`), lines.join("\n"));
 }
