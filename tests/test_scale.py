@@ -286,6 +286,17 @@ def test_compact_shards_hold_exactly_minisearchs_entries(tmp_path: Path) -> None
     # The second edition finds the same index built: no Node runs.
     again = IndexBuild(pages_file, tmp_path, directory_urls=False)
     assert again.proc is None and again.finish(site) == (docs, built)
+    # Other hand-written pages: the generated part is the same, so Node starts
+    # only in finish(), on the generated pages read again from pages.js.
+    (site / "search/search_index.json").write_text(json.dumps({"docs": [
+        {"location": "guide/a.html", "title": "Guide", "text": "<p>alpha manual</p>"}]}), encoding="utf-8")
+    other = IndexBuild(pages_file, tmp_path, directory_urls=False)
+    assert other.proc is None
+    docs2, built2 = other.finish(site)
+    assert built2 != built and docs2[:-1] == docs[:-1]
+    now = {term: data for shard in (built2 / "shards").glob("*.txt")
+           for term, data in decode_shard(shard.read_text(encoding="utf-8"))}
+    assert now == {**{t: d for t, d in decoded.items() if t != "handbook"}, "manual": {2: {300: 1}}}
 
 
 def tokenize(*texts: str) -> list[list[str]]:
