@@ -9,6 +9,7 @@ import json
 import os
 import re
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -367,23 +368,28 @@ def test_freed_memory_is_handed_back_to_the_system() -> None:
 def test_memory_a_forked_child_shares_is_counted_once() -> None:
     """The bench sums a command's processes by their proportional shares:
     resident sizes would count twice what a forked child still shares."""
-    block = bytearray(300 * 2**20)
-    for i in range(0, len(block), 4096):
-        block[i] = 1  # resident now, and then shared with the child
-    read, write = os.pipe()
-    pid = os.fork()
-    if pid == 0:
-        os.close(write)
-        os.read(read, 1)
-        os._exit(0)
+    code = ("import os, sys\n"
+            "block = bytearray(300 * 2**20)\n"
+            "for i in range(0, len(block), 4096):\n"
+            "    block[i] = 1  # resident now, and then shared with the child\n"
+            "pid = os.fork()\n"
+            "if pid == 0:\n"
+            "    sys.stdin.read()\n"
+            "    os._exit(0)\n"
+            "print(pid, flush=True)\n"
+            "sys.stdin.read()\n"
+            "os.waitpid(pid, 0)\n")
+    proc = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
     try:
-        os.close(read)
+        assert proc.stdout is not None
+        child = int(proc.stdout.readline())
         time.sleep(0.2)
         page_kb = os.sysconf("SC_PAGE_SIZE") // 1024
-        child_kb = int(Path(f"/proc/{pid}/statm").read_text().split()[1]) * page_kb
+        parent_kb, child_kb = (int(Path(f"/proc/{p}/statm").read_text().split()[1]) * page_kb
+                               for p in (proc.pid, child))
         assert child_kb > 280 * 1024  # what a sum of resident sizes would add
-        assert bench._tree_memory_kb(os.getpid()) < _resident_mb() * 1024 + 100 * 1024
+        assert bench._tree_memory_kb(proc.pid) < parent_kb + 100 * 1024
     finally:
-        os.write(write, b"x")
-        os.close(write)
-        os.waitpid(pid, 0)
+        assert proc.stdin is not None
+        proc.stdin.close()
+        proc.wait()
