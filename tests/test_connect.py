@@ -269,16 +269,22 @@ def test_related_articles_ranked_in_a_child_process_are_the_same(tmp_path: Path,
 def test_work_beside_returns_its_result_or_its_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(fsutil, "usable_cores", lambda: 2)
     with fsutil.beside(os.getpid) as result:
-        assert result() != os.getpid()  # computed in the child
+        child = result()
+        assert child != os.getpid()  # computed in the child
+        with open(__file__, "rb"):  # may take the number the pipe had
+            assert result() == child  # asked again: the same answer
 
     def fails() -> None:
         raise ValueError("no such facet")
 
-    with fsutil.beside(fails) as result, pytest.raises(ValueError, match="no such facet"):
-        result()
-    # Not wanted, or one core: computed here, when asked for.
-    with fsutil.beside(os.getpid, wanted=False) as result:
-        assert result() == os.getpid()
+    with fsutil.beside(fails) as result:
+        for _ in range(2):
+            with pytest.raises(ValueError, match="no such facet"):
+                result()
+    # Not wanted, or one core: computed here, when asked for, once.
+    calls = []
+    with fsutil.beside(lambda: calls.append(os.getpid()) or len(calls), wanted=False) as result:
+        assert calls == [] and result() == 1 and result() == 1 and calls == [os.getpid()]
     monkeypatch.setattr(fsutil, "usable_cores", lambda: 1)
     with fsutil.beside(os.getpid) as result:
         assert result() == os.getpid()
