@@ -101,11 +101,22 @@ def _pages(pages_file: Path) -> Iterator[dict[str, Any]]:
                 yield json.loads(line)
 
 
-def generated_documents(pages_file: Path, directory_urls: bool) -> list[dict[str, Any]]:
+def generated_documents(pages_file: Path, directory_urls: bool) -> tuple[list[dict[str, Any]], list[bytes]]:
     """The generated pages' documents, from the text the generator wrote for
-    them (digest/assets/search/pages.js), in a stable order."""
-    docs = [{**p, "location": location(p["src"], directory_urls)} for p in _pages(pages_file)]
-    return sorted(docs, key=lambda d: _key(d["location"]))
+    them (digest/assets/search/pages.js), in index order: what the result
+    list shows of each, and Node's input for them (see :func:`_payload`).
+
+    Read a document at a time, the text kept only as Node's input, in UTF-8:
+    holding the documents whole through the build, beside MkDocs and Node,
+    took 1.2 GB at 10,000 long articles.
+    """
+    records: list[tuple[str, dict[str, Any], bytes]] = []
+    for page in _pages(pages_file):
+        where = location(page["src"], directory_urls)
+        shown: dict[str, Any] = {"location": where, **{k: page[k] for k in SHOWN if k in page}}
+        records.append((_key(where), shown, _fields(page)))
+    records.sort(key=lambda r: r[0])
+    return [shown for _, shown, _ in records], [_line(i, fields) for i, (_, _, fields) in enumerate(records)]
 
 
 def hand_written_documents(site: Path, generated: set[str]) -> list[dict[str, Any]]:
@@ -177,19 +188,7 @@ class IndexBuild:
         self.engine, self.node = engine, node
         self.pages_file, self.directory_urls = pages_file, directory_urls
         self.cache = project_root / ".digest-cache"
-        # Read a document at a time, keeping what the result list shows and,
-        # as UTF-8 bytes, what Node indexes; then in index order. Holding the
-        # documents whole through the build, beside MkDocs and Node, took
-        # 1.2 GB at 10,000 long articles.
-        records: list[tuple[str, dict[str, Any], bytes]] = []
-        for page in _pages(pages_file):
-            where = location(page["src"], directory_urls)
-            shown: dict[str, Any] = {"location": where, **{k: page[k] for k in SHOWN if k in page}}
-            records.append((_key(where), shown, _fields(page)))
-        records.sort(key=lambda r: r[0])
-        self.generated: list[dict[str, Any]] = [shown for _, shown, _ in records]
-        payload = [_line(i, fields) for i, (_, _, fields) in enumerate(records)]
-        del records
+        self.generated, payload = generated_documents(pages_file, directory_urls)
         self.first_hash = _hash(payload)
         self.proc: subprocess.Popen[bytes] | None = None
         self.work = self.cache / f"search-{self.first_hash}.building"
@@ -222,7 +221,7 @@ class IndexBuild:
             self.stop()
             return docs, done
         if self.proc is None:  # the cached index was for other hand-written pages
-            self._start(_payload(generated_documents(self.pages_file, self.directory_urls), 0))
+            self._start(generated_documents(self.pages_file, self.directory_urls)[1])
         assert self.proc is not None and self.proc.stdin is not None
         try:
             self.proc.stdin.write(b"".join(extra))
