@@ -8,7 +8,6 @@ from digest.text import (
     Fix,
     QuoteFinder,
     apply_corrections,
-    find_paragraph,
     first_sentence,
     md_inline,
     md_text,
@@ -35,8 +34,8 @@ def test_corrections_prefer_the_longer_key_and_keep_the_rest() -> None:
 
 def test_quote_found_across_wraps_and_typographic_quotes() -> None:
     paragraphs = ["first", "He said “no need\nto   build” it"]
-    assert find_paragraph('"no need to build"', paragraphs) == 1
-    assert find_paragraph("missing words", paragraphs) is None
+    assert QuoteFinder(paragraphs).find('"no need to build"') == 1
+    assert QuoteFinder(paragraphs).find("missing words") is None
 
 
 def test_one_finder_answers_every_quote_of_an_article() -> None:

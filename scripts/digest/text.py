@@ -135,11 +135,6 @@ class QuoteFinder:
         return max(i for i, s in enumerate(starts) if s <= at)
 
 
-def find_paragraph(quote_text: str, paragraphs: Sequence[str]) -> int | None:
-    """Index of the paragraph holding the quote (or where it starts), else None."""
-    return QuoteFinder(paragraphs).find(quote_text)
-
-
 _TRANSLIT: Final = str.maketrans({"ı": "i", "ə": "e", "Ə": "e", "ß": "ss", "æ": "ae", "Æ": "ae", "ø": "o",
                                   "Ø": "o", "đ": "d", "Đ": "d", "ł": "l", "Ł": "l", "þ": "th", "œ": "oe"})
 
