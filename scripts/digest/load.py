@@ -17,6 +17,7 @@ import yaml
 
 from digest.problems import Problem, Severity
 from digest.progress import QUIET, Progress
+from digest.reading import Folder, Refused, open_folder
 from digest.schema import ID_RE
 
 ARTICLE_SUFFIXES: Final = (".txt", ".md")
@@ -144,19 +145,31 @@ def load(seeds: Path, *, display_root: Path | None = None, limits: Limits | None
                                  "create it and put the articles (.txt or .md) in it"))
         return corpus
     base = display_root if display_root is not None else seeds.parent
+    with open_folder(seeds) as folder:
+        _load_files(folder, base, limits, corpus, progress)
+    progress.done()
+    return corpus
+
+
+def _load_files(folder: Folder, base: Path, limits: Limits, corpus: RawCorpus, progress: Progress) -> None:
+    problems = corpus.problems
     folded: dict[tuple[str, str], str] = {}
-    paths = sorted(seeds.iterdir())
-    progress.start("reading seeds", len(paths))
-    for path in paths:
+    names = folder.names()
+    progress.start("reading seeds", len(names))
+    for name in names:
         progress.advance()
-        name = path.name
         if name.startswith((".", "_")):
             continue
+        path = folder.path / name
         try:
             rel = path.relative_to(base).as_posix()
         except ValueError:
             rel = path.as_posix()
-        if path.is_dir():
+        entry = folder.entry(name)
+        if entry.refused is not None:
+            problems.append(_problem(rel, "file", entry.refused.message, entry.refused.hint))
+            continue
+        if entry.kind == "folder":
             problems.append(_problem(rel, "file", "folders inside seeds/ are not read",
                                      "move its files up into seeds/, or start its name with _ to silence this",
                                      Severity.WARNING))
@@ -186,14 +199,16 @@ def load(seeds: Path, *, display_root: Path | None = None, limits: Limits | None
             continue
         folded[key] = name
         limit = limits.max_article_bytes if role == "article" else limits.max_annotation_bytes
-        size = path.stat().st_size
-        if size > limit:
-            problems.append(_problem(rel, "file", f"the file is {size:,} bytes; the limit is {limit:,} bytes",
-                                     "split it, or raise the limit with --max-article-mb / --max-annotation-mb"))
+        try:
+            data = folder.read(name, limit)
+        except Refused as exc:
+            problems.append(_problem(rel, "file", exc.message, exc.hint))
+            if role == "article":  # keep a record so that its annotation is not also reported as orphaned
+                corpus.articles[stem] = ArticleFile(stem, rel, suffix[1:], "")
             continue
         empty_hint = ("put the article's text in it, or delete it" if role == "article" else
                       "write the annotation's fields in it, or delete it")
-        text = decode(path.read_bytes(), rel, problems, empty_hint)
+        text = decode(data, rel, problems, empty_hint)
         if role == "article":
             if text is not None:
                 corpus.articles[stem] = ArticleFile(stem, rel, suffix[1:], text)
@@ -210,5 +225,3 @@ def load(seeds: Path, *, display_root: Path | None = None, limits: Limits | None
             corpus.registries[stem] = record
         else:
             corpus.annotations[stem] = record
-    progress.done()
-    return corpus

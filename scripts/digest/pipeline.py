@@ -16,6 +16,7 @@ from digest.load import Limits, load
 from digest.model import Digest, build
 from digest.problems import BuildFailed, CheckFailed, Problem, Severity
 from digest.progress import QUIET, Progress
+from digest.reading import Refused, links_leaving, read_file
 from digest.render import render_all
 from digest.render.search import SEARCH_PAGES, search_script
 from digest.site import mkdocs_build, offline_from_hosted
@@ -33,6 +34,7 @@ ASSETS = {
 }
 WORKER = Path(__file__).parent / "assets" / "search-worker.js"
 TOKENIZE = Path(__file__).parent / "assets" / "search-tokenize.js"  # the worker's and build-index.mjs' word splitting
+ASSET_LIMIT = 16 * 2**20  # each npm asset is well under 1 MiB
 
 
 @dataclass(frozen=True)
@@ -105,7 +107,10 @@ def plan(project: Project, digest: Digest, progress: Progress = QUIET) -> dict[s
     for target, source in ASSETS.items():
         if not (project.root / source).is_file():
             raise BuildFailed(f"{source} is missing: run 'make setup' (it runs 'npm ci') first")
-        files[target] = (project.root / source).read_bytes()
+        try:
+            files[target] = read_file(project.root / source, ASSET_LIMIT)
+        except Refused as exc:
+            raise BuildFailed(f"{source}: {exc.message}; run 'npm ci' to install it again") from None
     files["digest/assets/search/worker.js"] = WORKER.read_bytes()
     files["digest/assets/search/tokenize.js"] = TOKENIZE.read_bytes()
     files[SEARCH_PAGES] = script
@@ -123,7 +128,9 @@ def fingerprint(project: Project, options: Options) -> str:
     if project.seeds.is_dir():
         # os.scandir: at 20,000 seed files pathlib's overhead costs more than the stats.
         with os.scandir(project.seeds) as entries:
-            for name, st in sorted((e.name, e.stat()) for e in entries):
+            # The links themselves, not their targets: a link may be dangling or
+            # lead out of seeds/, which the check then reports.
+            for name, st in sorted((e.name, e.stat(follow_symlinks=False)) for e in entries):
                 h.update(f"{name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
     code = Path(__file__).parent
     for path in sorted(code.glob("**/*")):
@@ -167,6 +174,13 @@ OFFLINE_STEP = "building the offline edition"
 def build_site(project: Project, *, hosted: bool = True, offline: bool = True, progress: Progress = QUIET) -> None:
     """Run MkDocs for the chosen editions; zip the offline one."""
     hosted_config, offline_config = project.root / "mkdocs.yml", project.root / "mkdocs.offline.yml"
+    # MkDocs copies docs/ and overrides/ into the site, following links:
+    # one that leads out of the project would publish whatever it points at.
+    leaving = [found for folder in (project.docs, project.root / "overrides") if folder.is_dir()
+               for found in links_leaving(folder, project.root, skip=project.docs / "digest")]
+    if leaving:
+        raise BuildFailed("refusing to build; the site would hold files from outside the project:\n  "
+                          + "\n  ".join(leaving) + "\nreplace each link with a copy of the file, or remove it")
     if hosted:
         with progress.step(HOSTED_STEP):
             mkdocs_build(hosted_config, project.site)
