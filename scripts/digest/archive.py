@@ -16,8 +16,10 @@ written) and takes its names, NUL-separated, on its standard input:
 
 from __future__ import annotations
 
+import copy
 import os
 import secrets
+import struct
 import subprocess
 import sys
 import tempfile
@@ -39,14 +41,67 @@ def entry_order(name: str) -> tuple[str, ...]:
     return tuple(name.split("/"))
 
 
+def _add(zf: zipfile.ZipFile, name: str, data: bytes) -> None:
+    """One entry, deflated, with the fixed date and permissions."""
+    info = zipfile.ZipInfo(name, ZIP_DATE)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.external_attr = 0o644 << 16
+    zf.writestr(info, data)
+
+
 def write_zip(folder: Path, zip_path: Path, names: Iterator[str]) -> None:
     """Zip ``folder``'s files ``names`` (in that order) into a new file ``zip_path``."""
     with zipfile.ZipFile(zip_path, "x", zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
         for name in names:
-            info = zipfile.ZipInfo(name, ZIP_DATE)
-            info.compress_type = zipfile.ZIP_DEFLATED
-            info.external_attr = 0o644 << 16
-            zf.writestr(info, (folder / name).read_bytes())
+            _add(zf, name, (folder / name).read_bytes())
+
+
+_LOCAL_HEADER: Final = struct.Struct("<4s5H3L2H")  # zipfile's structFileHeader
+
+
+def _copy_entry(source: IO[bytes], info: zipfile.ZipInfo, zf: zipfile.ZipFile) -> None:
+    """Copy one entry's local header and compressed bytes as they are.
+
+    zipfile has no public way to do this; it writes the central directory
+    from ``filelist`` when it closes, so an entry appended there with its
+    new offset is an entry like any other. The entry read back carries the
+    fields that were written, so the zip is the one :func:`write_zip` makes
+    (tests/test_incremental.py compares them byte for byte).
+    """
+    source.seek(info.header_offset)
+    header = source.read(_LOCAL_HEADER.size)
+    fields = _LOCAL_HEADER.unpack(header)
+    rest = source.read(fields[-2] + fields[-1] + info.compress_size)  # name, extra, data
+    copied = copy.copy(info)
+    assert zf.fp is not None
+    copied.header_offset = zf.fp.tell()
+    zf.fp.write(header)
+    zf.fp.write(rest)
+    zf.filelist.append(copied)
+    zf.NameToInfo[copied.filename] = copied
+    zf.start_dir = zf.fp.tell()
+
+
+def update_zip(old: Path, folder: Path, names: list[str], changed: set[str]) -> Path:
+    """A new zip of ``folder``'s files ``names`` (in that order) beside
+    ``old``, made from ``old``: an entry not in ``changed`` that ``old``
+    holds is copied without being deflated again. Returns the new file's
+    path; the caller moves it into place."""
+    tmp = old.with_name(f".{old.name}.{secrets.token_hex(4)}")
+    try:
+        with open(old, "rb") as source, zipfile.ZipFile(source) as previous, \
+                zipfile.ZipFile(tmp, "x", zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
+            kept = {info.filename: info for info in previous.infolist()}
+            for name in names:
+                info = kept.get(name)
+                if info is not None and name not in changed:
+                    _copy_entry(source, info, zf)
+                else:
+                    _add(zf, name, (folder / name).read_bytes())
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return tmp
 
 
 class ZipWriter:

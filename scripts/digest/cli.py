@@ -38,6 +38,8 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("generate", parents=[common], help="check, then write the Markdown under docs/digest/")
     b = sub.add_parser("build", parents=[common], help="check, generate, and build the hosted and offline editions")
     b.add_argument("--edition", choices=("both", "hosted", "offline"), default="both")
+    b.add_argument("--full", action="store_true",
+                   help="build every page of both editions, even when only some changed")
     bench = sub.add_parser("bench", help="measure the pipeline on a synthetic corpus of N articles (or of each N)")
     bench.add_argument("n", type=int, nargs="*", default=[1000],
                        help="numbers of articles (default: 1000); with several, also how the build grows")
@@ -153,10 +155,11 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
             gc.collect()
             give_back_memory()
             if args.command == "build":
-                build_site(project, hosted=args.edition in ("both", "hosted"), offline=args.edition in ("both", "offline"),
-                           progress=progress)
+                how = build_site(project, hosted=args.edition in ("both", "hosted"), offline=args.edition in ("both", "offline"),
+                                 progress=progress, incremental=not args.full)
                 built = [str(p.relative_to(project.root)) for p, on in (
                     (project.site, args.edition != "offline"), (project.offline_zip, args.edition != "hosted")) if on]
+                print(f"digest: {how}", file=out)
                 print(f"digest: built {', '.join(built)} in {time.perf_counter() - started:.1f} s", file=out)
     except Busy as exc:
         print(f"digest: {exc}", file=err)

@@ -10,6 +10,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from digest import incremental as incremental_builds
 from digest.archive import zip_tree
 from digest.fsutil import clear_stale, recover
 from digest.load import Limits, load
@@ -19,9 +20,9 @@ from digest.progress import QUIET, Progress
 from digest.reading import Refused, links_leaving, read_file
 from digest.render import render_all
 from digest.render.search import SEARCH_PAGES, search_script
-from digest.site import mkdocs_build, offline_from_hosted
+from digest.site import mkdocs_build, offline_from_hosted, offline_page, offline_rewriter, site_settings
 from digest.validate import validate
-from digest.write import WriteReport, is_fresh, write_tree
+from digest.write import WriteReport, is_fresh, manifest_stats, write_tree
 
 SHIM_SOURCE = Path("node_modules/iframe-worker/shim/index.js")
 # Served from the site itself; Material's offline plugin then skips its CDN copy
@@ -168,11 +169,16 @@ def generate(project: Project, digest: Digest, options: Options | None = None) -
 
 # The progress steps of a build; the bench reads their times by these names.
 HOSTED_STEP = "building the hosted edition (MkDocs)"
+INCREMENTAL_STEP = "building the changed pages of both editions"
 OFFLINE_STEP = "building the offline edition"
 
 
-def build_site(project: Project, *, hosted: bool = True, offline: bool = True, progress: Progress = QUIET) -> None:
-    """Run MkDocs for the chosen editions; zip the offline one."""
+def build_site(project: Project, *, hosted: bool = True, offline: bool = True, progress: Progress = QUIET,
+               incremental: bool = True) -> str:
+    """Run MkDocs for the chosen editions; zip the offline one. Both
+    editions are built incrementally when that is known to give the bytes a
+    full build gives (digest.incremental); returns which kind of build ran
+    and why."""
     hosted_config, offline_config = project.root / "mkdocs.yml", project.root / "mkdocs.offline.yml"
     # MkDocs copies docs/ and overrides/ into the site, following links:
     # one that leads out of the project would publish whatever it points at.
@@ -181,6 +187,37 @@ def build_site(project: Project, *, hosted: bool = True, offline: bool = True, p
     if leaving:
         raise BuildFailed("refusing to build; the site would hold files from outside the project:\n  "
                           + "\n  ".join(leaving) + "\nreplace each link with a copy of the file, or remove it")
+    outputs = {"site": project.site, "offline": project.offline, "zip": project.offline_zip}
+    both = hosted and offline
+    reason = "one edition was asked for" if not both else "the incremental build is off"
+    decided: incremental_builds.Plan | None = None
+    if both and incremental:
+        directory_urls, nav, site_url = site_settings(hosted_config)
+        rewrite = offline_rewriter(hosted_config, offline_config)
+        if rewrite is None:
+            reason = "mkdocs.offline.yml differs from mkdocs.yml in more than the offline settings"
+        else:
+            decided = incremental_builds.plan(project.root, project.docs, outputs, site_url=site_url)
+            reason = decided.reason
+            if decided.kind == "none":
+                return f"no build needed: {reason}"
+            if decided.kind == "incremental":
+                context = incremental_builds.context_stamp(project.root)
+                try:
+                    with progress.step(INCREMENTAL_STEP):
+                        incremental_builds.update_editions(
+                            project.root, project.docs, hosted_config, decided, project.site, project.offline,
+                            project.offline_zip, directory_urls=directory_urls, nav=nav, offline_page=offline_page(rewrite))
+                except BuildFailed as exc:
+                    reason = f"the incremental build failed ({str(exc).splitlines()[0]})"
+                else:
+                    incremental_builds.remember(project.root, outputs, decided.docs_stats, context)
+                    return f"incremental build: {reason}"
+    # A full build replaces the outputs: until it has finished, nothing
+    # about them is known.
+    incremental_builds.forget(project.root)
+    context = incremental_builds.context_stamp(project.root)
+    stats = manifest_stats(project.docs, "digest")
     if hosted:
         with progress.step(HOSTED_STEP):
             mkdocs_build(hosted_config, project.site)
@@ -192,3 +229,6 @@ def build_site(project: Project, *, hosted: bool = True, offline: bool = True, p
                                                    project.offline_zip)):
                 mkdocs_build(offline_config, project.offline)
                 zip_tree(project.offline, project.offline_zip)
+    if both:
+        incremental_builds.remember(project.root, outputs, stats, context)
+    return f"full build: {reason}"

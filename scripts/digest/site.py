@@ -13,7 +13,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
@@ -260,10 +260,9 @@ def offline_from_hosted(hosted_config: Path, hosted_site: Path, offline_config: 
     written; a process of its own (archive.ZipWriter) zips each written
     file meanwhile.
     """
-    both = _same_but_offline(_load_config(hosted_config), _load_config(offline_config))
-    if both is None:
+    rewrite = offline_rewriter(hosted_config, offline_config)
+    if rewrite is None:
         return False
-    old, new = ('"features": ' + json.dumps(f) for f in both)
     folders, names = [], []
     for folder, _dirs, files in os.walk(hosted_site):
         rel = Path(folder).relative_to(hosted_site).as_posix()
@@ -287,9 +286,7 @@ def offline_from_hosted(hosted_config: Path, hosted_site: Path, offline_config: 
                 if name.endswith(".html"):
                     page = data.decode("utf-8")
                     if 'id="__config"' in page:
-                        if page.count(old) != 1:
-                            raise _Unexpected(name)
-                        page = page.replace(old, new)
+                        page = rewrite(name, page)
                         data = page.encode("utf-8")
                     # Guarded here, while in memory, like the hosted pages in the MkDocs parts.
                     scanned.add(name)
@@ -311,5 +308,43 @@ def offline_from_hosted(hosted_config: Path, hosted_site: Path, offline_config: 
     return True
 
 
-class _Unexpected(Exception):
+class _Unexpected(BuildFailed):
     """A hosted page whose feature list is not where offline_from_hosted expects it."""
+
+
+def offline_rewriter(hosted_config: Path, offline_config: Path) -> Callable[[str, str], str] | None:
+    """The change that turns a hosted page (with its ``__config`` block) into
+    the offline edition's, when the configurations differ only as the
+    digest's do (:func:`_same_but_offline`); None otherwise."""
+    both = _same_but_offline(_load_config(hosted_config), _load_config(offline_config))
+    if both is None:
+        return None
+    old, new = ('"features": ' + json.dumps(f) for f in both)
+
+    def rewrite(name: str, page: str) -> str:
+        if page.count(old) != 1:
+            raise _Unexpected(f"{name}: its feature list is not where the offline edition expects it")
+        return page.replace(old, new)
+
+    return rewrite
+
+
+def offline_page(rewrite: Callable[[str, str], str]) -> Callable[[str, bytes], bytes]:
+    """The same change on any file of the hosted edition, as bytes."""
+    def page(name: str, data: bytes) -> bytes:
+        if name.endswith(".html"):
+            text = data.decode("utf-8")
+            if 'id="__config"' in text:
+                return rewrite(name, text).encode("utf-8")
+        return data
+
+    return page
+
+
+def site_settings(config_file: Path) -> tuple[bool, set[str], bool]:
+    """What the incremental build needs of a configuration: directory URLs,
+    the pages its navigation names, and whether it has a site_url."""
+    from digest.incremental import nav_pages
+
+    config = _load_config(config_file)
+    return bool(config.use_directory_urls), nav_pages(config), bool(config.site_url)

@@ -52,6 +52,16 @@ def read_manifest(docs: Path, owned: str) -> set[str]:
     return set(files)
 
 
+def manifest_stats(docs: Path, owned: str) -> dict[str, list[int] | None]:
+    """Each generated file's size and time as the last run left it (paths
+    relative to docs/); the incremental build compares two of these."""
+    try:
+        files = _read_manifest(docs, owned).get("files")
+    except (OSError, ValueError):
+        return {}
+    return dict(files) if isinstance(files, dict) else {}
+
+
 def _stat(path: Path | str) -> list[int] | None:
     try:
         st = os.stat(path)

@@ -1,0 +1,352 @@
+"""Incremental editions: after a change to ``seeds/``, rebuild only the pages
+whose Markdown changed, in both editions and the zip.
+
+A build is a function of its inputs (docs/development/design.md): an
+incremental build must give the bytes a clean build gives. What makes that
+possible here:
+
+- Articles, editions and hubs are kept out of the navigation, so a page's
+  HTML depends on its own Markdown, the configuration, the theme and the
+  navigation's pages, and on nothing else; the generator writes every page
+  whose Markdown changes (docs/digest/'s manifest records each file's size
+  and time). So the pages to build are the Markdown files that changed.
+- MkDocs builds them in a small docs folder of their own: the hand-written
+  pages, the pages the navigation lists, and the changed pages. It reads
+  every page of a folder before it writes any; a folder of 30 pages instead
+  of 12,000 is the saving.
+- The new edition is the previous one with those pages replaced: hard links
+  to every unchanged file in a staging folder, the new files written beside
+  them (never into a linked file), then one atomic swap, as in a full build.
+- The offline edition gets the same pages rewritten as a full build rewrites
+  them (site.offline_page); the zip copies every unchanged entry's
+  compressed bytes as they are and deflates only the changed ones.
+
+Whenever the dependency of a change is not known (the configuration, the
+theme, the hand-written pages, the generator's code, an output changed by
+hand, no record of the last build) the build is a full one, and says why.
+The record (``.digest-cache/editions.json``) is an optimisation only:
+unreadable, foreign or stale, it is ignored.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Final
+
+from digest.archive import entry_order, update_zip
+from digest.fsutil import atomic_write, new_folder, swap_in, tied_to_this_process
+from digest.guard import scan_text
+from digest.problems import BuildFailed
+from digest.render.search import SEARCH_PAGES
+from digest.searchindex import IndexBuild, write_search_index
+from digest.write import MANIFEST, manifest_stats
+
+STATE: Final = ".digest-cache/editions.json"
+STATE_VERSION: Final = 1
+OWNED: Final = "digest"  # the generated folder under docs/
+# The configuration MkDocs runs for the changed pages: the project's own,
+# with another docs folder. In the project folder, so that every relative
+# path in mkdocs.yml (hooks, custom_dir, snippets) means what it means there.
+PARTIAL_CONFIG: Final = ".digest-partial.yml"
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What a build will do: ``kind`` is ``none``, ``incremental`` or ``full``."""
+
+    kind: str
+    reason: str
+    pages: tuple[str, ...] = ()  # Markdown under docs/ to build again (changed or new)
+    removed_pages: tuple[str, ...] = ()  # Markdown under docs/ no longer generated
+    files: tuple[str, ...] = ()  # other generated files changed or new (copied as they are)
+    removed_files: tuple[str, ...] = ()
+    docs_stats: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+def _tree_stamp(h: Any, folder: Path, skip: Path | None = None, suffixes: tuple[str, ...] = ()) -> None:
+    """Add every file's path, size and time under ``folder`` to the hash."""
+    if not folder.is_dir():
+        h.update(b"-missing-")
+        return
+    for here, dirs, files in os.walk(folder):
+        dirs.sort()
+        if skip is not None:
+            dirs[:] = [d for d in dirs if Path(here, d) != skip]
+        for name in sorted(files):
+            if name.startswith(".digest") or (suffixes and not name.endswith(suffixes)):
+                continue
+            st = os.lstat(os.path.join(here, name))
+            h.update(f"{os.path.relpath(os.path.join(here, name), folder)}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+
+
+def context_stamp(root: Path) -> str:
+    """Everything a page's HTML depends on besides its own Markdown: the two
+    configurations, the theme's overrides, the hand-written docs, the
+    generator's code and the installed MkDocs and Material."""
+    h = hashlib.sha256(f"state {STATE_VERSION}\n".encode())
+    for name in ("mkdocs.yml", "mkdocs.offline.yml"):
+        path = root / name
+        h.update(name.encode() + b"\0" + (path.read_bytes() if path.is_file() else b"-missing-"))
+    _tree_stamp(h, root / "overrides")
+    _tree_stamp(h, root / "docs", skip=root / "docs" / OWNED)
+    _tree_stamp(h, Path(__file__).parent, suffixes=(".py", ".js", ".mjs"))  # not __pycache__
+    for dist in ("mkdocs", "mkdocs-material", "pymdown-extensions", "Markdown"):
+        try:
+            h.update(f"{dist}=={metadata.version(dist)}\n".encode())
+        except metadata.PackageNotFoundError:
+            h.update(f"{dist} missing\n".encode())
+    return h.hexdigest()
+
+
+def _identity(path: Path) -> list[int] | None:
+    """What tells that an output is the one this process swapped in: its
+    inode (each build swaps in a new folder) and its time."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return [st.st_ino, st.st_mtime_ns, st.st_size if path.is_file() else 0]
+
+
+def read_state(root: Path) -> dict[str, Any] | None:
+    """The record of the last build, or None if it is missing or not ours."""
+    try:
+        data = json.loads((root / STATE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("version") != STATE_VERSION:
+        return None
+    if not all(isinstance(data.get(k), t) for k, t in
+               (("context", str), ("docs", dict), ("outputs", dict))):
+        return None
+    return data
+
+
+def forget(root: Path) -> None:
+    """Drop the record: the next build is a full one. Called before anything
+    replaces an output, so a build killed halfway is never trusted."""
+    (root / STATE).unlink(missing_ok=True)
+
+
+def remember(root: Path, outputs: dict[str, Path], docs_stats: dict[str, Any], context: str) -> None:
+    """Record what the editions were built from, after they were swapped in."""
+    data = {"version": STATE_VERSION, "context": context, "docs": docs_stats,
+            "outputs": {name: _identity(path) for name, path in sorted(outputs.items())}}
+    atomic_write(root / STATE, json.dumps(data, sort_keys=True).encode("utf-8"))
+
+
+def plan(root: Path, docs: Path, outputs: dict[str, Path], *, site_url: bool) -> Plan:
+    """Decide what a build of both editions must do."""
+    stats = manifest_stats(docs, OWNED)
+    state = read_state(root)
+    if state is None:
+        return Plan("full", "no record of a previous build", docs_stats=stats)
+    if state["context"] != context_stamp(root):
+        return Plan("full", "mkdocs.yml, overrides/, the hand-written docs/ or the generator changed", docs_stats=stats)
+    recorded = state["outputs"]
+    if set(recorded) != set(outputs) or any(recorded[k] != _identity(p) for k, p in outputs.items()):
+        return Plan("full", "the editions were changed or removed since the last build", docs_stats=stats)
+    old: dict[str, Any] = state["docs"]
+    changed = sorted(p for p in stats if old.get(p) != stats[p])
+    gone = sorted(p for p in old if p not in stats)
+    if not changed and not gone:
+        return Plan("none", "nothing changed since the last build", docs_stats=stats)
+    pages = tuple(p for p in changed if p.endswith(".md"))
+    removed_pages = tuple(p for p in gone if p.endswith(".md"))
+    if site_url and (removed_pages or any(p not in old for p in pages)):
+        return Plan("full", "pages were added or removed and site_url is set: the sitemap lists every page",
+                    docs_stats=stats)
+    return Plan("incremental", f"{len(pages)} changed page(s), {len(removed_pages)} removed",
+                pages, removed_pages, tuple(p for p in changed if not p.endswith(".md")),
+                tuple(p for p in gone if not p.endswith(".md")), stats)
+
+
+def html_name(page: str) -> str:
+    """A page's file in the site (no directory URLs, which the digest needs)."""
+    return page[:-3] + ".html"
+
+
+def nav_pages(config: Any) -> set[str]:
+    """The pages the ``nav`` configuration names."""
+    found: set[str] = set()
+
+    def walk(item: Any) -> None:
+        if isinstance(item, str):
+            if not item.startswith(("http:", "https:")):
+                found.add(item.lstrip("/"))
+        elif isinstance(item, dict):
+            for value in item.values():
+                walk(value)
+        elif isinstance(item, list):
+            for value in item:
+                walk(value)
+
+    walk(config.nav or [])
+    return found
+
+
+def _small_docs(docs: Path, folder: Path, pages: set[str]) -> None:
+    """A docs folder for MkDocs: every hand-written file, and of the generated
+    ones only ``pages``; linked, not copied."""
+    for here, dirs, files in os.walk(docs):
+        rel_here = os.path.relpath(here, docs)
+        if rel_here == ".":
+            dirs[:] = [d for d in dirs if d != OWNED]
+        for name in files:
+            if name.startswith("."):
+                continue
+            rel = os.path.normpath(os.path.join(rel_here, name))
+            target = folder / rel
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.symlink(os.path.join(here, name), target)
+    for page in sorted(pages):
+        source = docs / page
+        if source.is_file():
+            target = folder / page
+            target.parent.mkdir(parents=True, exist_ok=True)
+            os.symlink(source, target)
+
+
+def _run_mkdocs(root: Path, config_file: Path, docs_folder: Path, site_dir: Path) -> None:
+    """MkDocs (strict) on the project's configuration with another docs folder."""
+    partial = root / PARTIAL_CONFIG
+    atomic_write(partial, (f"INHERIT: {config_file.name}\n"
+                           f"docs_dir: {json.dumps(str(docs_folder))}\n").encode())
+    try:
+        proc = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--config-file", str(partial),
+                               "--site-dir", str(site_dir)], cwd=root, capture_output=True, text=True,
+                              env={**os.environ, "NO_MKDOCS_2_WARNING": "1"}, preexec_fn=tied_to_this_process())
+    finally:
+        partial.unlink(missing_ok=True)
+    if proc.returncode != 0:
+        lines = [line for line in (proc.stdout + proc.stderr).splitlines()
+                 if line.startswith(("WARNING", "ERROR", "Error", "Aborted"))]
+        raise BuildFailed("MkDocs failed on the changed pages:\n  " + "\n  ".join(lines[-20:]))
+
+
+def _walk_files(folder: Path) -> Iterator[str]:
+    for here, dirs, files in os.walk(folder):
+        dirs.sort()
+        rel = os.path.relpath(here, folder)
+        for name in sorted(files):
+            yield name if rel == "." else f"{rel}/{name}".replace(os.sep, "/")
+
+
+def _stage_from(live: Path, replaced: set[str], skip_prefixes: tuple[str, ...]) -> Path:
+    """A staging folder beside ``live`` holding hard links to every file of
+    ``live`` except ``replaced`` and those under ``skip_prefixes``."""
+    stage = new_folder(live.parent, f".{live.name}.building-")
+    made: set[str] = set()
+    for name in _walk_files(live):
+        if name in replaced or name.startswith(skip_prefixes):
+            continue
+        parent = name.rpartition("/")[0]
+        if parent and parent not in made:
+            (stage / parent).mkdir(parents=True, exist_ok=True)
+            made.add(parent)
+        os.link(live / name, stage / name)
+    return stage
+
+
+def _put(stage: Path, name: str, data: bytes) -> None:
+    target = stage / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.unlink(missing_ok=True)  # a hard link to the live edition: never written into
+    target.write_bytes(data)
+
+
+def _prune_empty(folder: Path) -> None:
+    """Remove folders left empty by removed pages: a clean build has none."""
+    for here, _dirs, _files in os.walk(folder, topdown=False):
+        if Path(here) != folder and not os.listdir(here):
+            os.rmdir(here)
+
+
+def _refuse_loads(files: dict[str, bytes]) -> None:
+    """The third-party guard over the files an incremental build writes (the
+    others were guarded when they were built)."""
+    findings = [f for name, data in sorted(files.items()) for f in scan_text(name, data.decode("utf-8", "replace"))]
+    if findings:
+        raise BuildFailed("the built site would load files from other hosts:\n  "
+                          + "\n  ".join(f.format() for f in findings[:50]))
+
+
+def update_editions(root: Path, docs: Path, config_file: Path, p: Plan, site: Path, offline: Path, zip_path: Path,
+                    *, directory_urls: bool, nav: set[str], offline_page: Callable[[str, bytes], bytes]) -> None:
+    """Build the changed pages and swap in the updated hosted edition, offline
+    edition and zip. Raises BuildFailed, having changed nothing, on any problem."""
+    pages = set(p.pages) - {f"{OWNED}/home.md"}  # a snippet of index.md, not a page
+    (root / ".digest-cache").mkdir(exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="digest-partial-", dir=root / ".digest-cache"))
+    index: IndexBuild | None = None
+    stages: list[Path] = []
+    zip_tmp: Path | None = None
+    try:
+        small, built = work / "docs", work / "site"
+        _small_docs(docs, small, pages | {n for n in nav if n.startswith(f"{OWNED}/")})
+        if SEARCH_PAGES in p.files:
+            # Node indexes the pages while MkDocs builds the changed ones.
+            index = IndexBuild(docs / SEARCH_PAGES, root, directory_urls=directory_urls)
+        _run_mkdocs(root, config_file, small, built)
+        new = {html_name(page): (built / html_name(page)).read_bytes() for page in sorted(pages)
+               if (built / html_name(page)).is_file()}
+        # The hand-written pages are few and are built each time: index.md
+        # includes digest/home.md, whose changes are not seen otherwise.
+        for name in _walk_files(built):
+            if name.endswith(".html") and not name.startswith(f"{OWNED}/") and name != "404.html":
+                new[name] = (built / name).read_bytes()
+        for name in p.files:
+            if name != SEARCH_PAGES:
+                new[name] = (docs / name).read_bytes()
+        removed = {html_name(x) for x in p.removed_pages} | {x for x in p.removed_files if x != SEARCH_PAGES}
+        hosted = _stage_from(site, set(new) | removed, ("search/",) if index is not None else ())
+        stages.append(hosted)
+        for name, data in new.items():
+            _put(hosted, name, data)
+        search: dict[str, bytes] = {}
+        if index is not None:
+            # The search folder is written whole, as a full build writes it.
+            _put(hosted, "search/search_index.json", (built / "search" / "search_index.json").read_bytes())
+            write_search_index(hosted, *index.finish(hosted))
+            index = None
+            search = {f"search/{n}": (hosted / "search" / n).read_bytes() for n in _walk_files(hosted / "search")}
+        _prune_empty(hosted)
+        _refuse_loads({**new, **search})
+        changed_offline = {name: offline_page(name, data) for name, data in new.items()}
+        if search:
+            changed_offline.update(search)
+            changed_offline["search/search_index.js"] = b"var __index = " + search["search/search_index.json"]
+        off = _stage_from(offline, set(changed_offline) | removed, ("search/",) if search else ())
+        stages.append(off)
+        for name, data in changed_offline.items():
+            _put(off, name, data)
+        _prune_empty(off)
+        _refuse_loads({n: d for n, d in changed_offline.items() if n.endswith(".html")})
+        zip_tmp = update_zip(zip_path, off, sorted(_walk_files(off), key=entry_order), changed=set(changed_offline))
+        swap_in(hosted, site)
+        stages.remove(hosted)
+        swap_in(off, offline)
+        stages.remove(off)
+        os.replace(zip_tmp, zip_path)
+        zip_tmp = None
+    finally:
+        if index is not None:
+            index.stop()
+        for stage in stages:
+            shutil.rmtree(stage, ignore_errors=True)
+        if zip_tmp is not None:
+            zip_tmp.unlink(missing_ok=True)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+__all__ = ["MANIFEST", "Plan", "context_stamp", "forget", "plan", "remember", "update_editions"]

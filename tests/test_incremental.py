@@ -1,0 +1,227 @@
+"""Incremental builds give the bytes a clean build gives.
+
+A property test applies random sequences of analysts' edits to a synthetic
+corpus and, after each, compares the incremental build with a clean build of
+the same seeds: docs/digest/, site/, dist/offline/ and the zip's bytes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from digest.archive import update_zip, write_zip
+from digest.cli import EXIT_OK, main
+from digest.incremental import STATE
+from digest.synth import write_corpus
+
+from .conftest import make_project
+
+ARTICLES = 200
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(args), out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def outputs(root: Path) -> dict[str, str]:
+    """Every output file's hash; the zip compared whole, as bytes."""
+    found: dict[str, str] = {}
+    for folder in ("site", "dist", "docs/digest"):
+        for path in sorted((root / folder).rglob("*")):
+            if path.is_file() and path.name != ".digest-manifest.json":  # sizes and times of this copy's files
+                found[path.relative_to(root).as_posix()] = hashlib.sha256(path.read_bytes()).hexdigest()
+    return found
+
+
+def clean_build(seeds: Path, where: Path) -> dict[str, str]:
+    shutil.rmtree(where, ignore_errors=True)
+    root = make_project(where, seeds)
+    code, _, err = run("build", "--root", str(root))
+    assert code == EXIT_OK, err
+    return outputs(root)
+
+
+# --- The edits an analyst makes --------------------------------------------
+
+def _annotations(seeds: Path) -> list[Path]:
+    return sorted(p for p in seeds.glob("*.yml") if p.stem not in ("entities", "sources"))
+
+
+def _sub(path: Path, pattern: str, repl: str, count: int = 1) -> None:
+    text = path.read_text(encoding="utf-8")
+    path.write_text(re.sub(pattern, repl, text, count=count, flags=re.M), encoding="utf-8")
+
+
+def edit_title(seeds: Path, k: int) -> None:
+    _sub(_annotations(seeds)[k % len(_annotations(seeds))], r"^title: .*$", f'title: "Edited title {k}"')
+
+
+def edit_summary(seeds: Path, k: int) -> None:
+    _sub(_annotations(seeds)[k % len(_annotations(seeds))], r"^summary: .*$", f'summary: "A new bottom line {k}."')
+
+
+def add_entity(seeds: Path, k: int) -> None:
+    _sub(_annotations(seeds)[k % len(_annotations(seeds))], r'^(  [a-z]+: \[)', rf'\1"Added Entity {k % 7}", ')
+
+
+def remove_entity(seeds: Path, k: int) -> None:
+    path = _annotations(seeds)[k % len(_annotations(seeds))]
+    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    start = lines.index("entities:\n") if "entities:\n" in lines else -1
+    block = [i for i in range(start + 1, len(lines)) if start >= 0 and lines[i].startswith("  ") and
+             all(lines[j].startswith("  ") for j in range(start + 1, i + 1))]
+    if len(block) > 1:
+        del lines[block[k % len(block)]]
+        path.write_text("".join(lines), encoding="utf-8")
+
+
+def change_alias(seeds: Path, k: int) -> None:
+    # An alias that is a word of an article: mentions move to the entity.
+    text = sorted(seeds.glob("*.txt"))[k % ARTICLES].read_text(encoding="utf-8")
+    word = text.split()[k % 20].strip(".,")
+    registry = seeds / "entities.yml"
+    count = registry.read_text(encoding="utf-8").count("  aliases: [")
+    n = k % max(count, 1)
+    lines = registry.read_text(encoding="utf-8").splitlines(keepends=True)
+    hits = [i for i, line in enumerate(lines) if line.startswith("  aliases: [")]
+    if hits:
+        i = hits[n]
+        lines[i] = lines[i].replace("  aliases: [", f'  aliases: ["{word}", ', 1)
+        registry.write_text("".join(lines), encoding="utf-8")
+
+
+def add_article(seeds: Path, k: int) -> None:
+    source = _annotations(seeds)[k % len(_annotations(seeds))]
+    new = f"added-{k}"
+    shutil.copy(source.with_suffix(".txt"), seeds / f"{new}.txt")
+    (seeds / f"{new}.yml").write_text(
+        f'title: "Added article {k}"\ndate: 2026-12-0{1 + k % 3}\nsource: "Added Wire"\nsummary: "Added {k}."\n',
+        encoding="utf-8")
+
+
+def delete_article(seeds: Path, k: int) -> None:
+    path = _annotations(seeds)[k % len(_annotations(seeds))]
+    path.unlink()
+    path.with_suffix(".txt").unlink()
+
+
+def move_date(seeds: Path, k: int) -> None:
+    _sub(_annotations(seeds)[k % len(_annotations(seeds))], r"^date: .*$", f"date: 2026-10-{1 + k % 28:02d}")
+
+
+def add_quote(seeds: Path, k: int) -> None:
+    path = _annotations(seeds)[k % len(_annotations(seeds))]
+    words = path.with_suffix(".txt").read_text(encoding="utf-8").split()[:4]
+    quote = " ".join(words).rstrip(".")
+    text = path.read_text(encoding="utf-8")
+    if "\nquotes:\n" in text:
+        text = text.replace("\nquotes:\n", f'\nquotes:\n  - text: "{quote}"\n    by: "Quoted {k}"\n', 1)
+    else:
+        text += f'quotes:\n  - text: "{quote}"\n    by: "Quoted {k}"\n'
+    path.write_text(text, encoding="utf-8")
+
+
+EDITS = [edit_title, edit_summary, add_entity, remove_entity, change_alias, add_article, delete_article, move_date,
+         add_quote]
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    seeds = tmp_path_factory.mktemp("corpus") / "seeds"
+    write_corpus(seeds, ARTICLES)
+    return seeds
+
+
+@settings(max_examples=2, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=st.lists(st.tuples(st.sampled_from(EDITS), st.integers(0, 10**6)), min_size=3, max_size=4))
+def test_incremental_equals_clean_after_any_edits(steps: list[tuple[object, int]], corpus: Path,
+                                                  tmp_path_factory: pytest.TempPathFactory) -> None:
+    work = tmp_path_factory.mktemp("inc")
+    root = make_project(work / "live", corpus)
+    code, out, err = run("build", "--root", str(root))
+    assert code == EXIT_OK, err
+    assert "full build: no record of a previous build" in out
+    for edit, k in steps:
+        backup = work / "backup"
+        shutil.rmtree(backup, ignore_errors=True)
+        shutil.copytree(root / "seeds", backup)
+        edit(root / "seeds", k)  # type: ignore[operator]
+        before = outputs(root)
+        code, out, err = run("build", "--root", str(root))
+        if code != EXIT_OK:  # the edit made the seeds invalid: nothing may have changed
+            assert outputs(root) == before, err
+            shutil.rmtree(root / "seeds")
+            shutil.copytree(backup, root / "seeds")
+            continue
+        assert "digest: incremental build:" in out or "digest: no build needed" in out, out
+        assert outputs(root) == clean_build(root / "seeds", work / "clean"), f"after {edit}"
+
+
+def test_zip_update_copies_unchanged_entries_byte_for_byte(tmp_path: Path) -> None:
+    folder = tmp_path / "f"
+    (folder / "a").mkdir(parents=True)
+    for i in range(20):
+        (folder / "a" / f"{i}.html").write_bytes(f"<p>page {i}</p>".encode() * (i + 1))
+    names = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+    first = tmp_path / "first.zip"
+    write_zip(folder, first, iter(names))
+    (folder / "a" / "3.html").write_bytes(b"<p>changed</p>")
+    (folder / "a" / "7.html").unlink()
+    (folder / "a" / "new.html").write_bytes(b"<p>new</p>")
+    names = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+    updated = update_zip(first, folder, names, changed={"a/3.html", "a/new.html"})
+    clean = tmp_path / "clean.zip"
+    write_zip(folder, clean, iter(names))
+    assert updated.read_bytes() == clean.read_bytes()
+    with zipfile.ZipFile(updated) as zf:
+        assert zf.testzip() is None
+        assert zf.read("a/3.html") == b"<p>changed</p>"
+
+
+def test_state_problems_mean_a_full_build_that_says_why(tmp_path: Path) -> None:
+    seeds = tmp_path / "seeds"
+    write_corpus(seeds, 12)
+    root = make_project(tmp_path / "p", seeds)
+    assert run("build", "--root", str(root))[0] == EXIT_OK
+    reference = outputs(root)
+    code, out, _ = run("build", "--root", str(root))
+    assert (code, "digest: no build needed: nothing changed since the last build" in out) == (EXIT_OK, True)
+    # A corrupt record: ignored, and the build is a full one that says so.
+    (root / STATE).write_text('{"version": 1, "context": ', encoding="utf-8")
+    code, out, _ = run("build", "--root", str(root))
+    assert "digest: full build: no record of a previous build" in out
+    assert outputs(root) == reference
+    # A hand-edited record that claims nothing changed while a page did.
+    edit_title(root / "seeds", 3)
+    state = (root / STATE).read_text(encoding="utf-8")
+    (root / STATE).write_text(state.replace('"context": "', '"context": "0'), encoding="utf-8")
+    code, out, _ = run("build", "--root", str(root))
+    assert "digest: full build: mkdocs.yml, overrides/, the hand-written docs/ or the generator changed" in out
+    edited = outputs(root)
+    # Deleting the cache changes nothing but time.
+    shutil.rmtree(root / ".digest-cache")
+    code, out, _ = run("build", "--root", str(root))
+    assert "digest: full build: no record of a previous build" in out
+    assert outputs(root) == edited
+    # The configuration changed: a full build, with the reason.
+    with (root / "mkdocs.yml").open("a", encoding="utf-8") as f:
+        f.write("\n# a comment\n")
+    code, out, _ = run("build", "--root", str(root))
+    assert "digest: full build: mkdocs.yml, overrides/, the hand-written docs/ or the generator changed" in out
+    # An edition removed by hand.
+    shutil.rmtree(root / "site")
+    edit_title(root / "seeds", 4)
+    code, out, _ = run("build", "--root", str(root))
+    assert "digest: full build: the editions were changed or removed since the last build" in out
+    assert outputs(root) == clean_build(root / "seeds", tmp_path / "clean")
