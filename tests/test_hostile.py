@@ -287,7 +287,8 @@ def _kill_when(proc: subprocess.Popen[bytes], ready: Any, limit: float = 60.0) -
     proc.wait()
 
 
-def test_killed_build_leaves_old_or_new_never_a_mix(tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", ["full", "incremental"])
+def test_killed_build_leaves_old_or_new_never_a_mix(tmp_path: Path, kind: str) -> None:
     old = make_project(tmp_path / "old", FIXTURE_CORPUS / "seeds")
     (old / "docs/mine.md").write_text("# Mine\n", encoding="utf-8")
     assert run("build", "--root", str(old))[0] == EXIT_OK
@@ -309,10 +310,16 @@ def test_killed_build_leaves_old_or_new_never_a_mix(tmp_path: Path) -> None:
         ("offline building", lambda w: any((w / "dist").glob(".offline.building-*"))),
         ("zipping", lambda w: any((w / "dist").glob(".offline.zip.*"))),
     ]
+    if kind == "incremental":
+        moments.append(("changed pages building", lambda w: any((w / ".digest-cache").glob("digest-partial-*"))))
     partial = []
     for name, when in moments:
         work = tmp_path / "kill"
         shutil.copytree(old, work, symlinks=True)
+        if kind == "incremental":
+            # A copy's editions are new files to the record: one build makes
+            # it trust them, so that the build killed below is incremental.
+            assert "digest: full build:" in run("build", "--root", str(work))[1]
         change_seeds(work)
         proc = subprocess.Popen([sys.executable, "-m", "digest", "build", "--root", str(work)], env=env,
                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -330,13 +337,19 @@ def test_killed_build_leaves_old_or_new_never_a_mix(tmp_path: Path) -> None:
         if any(results) and not all(results):
             partial.append(name)
         # The next run cleans up and completes.
-        assert run("build", "--root", str(work))[0] == EXIT_OK
+        code, out, _ = run("build", "--root", str(work))
+        assert code == EXIT_OK
+        if kind == "incremental" and not any(results):
+            assert "digest: incremental build:" in out, name
         for tree in TREES:
             assert snapshot(work / tree) == states[tree][1]
         assert not list(work.glob(".site.*")) and not list((work / "docs").glob(".digest.*"))
         assert not list((work / "dist").glob(".offline*"))
+        assert not list((work / ".digest-cache").glob("digest-partial-*")) and not (work / ".digest-partial.yml").exists()
         shutil.rmtree(work)
     assert "docs swapped" in partial, "the kill after the docs swap did not land mid-build"
+    if kind == "incremental":
+        assert "changed pages building" in partial
 
 
 def test_files_not_generated_are_never_modified(project: Any) -> None:

@@ -152,7 +152,9 @@ def tidy(project: Project) -> None:
     for dest in (project.site, project.offline):
         recover(dest)
         clear_stale(dest.parent, f".{dest.name}.building-")
-    clear_stale(project.offline_zip.parent, f".{project.offline_zip.name}.")  # archive.ZipWriter's
+    clear_stale(project.offline_zip.parent, f".{project.offline_zip.name}.")  # archive.ZipWriter's, update_zip's
+    clear_stale(project.root / ".digest-cache", "digest-partial-")  # incremental.update_editions' work folder
+    (project.root / incremental_builds.PARTIAL_CONFIG).unlink(missing_ok=True)
 
 
 def up_to_date(project: Project, options: Options) -> bool:
