@@ -27,8 +27,9 @@ check: $(STAMP)
 generate: $(STAMP)
 	$(BIN)/digest generate
 
-serve: generate
-	$(BIN)/mkdocs serve --dev-addr 127.0.0.1:8000
+# Preview: rebuilds incrementally on every save and reloads the browser.
+serve: $(STAMP)
+	$(BIN)/digest serve --dev-addr 127.0.0.1:8000
 
 lint: $(STAMP)
 	$(BIN)/ruff check scripts tests overrides

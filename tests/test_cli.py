@@ -135,15 +135,17 @@ def test_missing_seeds_folder(tmp_path: Path, missing: str) -> None:
 def test_generation_runs_without_the_cycle_collector_and_restores_it(
         project: ProjectFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     import digest.cli
+    import digest.pipeline
 
     seen: list[bool] = []
-    real_check = digest.cli.check
+    real_check = digest.pipeline.check
 
     def spying_check(*args: Any, **kwargs: Any) -> Any:
         seen.append(gc.isenabled())
         return real_check(*args, **kwargs)
 
-    monkeypatch.setattr(digest.cli, "check", spying_check)
+    monkeypatch.setattr(digest.cli, "check", spying_check)  # digest check
+    monkeypatch.setattr(digest.pipeline, "check", spying_check)  # digest generate and build
     root = project(GOOD)
     assert run("generate", "--root", str(root))[0] == EXIT_OK
     (root / "seeds/a.yml").write_text("title: [broken\n", encoding="utf-8")

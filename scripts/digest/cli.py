@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
-import gc
 import sys
-import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TextIO
 
-from digest.fsutil import Busy, give_back_memory, project_lock
+from digest.fsutil import Busy
 from digest.load import Limits
-from digest.model import Digest
-from digest.pipeline import Checked, Options, Project, build_site, check, generate, tidy, up_to_date
+from digest.pipeline import Checked, Options, Project, check, counts, run_build, without_cycle_collection
 from digest.problems import CheckFailed, DigestError, summary_line
 from digest.progress import LONG_RUN, Progress
 
@@ -40,6 +36,10 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--edition", choices=("both", "hosted", "offline"), default="both")
     b.add_argument("--full", action="store_true",
                    help="build every page of both editions, even when only some changed")
+    serve = sub.add_parser("serve", parents=[common],
+                           help="build, serve the hosted edition, and rebuild and reload on every save")
+    serve.add_argument("--dev-addr", default="127.0.0.1:8000", metavar="HOST:PORT",
+                       help="where to serve (default: %(default)s)")
     bench = sub.add_parser("bench", help="measure the pipeline on a synthetic corpus of N articles (or of each N)")
     bench.add_argument("n", type=int, nargs="*", default=[1000],
                        help="numbers of articles (default: 1000); with several, also how the build grows")
@@ -53,60 +53,22 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _counts(digest: Digest) -> str:
-    return (f"{len(digest.reviewed)} reviewed, {len(digest.unreviewed)} unreviewed articles in "
-            f"{len(digest.editions)} editions")
-
-
 def _check(project: Project, options: Options, err: TextIO) -> Checked | None:
     """Run the check and print its problems; None when it failed."""
     try:
         result = check(project, options)
     except CheckFailed as exc:
-        for problem in exc.problems:
-            print(problem.format(), file=err)
-        print(f"digest: {summary_line(exc.problems)}; nothing was written", file=err)
+        _failed(exc, err)
         return None
     for problem in result.problems:
         print(problem.format(), file=err)
     return result
 
 
-@contextlib.contextmanager
-def _without_cycle_collection() -> Iterator[None]:
-    """Python's cycle collector off while a corpus is read and rendered.
-
-    Generation builds millions of objects that live until it ends (YAML
-    nodes, the model, the pages), and the collector scanned them again each
-    time the heap had grown by a quarter: at 10,000 articles that was 4 of
-    23 s, and reading took 6.3 s with it against 3.5 s without. The run
-    makes little cyclic garbage (peak memory is the same either way), and
-    main() collects once generation is over.
-    """
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-def _generate(project: Project, options: Options, out: TextIO, err: TextIO) -> bool:
-    """Check and write docs/digest/; False when the check failed. A function of
-    its own so that the corpus and the Digest are freed when it returns."""
-    with _without_cycle_collection():
-        return _check_and_write(project, options, out, err)
-
-
-def _check_and_write(project: Project, options: Options, out: TextIO, err: TextIO) -> bool:
-    result = _check(project, options, err)
-    if result is None:
-        return False
-    report = generate(project, result.digest, options)
-    print(f"digest: {_counts(result.digest)}; wrote {len(report.written)} files, {report.unchanged} unchanged, "
-          f"removed {len(report.removed)}", file=out)
-    return True
+def _failed(exc: CheckFailed, err: TextIO) -> None:
+    for problem in exc.problems:
+        print(problem.format(), file=err)
+    print(f"digest: {summary_line(exc.problems)}; nothing was written", file=err)
 
 
 def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
@@ -133,38 +95,45 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
     progress = Progress(err, enabled=args.progress or seeds_count >= LONG_RUN)
     options = Options(strict=args.strict, drafts=args.drafts, progress=progress,
                       limits=Limits(int(args.max_article_mb * 2**20), int(args.max_annotation_mb * 2**20)))
-    started = time.perf_counter()
     if args.command == "check":
-        with _without_cycle_collection():
+        with without_cycle_collection():
             result = _check(project, options, err)
         if result is None:
             return EXIT_PROBLEMS
-        print(f"digest: {_counts(result.digest)}; {summary_line(result.problems)}", file=out)
+        print(f"digest: {counts(result.digest)}; {summary_line(result.problems)}", file=out)
         return EXIT_OK
     try:
-        with project_lock(project.root):
-            tidy(project)
-            if up_to_date(project, options):
-                print("digest: seeds/ unchanged since the last run; wrote 0 files", file=out)
-            elif not _generate(project, options, out, err):
-                return EXIT_PROBLEMS
-            # The corpus and the model are gone by now (their cycles collected
-            # here, the memory handed back to the system), so the site build's
-            # own work (the search documents, the guard) does not add to it;
-            # MkDocs and Node run as child processes.
-            gc.collect()
-            give_back_memory()
-            if args.command == "build":
-                how = build_site(project, hosted=args.edition in ("both", "hosted"), offline=args.edition in ("both", "offline"),
-                                 progress=progress, incremental=not args.full)
-                built = [str(p.relative_to(project.root)) for p, on in (
-                    (project.site, args.edition != "offline"), (project.offline_zip, args.edition != "hosted")) if on]
-                print(f"digest: {how}", file=out)
-                print(f"digest: built {', '.join(built)} in {time.perf_counter() - started:.1f} s", file=out)
+        if args.command == "serve":
+            from digest.serve import parse_address, serve
+
+            try:
+                address = parse_address(args.dev_addr)
+            except ValueError as exc:
+                print(f"digest serve: --dev-addr: {exc}", file=err)
+                return EXIT_USAGE
+            return serve(project, options, address, out, err)
+        built = run_build(project, options, hosted=args.command == "generate" or args.edition in ("both", "hosted"),
+                          offline=args.command == "generate" or args.edition in ("both", "offline"),
+                          incremental=not getattr(args, "full", False), site=args.command == "build")
+    except CheckFailed as exc:
+        _failed(exc, err)
+        return EXIT_PROBLEMS
     except Busy as exc:
         print(f"digest: {exc}", file=err)
         return EXIT_BUSY
     except DigestError as exc:
         print(f"digest: {exc}", file=err)
         return EXIT_BUILD
+    for problem in built.problems:
+        print(problem.format(), file=err)
+    if built.report is None:
+        print("digest: seeds/ unchanged since the last run; wrote 0 files", file=out)
+    else:
+        print(f"digest: {built.counts}; wrote {len(built.report.written)} files, {built.report.unchanged} unchanged, "
+              f"removed {len(built.report.removed)}", file=out)
+    if args.command == "build":
+        shown = [str(p.relative_to(project.root)) for p, on in (
+            (project.site, args.edition != "offline"), (project.offline_zip, args.edition != "hosted")) if on]
+        print(f"digest: {built.how}", file=out)
+        print(f"digest: built {', '.join(shown)} in {built.seconds:.1f} s", file=out)
     return EXIT_OK

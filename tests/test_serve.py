@@ -1,0 +1,106 @@
+"""``digest serve`` as an analyst uses it: a real server on a free loopback
+port, real saves, the page polled until it shows them."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from .conftest import FIXTURE_CORPUS, REPO, make_project
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _get(url: str) -> str:
+    with urllib.request.urlopen(url, timeout=10) as response:
+        return str(response.read().decode("utf-8"))
+
+
+def _until(what: Callable[[], bool], limit: float = 90.0) -> float:
+    """Poll until ``what`` holds; the seconds it took."""
+    started = time.monotonic()
+    while time.monotonic() - started < limit:
+        try:
+            if what():
+                return time.monotonic() - started
+        except OSError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError(f"not within {limit} s")
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[Path, str, subprocess.Popen[str]]]:
+    root = make_project(tmp_path / "p", FIXTURE_CORPUS / "seeds")
+    port = _free_port()
+    env = {**os.environ, "PYTHONPATH": str(REPO / "scripts")}
+    proc = subprocess.Popen([sys.executable, "-m", "digest", "serve", "--root", str(root),
+                             "--dev-addr", f"127.0.0.1:{port}"], env=env, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        _until(lambda: "Briefing Digest" in _get(f"{base}/index.html"))
+        yield root, base, proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def test_a_save_shows_then_a_broken_save_keeps_the_last_good_site_and_says_where(
+        served: tuple[Path, str, subprocess.Popen[str]]) -> None:
+    root, base, proc = served
+    page = f"{base}/digest/articles/alpha.html"
+    first = _get(page)
+    assert "digest serve: reload on rebuild" in first  # the reload script, added as served
+    assert "digest serve" not in (root / "site/digest/articles/alpha.html").read_text(encoding="utf-8")
+    build = json.loads(_get(f"{base}/__digest__/status"))["build"]
+
+    annotation = root / "seeds/alpha.yml"
+    good = annotation.read_text(encoding="utf-8")
+    annotation.write_text(good.replace("title: ", "title: Saved just now - ", 1), encoding="utf-8")
+    _until(lambda: "Saved just now - " in _get(page))
+    status = json.loads(_get(f"{base}/__digest__/status"))
+    assert status == {"build": build + 1, "problems": []}
+
+    # Three quick saves, the last one broken: the site stays, the problem is shown.
+    for text in ("title: [one\n", "title: [two\n", good.replace("date: ", "date: [broken\n#", 1)):
+        annotation.write_text(text, encoding="utf-8")
+        time.sleep(0.05)
+    _until(lambda: bool(json.loads(_get(f"{base}/__digest__/status"))["problems"]))
+    status = json.loads(_get(f"{base}/__digest__/status"))
+    assert status["build"] == build + 1
+    assert any(p.startswith("seeds/alpha.yml:") and "hint:" in p for p in status["problems"]), status
+    assert "Saved just now - " in _get(page)  # the last good build, still served
+
+    annotation.write_text(good, encoding="utf-8")  # fixed: the page changes again, the banner goes
+    _until(lambda: "Saved just now - " not in _get(page))
+    assert json.loads(_get(f"{base}/__digest__/status"))["problems"] == []
+
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "digest: incremental build:" in out
+    assert "digest: stopped" in out
+    assert not list(root.glob(".site.*")) and not list((root / "dist").glob(".offline*"))
+    assert not (root / ".digest-partial.yml").exists()
+
+
+def test_dev_addr_is_checked() -> None:
+    from digest.cli import EXIT_USAGE, main
+
+    assert main(["serve", "--dev-addr", "localhost"]) == EXIT_USAGE
