@@ -73,9 +73,9 @@ def test_a_save_shows_then_a_broken_save_keeps_the_last_good_site_and_says_where
     annotation = root / "seeds/alpha.yml"
     good = annotation.read_text(encoding="utf-8")
     annotation.write_text(good.replace("title: ", "title: Saved just now - ", 1), encoding="utf-8")
-    _until(lambda: "Saved just now - " in _get(page))
-    status = json.loads(_get(f"{base}/__digest__/status"))
-    assert status == {"build": build + 1, "problems": []}
+    _until(lambda: "Saved just now - " in _get(page)
+           and json.loads(_get(f"{base}/__digest__/status"))["build"] == build + 1)
+    assert json.loads(_get(f"{base}/__digest__/status"))["problems"] == []
 
     # Three quick saves, the last one broken: the site stays, the problem is shown.
     for text in ("title: [one\n", "title: [two\n", good.replace("date: ", "date: [broken\n#", 1)):
@@ -88,8 +88,9 @@ def test_a_save_shows_then_a_broken_save_keeps_the_last_good_site_and_says_where
     assert "Saved just now - " in _get(page)  # the last good build, still served
 
     annotation.write_text(good, encoding="utf-8")  # fixed: the page changes again, the banner goes
-    _until(lambda: "Saved just now - " not in _get(page))
-    assert json.loads(_get(f"{base}/__digest__/status"))["problems"] == []
+    # The site is swapped in just before the status says so: wait for both.
+    _until(lambda: "Saved just now - " not in _get(page)
+           and json.loads(_get(f"{base}/__digest__/status"))["problems"] == [])
 
     proc.send_signal(signal.SIGINT)
     out, err = proc.communicate(timeout=30)

@@ -164,6 +164,21 @@ def _watched(project: Project) -> Callable[[Any, str], bool]:
     return keep
 
 
+def _folders(project: Project) -> list[str]:
+    """The folders to watch, each on its own (not recursively): seeds/ (whose
+    sub-folders are not read), and docs/ and overrides/ with their real
+    sub-folders. A watcher told to recurse would follow a link in seeds/ to
+    wherever it leads (a link to / would have it watch the whole disk); the
+    build refuses such links, so the watcher must not follow them either."""
+    found = [str(project.seeds)] if project.seeds.is_dir() else []
+    generated = project.docs / "digest"
+    for top in (project.docs, project.root / "overrides"):
+        for here, dirs, _files in os.walk(top):  # links to folders are not followed
+            dirs[:] = sorted(d for d in dirs if not d.startswith(".") and Path(here, d) != generated)
+            found.append(here)
+    return found
+
+
 def rebuild(project: Project, options: Options, status: Status, out: TextIO, err: TextIO) -> bool:
     """One ``digest build``; the status says how it went."""
     try:
@@ -206,11 +221,10 @@ def serve(project: Project, options: Options, address: tuple[str, int], out: Tex
     print(f"digest: serving the hosted edition at http://{address[0]}:{port}/ ; watching seeds/, docs/, overrides/ "
           "and mkdocs.yml (Ctrl-C to stop)", file=out, flush=True)
     config = _config_stamp(project)
-    paths = [p for p in (project.seeds, project.docs, project.root / "overrides") if p.is_dir()]
     try:
-        for changes in watchfiles.watch(*paths, watch_filter=_watched(project), debounce=300, step=50,
+        for changes in watchfiles.watch(*_folders(project), watch_filter=_watched(project), debounce=300, step=50,
                                         rust_timeout=1000, yield_on_timeout=True, stop_event=stop,
-                                        raise_interrupt=False):
+                                        raise_interrupt=False, recursive=False):
             now = _config_stamp(project)
             if not changes and now == config:
                 continue
