@@ -49,7 +49,7 @@ from digest.guard import scan_text
 from digest.problems import BuildFailed
 from digest.render.search import SEARCH_PAGES
 from digest.searchindex import IndexBuild, write_search_index
-from digest.write import MANIFEST, manifest_stats
+from digest.write import manifest_stats
 
 STATE: Final = ".digest-cache/editions.json"
 STATE_VERSION: Final = 1
@@ -71,6 +71,7 @@ class Plan:
     files: tuple[str, ...] = ()  # other generated files changed or new (copied as they are)
     removed_files: tuple[str, ...] = ()
     docs_stats: dict[str, Any] = field(default_factory=dict, compare=False)
+    context: str = ""  # context_stamp() when planned: what remember() records after the build
 
 
 def _tree_stamp(h: Any, folder: Path, skip: Path | None = None, suffixes: tuple[str, ...] = ()) -> None:
@@ -148,27 +149,30 @@ def remember(root: Path, outputs: dict[str, Path], docs_stats: dict[str, Any], c
 def plan(root: Path, docs: Path, outputs: dict[str, Path], *, site_url: bool) -> Plan:
     """Decide what a build of both editions must do."""
     stats = manifest_stats(docs, OWNED)
+    context = context_stamp(root)
     state = read_state(root)
     if state is None:
-        return Plan("full", "no record of a previous build", docs_stats=stats)
-    if state["context"] != context_stamp(root):
-        return Plan("full", "mkdocs.yml, overrides/, the hand-written docs/ or the generator changed", docs_stats=stats)
+        return Plan("full", "no record of a previous build", docs_stats=stats, context=context)
+    if state["context"] != context:
+        return Plan("full", "mkdocs.yml, overrides/, the hand-written docs/ or the generator changed",
+                    docs_stats=stats, context=context)
     recorded = state["outputs"]
     if set(recorded) != set(outputs) or any(recorded[k] != _identity(p) for k, p in outputs.items()):
-        return Plan("full", "the editions were changed or removed since the last build", docs_stats=stats)
+        return Plan("full", "the editions were changed or removed since the last build", docs_stats=stats,
+                    context=context)
     old: dict[str, Any] = state["docs"]
     changed = sorted(p for p in stats if old.get(p) != stats[p])
     gone = sorted(p for p in old if p not in stats)
     if not changed and not gone:
-        return Plan("none", "nothing changed since the last build", docs_stats=stats)
+        return Plan("none", "nothing changed since the last build", docs_stats=stats, context=context)
     pages = tuple(p for p in changed if p.endswith(".md"))
     removed_pages = tuple(p for p in gone if p.endswith(".md"))
     if site_url and (removed_pages or any(p not in old for p in pages)):
         return Plan("full", "pages were added or removed and site_url is set: the sitemap lists every page",
-                    docs_stats=stats)
+                    docs_stats=stats, context=context)
     return Plan("incremental", f"{len(pages)} changed page(s), {len(removed_pages)} removed",
                 pages, removed_pages, tuple(p for p in changed if not p.endswith(".md")),
-                tuple(p for p in gone if not p.endswith(".md")), stats)
+                tuple(p for p in gone if not p.endswith(".md")), stats, context)
 
 
 def html_name(page: str) -> str:
@@ -349,4 +353,4 @@ def update_editions(root: Path, docs: Path, config_file: Path, p: Plan, site: Pa
         shutil.rmtree(work, ignore_errors=True)
 
 
-__all__ = ["MANIFEST", "Plan", "context_stamp", "forget", "plan", "remember", "update_editions"]
+__all__ = ["Plan", "context_stamp", "forget", "plan", "remember", "update_editions"]

@@ -209,7 +209,6 @@ def build_site(project: Project, *, hosted: bool = True, offline: bool = True, p
             if decided.kind == "none":
                 return f"{NO_BUILD}: {reason}"
             if decided.kind == "incremental":
-                context = incremental_builds.context_stamp(project.root)
                 try:
                     with progress.step(INCREMENTAL_STEP):
                         incremental_builds.update_editions(
@@ -218,13 +217,14 @@ def build_site(project: Project, *, hosted: bool = True, offline: bool = True, p
                 except BuildFailed as exc:
                     reason = f"the incremental build failed ({str(exc).splitlines()[0]})"
                 else:
-                    incremental_builds.remember(project.root, outputs, decided.docs_stats, context)
+                    incremental_builds.remember(project.root, outputs, decided.docs_stats, decided.context)
                     return f"incremental build: {reason}"
     # A full build replaces the outputs: until it has finished, nothing
     # about them is known.
     incremental_builds.forget(project.root)
-    context = incremental_builds.context_stamp(project.root)
-    stats = manifest_stats(project.docs, "digest")
+    # Known already when the build was planned; nothing has changed since.
+    context = decided.context if decided is not None else incremental_builds.context_stamp(project.root)
+    stats = decided.docs_stats if decided is not None else manifest_stats(project.docs, "digest")
     if hosted:
         with progress.step(HOSTED_STEP):
             mkdocs_build(hosted_config, project.site)
