@@ -131,6 +131,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
     else:
         print(f"digest: {built.counts}; wrote {len(built.report.written)} files, {built.report.unchanged} unchanged, "
               f"removed {len(built.report.removed)}", file=out)
+        if built.learned:
+            print(f"digest: {built.learned}", file=out)
     if args.command == "build":
         shown = [str(p.relative_to(project.root)) for p, on in (
             (project.site, args.edition != "offline"), (project.offline_zip, args.edition != "hosted")) if on]

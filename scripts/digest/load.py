@@ -7,14 +7,17 @@ YAML syntax) are reported here.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import charset_normalizer
 import yaml
 
+from digest.memo import MISS, Memo
+from digest.memo import key as memo_key
 from digest.problems import Problem, Severity
 from digest.progress import QUIET, Progress
 from digest.reading import Folder, Refused, open_folder
@@ -39,13 +42,17 @@ class ArticleFile:
     rel: str  # the path as shown to people, e.g. seeds/x.txt
     format: str  # "txt" or "md"
     text: str
+    digest: bytes = b""  # a hash of the file's bytes, for digest.memo's keys
 
 
 @dataclass(frozen=True)
 class YamlFile:
     id: str
     rel: str
-    node: yaml.Node | None  # None when the file is empty or failed to parse
+    node: yaml.Node | None  # None when the file is empty, failed to parse, or is known
+    digest: bytes = b""  # a hash of the path and the bytes: the file's key in digest.memo
+    load_problems: tuple[Problem, ...] = ()  # this file's problems found while reading it
+    known: Any = None  # the schema's outcome, remembered by an earlier run (digest.validate)
 
 
 @dataclass
@@ -135,8 +142,11 @@ _NAME_RE = re.compile(r"^(?P<stem>.*?)(?P<suffix>\.[A-Za-z]+)?$")
 
 
 def load(seeds: Path, *, display_root: Path | None = None, limits: Limits | None = None,
-         progress: Progress = QUIET) -> RawCorpus:
-    """Read every file in ``seeds`` (not recursive) into a :class:`RawCorpus`."""
+         progress: Progress = QUIET, memo: Memo | None = None) -> RawCorpus:
+    """Read every file in ``seeds`` (not recursive) into a :class:`RawCorpus`.
+
+    An annotation whose bytes an earlier run checked (``memo``) is not parsed
+    again: its record carries that run's outcome instead of YAML nodes."""
     limits = limits or Limits()
     corpus = RawCorpus()
     problems = corpus.problems
@@ -146,12 +156,13 @@ def load(seeds: Path, *, display_root: Path | None = None, limits: Limits | None
         return corpus
     base = display_root if display_root is not None else seeds.parent
     with open_folder(seeds) as folder:
-        _load_files(folder, base, limits, corpus, progress)
+        _load_files(folder, base, limits, corpus, progress, memo or Memo.off())
     progress.done()
     return corpus
 
 
-def _load_files(folder: Folder, base: Path, limits: Limits, corpus: RawCorpus, progress: Progress) -> None:
+def _load_files(folder: Folder, base: Path, limits: Limits, corpus: RawCorpus, progress: Progress,
+                memo: Memo) -> None:
     problems = corpus.problems
     folded: dict[tuple[str, str], str] = {}
     names = folder.names()
@@ -208,20 +219,29 @@ def _load_files(folder: Folder, base: Path, limits: Limits, corpus: RawCorpus, p
             continue
         empty_hint = ("put the article's text in it, or delete it" if role == "article" else
                       "write the annotation's fields in it, or delete it")
+        if role == "annotation" and kind != "registry":
+            k = memo_key("annotation", rel, data)
+            known = memo.recall("annotation", k)
+            if known is not MISS:
+                earlier, outcome = known
+                problems.extend(earlier)
+                corpus.annotations[stem] = YamlFile(stem, rel, None, k, tuple(earlier), outcome)
+                continue
+        before = len(problems)
         text = decode(data, rel, problems, empty_hint)
         if role == "article":
             if text is not None:
-                corpus.articles[stem] = ArticleFile(stem, rel, suffix[1:], text)
+                corpus.articles[stem] = ArticleFile(stem, rel, suffix[1:], text, hashlib.sha256(data).digest())
             else:
                 # Keep an empty record so its annotation is not also reported as orphaned.
                 corpus.articles[stem] = ArticleFile(stem, rel, suffix[1:], "")
             continue
         node = parse_yaml(text, rel, problems) if text is not None else None
-        if text is not None and node is None and not any(p.path == rel for p in problems):
+        if text is not None and node is None and not any(p.path == rel for p in problems[before:]):
             problems.append(_problem(rel, "file", "the file holds no YAML values (only comments or blank lines)",
                                      "write the fields in it, or delete it"))
-        record = YamlFile(stem, rel, node)
         if kind == "registry":
-            corpus.registries[stem] = record
+            corpus.registries[stem] = YamlFile(stem, rel, node)
         else:
-            corpus.annotations[stem] = record
+            corpus.annotations[stem] = YamlFile(stem, rel, node, memo_key("annotation", rel, data),
+                                                tuple(problems[before:]))

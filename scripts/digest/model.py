@@ -17,6 +17,8 @@ from typing import Any, Final
 from digest.connect import Facets, Matcher, Related, co_mentions, mentions, rank_related
 from digest.fsutil import beside
 from digest.load import RawCorpus
+from digest.memo import MISS, Memo
+from digest.memo import key as memo_key
 from digest.problems import Problem, Severity
 from digest.schema import ENTITY_KINDS
 from digest.text import (
@@ -213,9 +215,16 @@ def _slugs(keys: Iterable[str], shown: dict[str, str]) -> dict[str, str]:
     return out
 
 
-def build(raw: RawCorpus, checked: Checked, *, drafts: bool = False) -> tuple[Digest, list[Problem]]:
-    """Cross-check the corpus and build the :class:`Digest`."""
+def build(raw: RawCorpus, checked: Checked, *, drafts: bool = False,
+          memo: Memo | None = None) -> tuple[Digest, list[Problem]]:
+    """Cross-check the corpus and build the :class:`Digest`.
+
+    Where each correction and quote is found, and the entities each text
+    mentions, are taken from ``memo`` when an earlier run worked them out for
+    the same bytes (and kept there for the next run)."""
     problems: list[Problem] = []
+    memo = memo or Memo.off()
+    text_keys: dict[str, bytes] = {}  # article id -> the key of its corrected text
 
     def report(ann: Annotation, where: str, message: str, hint: str = "",
                severity: Severity = Severity.ERROR) -> None:
@@ -287,18 +296,21 @@ def build(raw: RawCorpus, checked: Checked, *, drafts: bool = False) -> tuple[Di
         v = ann.values
         corrections: dict[str, str] = v.get("corrections") or {}
         paragraphs = tuple(apply_corrections(b, corrections) for b in blocks)
+        text_keys[ident] = text_key = memo_key(seed.digest, seed.format, repr(sorted(corrections.items())))
+        quote_texts = [q["text"] for q in v.get("quotes") or []]
+        placed_key = memo_key(text_key, repr(quote_texts))
+        placed = memo.recall("placed", placed_key)
+        if placed is MISS:
+            placed = _place(paragraphs, corrections, quote_texts)
+            memo.keep("placed", placed_key, placed)
         fixes = []
-        for original, corrected in corrections.items():
-            where = [i + 1 for i, p in enumerate(paragraphs) if any(getattr(s, "original", None) == original for s in p)]
+        for (original, corrected), where in zip(corrections.items(), placed[0], strict=True):
             if not where and seed.text:
                 report(ann, f"corrections.{original}", f"'{original}' does not occur in {seed.rel}",
                        "check the spelling against the article, or remove this correction", Severity.WARNING)
-            fixes.append(Correction(original, corrected, tuple(where)))
-        texts = [plain(p) for p in paragraphs]
+            fixes.append(Correction(original, corrected, where))
         quotes = []
-        finder = QuoteFinder(texts)
-        for i, q in enumerate(v.get("quotes") or []):
-            at = finder.find(q["text"])
+        for i, (q, at) in enumerate(zip(v.get("quotes") or [], placed[1], strict=True)):
             if at is None:
                 if seed.text:
                     report(ann, f"quotes[{i}].text", f"the quote {q['text'][:60]!r} does not occur in {seed.rel}",
@@ -357,10 +369,18 @@ def build(raw: RawCorpus, checked: Checked, *, drafts: bool = False) -> tuple[Di
     facets = {a.id: Facets(a.date, a.entities, a.topics, a.regions) for a in built if a.reviewed}
     chosen = {a.id: a.related for a in built}
     with beside(lambda: rank_related(facets, chosen, names), wanted=len(facets) >= RANK_BESIDE) as ranking:
-        matcher = Matcher(spellings)
+        # Built only when an article's mentions are not remembered.
+        matcher: Matcher | None = None
+        known = memo_key(repr(sorted(spellings.items())))
         mentioned: dict[str, dict[str, None]] = defaultdict(dict)  # entity key -> ids that only mention it
         for i, art in enumerate(built):
-            found, links = mentions(matcher, art.paragraphs)
+            k = memo_key(text_keys.get(art.id) or memo_key(raw.articles[art.id].digest, art.format), known)
+            remembered = memo.recall("mentions", k)
+            if remembered is MISS:
+                matcher = matcher or Matcher(spellings)
+                remembered = mentions(matcher, art.paragraphs)
+                memo.keep("mentions", k, remembered)
+            found, links = remembered
             if found:
                 built[i] = replace(art, mentions=found, links=links)
                 for key in found:
@@ -411,6 +431,16 @@ def build(raw: RawCorpus, checked: Checked, *, drafts: bool = False) -> tuple[Di
                     topics=topic_hubs, regions=region_hubs, entities=entity_hubs, sources=hubs(sources),
                     briefs=briefs(editions, articles))
     return digest, problems
+
+
+def _place(paragraphs: tuple[Paragraph, ...], corrections: dict[str, str],
+           quotes: list[str]) -> tuple[tuple[tuple[int, ...], ...], tuple[int | None, ...]]:
+    """The paragraphs (1-based) where each correction applies, and the
+    paragraph (0-based) where each quote is found, or None."""
+    where = tuple(tuple(i + 1 for i, p in enumerate(paragraphs) if any(getattr(s, "original", None) == original for s in p))
+                  for original in corrections)
+    finder = QuoteFinder([plain(p) for p in paragraphs])
+    return where, tuple(finder.find(q) for q in quotes)
 
 
 def _keep_related(article: Article, published: set[str]) -> Article:

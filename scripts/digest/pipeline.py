@@ -18,6 +18,7 @@ from digest import incremental as incremental_builds
 from digest.archive import zip_tree
 from digest.fsutil import clear_stale, give_back_memory, project_lock, recover
 from digest.load import Limits, load
+from digest.memo import MEMO_FILE, Memo, open_memo, save_memo
 from digest.model import Digest, build
 from digest.problems import BuildFailed, CheckFailed, Problem, Severity
 from digest.progress import QUIET, Progress
@@ -83,15 +84,18 @@ class Checked:
     problems: tuple[Problem, ...]
 
 
-def check(project: Project, options: Options | None = None) -> Checked:
+def check(project: Project, options: Options | None = None, memo: Memo | None = None) -> Checked:
     """Load, validate and model ``seeds/``; raise CheckFailed on any error
-    (or any warning with ``strict``). Writes nothing."""
+    (or any warning with ``strict``). Writes nothing: what an earlier run
+    learned is read from ``memo``, and what this one learns is only kept in it."""
     options = options or Options()
-    raw = load(project.seeds, display_root=project.root, limits=options.limits, progress=options.progress)
+    memo = memo or open_memo(project.root)
+    raw = load(project.seeds, display_root=project.root, limits=options.limits, progress=options.progress,
+               memo=memo)
     with options.progress.step("checking annotations", len(raw.annotations)):
-        checked = validate(raw)
+        checked = validate(raw, memo)
     with options.progress.step("cross-checking articles", len(raw.articles)):
-        digest, more = build(raw, checked, drafts=options.drafts)
+        digest, more = build(raw, checked, drafts=options.drafts, memo=memo)
     problems = sorted(set(checked.problems + more))
     failing = [p for p in problems if p.is_error or (options.strict and p.severity is Severity.WARNING)]
     if failing:
@@ -158,6 +162,7 @@ def tidy(project: Project) -> None:
         clear_stale(dest.parent, f".{dest.name}.building-")
     clear_stale(project.offline_zip.parent, f".{project.offline_zip.name}.")  # archive.ZipWriter's, update_zip's
     clear_stale(project.root / ".digest-cache", "digest-partial-")  # incremental.update_editions' work folder
+    clear_stale(project.root / MEMO_FILE.parent, f".{MEMO_FILE.name}.")  # an unfinished memo write
     (project.root / incremental_builds.PARTIAL_CONFIG).unlink(missing_ok=True)
 
 
@@ -250,6 +255,7 @@ class Built:
     counts: str  # the articles and editions generated, when they were
     how: str  # which kind of site build ran, and why ("" for generate)
     seconds: float
+    learned: str = ""  # what generation reused from the last run, or why it reused nothing
 
     @property
     def changed(self) -> bool:
@@ -283,11 +289,17 @@ def without_cycle_collection() -> Iterator[None]:
             gc.enable()
 
 
-def _check_and_generate(project: Project, options: Options) -> tuple[tuple[Problem, ...], WriteReport, str]:
-    """A function of its own so that the corpus and the model are freed when it returns."""
+def _check_and_generate(project: Project, options: Options) -> tuple[tuple[Problem, ...], WriteReport, str, str]:
+    """A function of its own so that the corpus and the model are freed when it returns.
+
+    What the run learned is saved once the Markdown is written: a run that
+    fails leaves the last memo as it was."""
     with without_cycle_collection():
-        checked = check(project, options)
-        return checked.problems, generate(project, checked.digest, options), counts(checked.digest)
+        memo = open_memo(project.root)
+        checked = check(project, options, memo)
+        report = generate(project, checked.digest, options)
+        save_memo(project.root, memo)
+        return checked.problems, report, counts(checked.digest), memo.summary()
 
 
 def run_build(project: Project, options: Options, *, hosted: bool = True, offline: bool = True,
@@ -300,9 +312,9 @@ def run_build(project: Project, options: Options, *, hosted: bool = True, offlin
         tidy(project)
         problems: tuple[Problem, ...] = ()
         report: WriteReport | None = None
-        said = ""
+        said = learned = ""
         if not up_to_date(project, options):
-            problems, report, said = _check_and_generate(project, options)
+            problems, report, said, learned = _check_and_generate(project, options)
         # The corpus and the model are gone by now (their cycles collected
         # here, the memory handed back to the system), so the site build's
         # own work does not add to it; MkDocs and Node run as child processes.
@@ -310,4 +322,4 @@ def run_build(project: Project, options: Options, *, hosted: bool = True, offlin
         give_back_memory()
         how = build_site(project, hosted=hosted, offline=offline, progress=options.progress,
                          incremental=incremental) if site else ""
-    return Built(problems, report, said, how, time.perf_counter() - started)
+    return Built(problems, report, said, how, time.perf_counter() - started, learned)

@@ -1,0 +1,173 @@
+"""What a run learned about each seed, remembered for the next run.
+
+After one edit, the next run should not parse and analyse ten thousand
+unchanged articles again. The memo keeps, per seed and keyed by a hash of
+the bytes it was computed from:
+
+- ``annotation``: an annotation file's schema outcome (its values, where each
+  value is written, the problems the file has on its own);
+- ``placed``: where each correction of an article occurs and where each quote
+  is found, for the article's text with its corrections and quotes;
+- ``mentions``: the entities the article's text mentions, for its text and
+  corrections and every spelling the registry and the annotations know.
+
+It is an optimisation, never a source of truth. Every key is a hash of the
+inputs, so a stale entry is never found, only missed. The file carries the
+generator's version (a hash of its code) and a checksum of its payload: a
+truncated, corrupt, foreign-version or hand-edited file is ignored (the run
+reads every seed afresh and says so), and it is unpickled with a loader that
+builds only plain data, so even a crafted one runs no code. Deleting it
+changes nothing but time. It is written only after generation succeeded,
+with exactly the entries that run used, so it never grows with history.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import pickle
+import sys
+from pathlib import Path
+from typing import Any, Final
+
+import yaml
+
+from digest.fsutil import atomic_write
+
+MEMO_FILE: Final = Path(".digest-cache") / "learned.pickle"
+_MAGIC: Final = b"briefing-digest memo 1\n"
+TABLES: Final = ("annotation", "placed", "mentions")
+_MISS: Final = object()
+
+# What the restricted loader may build: plain data, dates, and the library's
+# problem records. Anything else in a memo file means it was not written here.
+_ALLOWED: Final = {
+    ("datetime", "date"), ("datetime", "datetime"), ("datetime", "timezone"), ("datetime", "timedelta"),
+    ("digest.problems", "Problem"), ("digest.problems", "Severity"),
+    ("builtins", "set"), ("builtins", "frozenset"),
+}
+
+
+class _PlainUnpickler(pickle.Unpickler):
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) not in _ALLOWED:
+            raise pickle.UnpicklingError(f"{module}.{name} is not plain data")
+        return super().find_class(module, name)
+
+
+def generator_version() -> str:
+    """A hash of the generator's code and what shapes its results: a memo
+    made by other code is never used."""
+    h = hashlib.sha256(f"{sys.version_info[:2]}\0{yaml.__version__}\0{hasattr(yaml, 'CSafeLoader')}\n".encode())
+    code = Path(__file__).parent
+    for path in sorted(code.glob("**/*.py")):
+        h.update(path.relative_to(code).as_posix().encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def key(*parts: bytes | str) -> bytes:
+    """The key of an entry: a hash of everything its value was computed from."""
+    h = hashlib.sha256()
+    for part in parts:
+        data = part.encode("utf-8", "surrogatepass") if isinstance(part, str) else part
+        h.update(len(data).to_bytes(8, "little") + data)
+    return h.digest()
+
+
+class Memo:
+    """The entries of the last run (``recall``) and those of this run (``keep``)."""
+
+    def __init__(self, version: str, tables: dict[str, dict[bytes, Any]] | None = None, note: str = "") -> None:
+        self.version = version
+        self._old = tables or {}
+        self._new: dict[str, dict[bytes, Any]] = {t: {} for t in TABLES}
+        self.note = note  # why the last run's entries are not used, when they are not
+        self.hits = 0
+        self.misses = 0
+
+    @classmethod
+    def off(cls) -> Memo:
+        """A memo that remembers nothing (a library call without a project)."""
+        return cls("", note="")
+
+    def recall(self, table: str, k: bytes) -> Any:
+        """The value kept under ``k`` by the last run, or :data:`MISS`."""
+        value = self._old.get(table, {}).get(k, _MISS)
+        if value is _MISS:
+            self.misses += 1
+            return MISS
+        self.hits += 1
+        self._new[table][k] = value
+        return value
+
+    def keep(self, table: str, k: bytes, value: Any) -> None:
+        self._new[table][k] = value
+
+    def changed(self) -> bool:
+        """Whether this run's entries differ from the last run's."""
+        return any(set(self._new[t]) != set(self._old.get(t, {})) for t in TABLES)
+
+    def dump(self) -> bytes:
+        payload = pickle.dumps({t: self._new[t] for t in TABLES}, protocol=5)
+        return _MAGIC + self.version.encode() + b"\n" + hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload
+
+    def summary(self) -> str:
+        """One line for the run's output: what was reused, or why nothing was."""
+        if self.note:
+            return f"read every seed afresh: {self.note}"
+        total = self.hits + self.misses
+        return f"reused what the last run learned for {self.hits:,} of {total:,} parts" if total else ""
+
+
+MISS: Final = _MISS
+
+
+def parse(data: bytes, version: str) -> tuple[dict[str, dict[bytes, Any]] | None, str]:
+    """A memo file's tables, or None and why it cannot be used."""
+    if not data.startswith(_MAGIC):
+        return None, "the cache file is not one this tool wrote; it was ignored"
+    head = data[len(_MAGIC):]
+    lines = head.split(b"\n", 2)
+    if len(lines) != 3:
+        return None, "the cache file is truncated; it was ignored"
+    stored_version, checksum, payload = lines
+    if stored_version.decode("ascii", "replace") != version:
+        return None, "the cache was made by another version of the generator; it was ignored"
+    if hashlib.sha256(payload).hexdigest().encode() != checksum:
+        return None, "the cache file is damaged or was edited (its checksum does not match); it was ignored"
+    try:
+        tables = _PlainUnpickler(io.BytesIO(payload)).load()
+    except Exception as exc:  # any failure means: not usable, start afresh
+        return None, f"the cache file cannot be read ({type(exc).__name__}); it was ignored"
+    if not isinstance(tables, dict) or set(tables) != set(TABLES) or \
+            not all(isinstance(t, dict) for t in tables.values()):
+        return None, "the cache file does not hold what this tool writes; it was ignored"
+    return tables, ""
+
+
+def open_memo(root: Path) -> Memo:
+    """The project's memo: the last run's entries when they can be trusted."""
+    version = generator_version()
+    path = root / MEMO_FILE
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return Memo(version, note="no cache yet (it is made by this run)")
+    except OSError as exc:
+        return Memo(version, note=f"the cache cannot be read ({exc.strerror}); it was ignored")
+    tables, why = parse(data, version)
+    return Memo(version, tables, note=why)
+
+
+def save_memo(root: Path, memo: Memo) -> None:
+    """Write this run's entries, atomically; nothing when they are the last run's."""
+    if not memo.version or (not memo.note and not memo.changed()):
+        return
+    path = root / MEMO_FILE
+    path.parent.mkdir(exist_ok=True)
+    atomic_write(path, memo.dump())
+
+
+def forget_memo(root: Path) -> None:
+    (root / MEMO_FILE).unlink(missing_ok=True)
+

@@ -1,0 +1,159 @@
+"""What a run learned is reused by the next, and never trusted over the seeds
+(issue 17, item 2): a damaged, foreign or edited memo is ignored and said so,
+and the Markdown is the same with the memo, without it, or after it broke."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import pickle
+import shutil
+from pathlib import Path
+
+import pytest
+
+from digest.cli import EXIT_OK, EXIT_PROBLEMS, main
+from digest.memo import MEMO_FILE, generator_version
+from digest.synth import write_corpus
+
+from .conftest import FIXTURE_CORPUS, make_project
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(args), out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    docs = root / "docs" / "digest"
+    return {p.relative_to(docs).as_posix(): p.read_bytes() for p in sorted(docs.rglob("*"))
+            if p.is_file() and p.name != ".digest-manifest.json"}
+
+
+def fresh(seeds: Path, where: Path) -> dict[str, bytes]:
+    """docs/digest/ from a project that never ran: no memo."""
+    root = make_project(where, seeds)
+    code, _, err = run("generate", "--root", str(root))
+    assert code == EXIT_OK, err
+    return tree(root)
+
+
+def touch_a_seed(root: Path, title: str) -> None:
+    """A change, so that the next run generates (seeds/ is fingerprinted)."""
+    path = root / "seeds" / "alpha.yml"
+    text = path.read_text(encoding="utf-8")
+    start = text.index("title:")
+    end = text.index("\n", start)
+    path.write_text(text[:start] + f"title: {title}" + text[end:], encoding="utf-8")
+
+
+@pytest.fixture
+def ran(tmp_path: Path) -> Path:
+    """The fixture corpus generated once, so a memo exists."""
+    root = make_project(tmp_path / "p", FIXTURE_CORPUS / "seeds")
+    code, out, err = run("generate", "--root", str(root))
+    assert code == EXIT_OK, err
+    assert "digest: read every seed afresh: no cache yet (it is made by this run)" in out
+    assert (root / MEMO_FILE).is_file()
+    return root
+
+
+def test_the_next_run_reuses_what_it_learned_and_writes_the_same(ran: Path, tmp_path: Path) -> None:
+    touch_a_seed(ran, "A title changed once")
+    code, out, err = run("generate", "--root", str(ran))
+    assert code == EXIT_OK, err
+    line = next(x for x in out.splitlines() if "reused what the last run learned" in x)
+    hits, total = (int(n.replace(",", "")) for n in line.split(" for ")[1].split(" parts")[0].split(" of "))
+    assert 0 < hits < total  # the changed annotation was read again, the others not
+    assert tree(ran) == fresh(ran / "seeds", tmp_path / "clean")
+
+
+def test_remembered_warnings_are_reported_again(tmp_path: Path) -> None:
+    seeds = tmp_path / "seeds"
+    shutil.copytree(FIXTURE_CORPUS / "seeds", seeds)
+    with (seeds / "alpha.yml").open("a", encoding="utf-8") as f:
+        f.write("corrections:\n  Nowhereword: Nowhere word\n")
+    root = make_project(tmp_path / "p", seeds)
+    first = run("generate", "--root", str(root))
+    warned = [x for x in first[2].splitlines() if "Nowhereword" in x]
+    assert warned and "does not occur" in warned[0]
+    os.utime(root / "seeds" / "beta.yml", (1, 1))  # a run is due; alpha.yml's bytes are the same
+    second = run("generate", "--root", str(root))
+    assert "reused what the last run learned" in second[1]
+    assert [x for x in second[2].splitlines() if "Nowhereword" in x] == warned
+
+
+def test_an_error_is_never_hidden_by_a_remembered_success(ran: Path) -> None:
+    path = ran / "seeds" / "alpha.yml"
+    path.write_text(path.read_text(encoding="utf-8").replace("title:", "titel:", 1), encoding="utf-8")
+    code, _, err = run("generate", "--root", str(ran))
+    assert code == EXIT_PROBLEMS
+    assert "seeds/alpha.yml:" in err and "titel" in err
+
+
+def _damage_by_truncating(data: bytes) -> bytes:
+    return data[: len(data) // 2]
+
+
+def _damage_by_flipping_a_byte(data: bytes) -> bytes:
+    i = len(data) - 10
+    return data[:i] + bytes([data[i] ^ 0xFF]) + data[i + 1:]
+
+
+def _damage_by_another_version(data: bytes) -> bytes:
+    return data.replace(generator_version().encode(), b"0" * 64, 1)
+
+
+def _damage_by_hand_edit(data: bytes) -> bytes:
+    """An edit that keeps the checksum right and smuggles in code to run."""
+    magic, version, _checksum, _payload = data.split(b"\n", 3)
+    evil = pickle.dumps({"annotation": {b"k": os.system}, "placed": {}, "mentions": {}})
+    return b"\n".join([magic, version, hashlib.sha256(evil).hexdigest().encode(), evil])
+
+
+def _damage_by_garbage(data: bytes) -> bytes:
+    return b"\x00not a memo at all" * 10
+
+
+@pytest.mark.parametrize(("damage", "said"), [
+    (_damage_by_truncating, "damaged or was edited"),
+    (_damage_by_flipping_a_byte, "damaged or was edited"),
+    (_damage_by_another_version, "made by another version of the generator"),
+    (_damage_by_hand_edit, "cannot be read (UnpicklingError)"),
+    (_damage_by_garbage, "not one this tool wrote"),
+])
+def test_a_damaged_memo_is_ignored_and_said_so(ran: Path, tmp_path: Path, damage: object, said: str) -> None:
+    memo = ran / MEMO_FILE
+    memo.write_bytes(damage(memo.read_bytes()))  # type: ignore[operator]
+    touch_a_seed(ran, "A title after the damage")
+    code, out, err = run("generate", "--root", str(ran))
+    assert code == EXIT_OK, err
+    assert "digest: read every seed afresh: the cache" in out and said in out, out
+    assert tree(ran) == fresh(ran / "seeds", tmp_path / "clean")
+    # The run wrote a good memo in its place.
+    touch_a_seed(ran, "A title after the repair")
+    assert "reused what the last run learned" in run("generate", "--root", str(ran))[1]
+
+
+def test_deleting_the_memo_changes_nothing_but_time(tmp_path: Path) -> None:
+    seeds = tmp_path / "seeds"
+    write_corpus(seeds, 30)
+    root = make_project(tmp_path / "p", seeds)
+    assert run("generate", "--root", str(root))[0] == EXIT_OK
+    (root / "seeds" / sorted(p.name for p in seeds.glob("*.yml"))[3]).write_text(
+        (seeds / sorted(p.name for p in seeds.glob("*.yml"))[3]).read_text(encoding="utf-8")
+        .replace("title:", "title: Edited", 1).replace("title: Edited \"", "title: \"Edited ", 1), encoding="utf-8")
+    assert run("generate", "--root", str(root))[0] == EXIT_OK
+    with_memo = tree(root)
+    (root / MEMO_FILE).unlink()
+    os.utime(root / "seeds" / "entities.yml")
+    code, out, _ = run("generate", "--root", str(root))
+    assert code == EXIT_OK and "no cache yet" in out
+    assert tree(root) == with_memo
+
+
+def test_the_memo_lives_in_one_git_ignored_folder() -> None:
+    ignored = (Path(__file__).resolve().parent.parent / ".gitignore").read_text(encoding="utf-8").splitlines()
+    assert f"/{MEMO_FILE.parent.as_posix()}/" in ignored
