@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -40,6 +41,16 @@ def _parser() -> argparse.ArgumentParser:
                            help="build, serve the hosted edition, and rebuild and reload on every save")
     serve.add_argument("--dev-addr", default="127.0.0.1:8000", metavar="HOST:PORT",
                        help="where to serve (default: %(default)s)")
+    new = sub.add_parser("new", help="bring an article (.txt, .md or a saved .html page) into seeds/ with a draft annotation")
+    new.add_argument("path", type=Path, help="the article's file")
+    new.add_argument("--root", type=Path, default=Path("."), help="project folder (default: current folder)")
+    new.add_argument("--id", dest="ident", default=None, help="the new item's id (default: from the date and the title)")
+    new.add_argument("--date", type=_date, default=None, help="the digest date, YYYY-MM-DD (default: today)")
+    suggest = sub.add_parser("suggest", help="print an item's corrections: block with the damaged words' fixes added")
+    suggest.add_argument("ident", metavar="ID", help="the article's id (its file name without extension)")
+    suggest.add_argument("--root", type=Path, default=Path("."), help="project folder (default: current folder)")
+    schema = sub.add_parser("schema", help="write the JSON Schema of annotations and registries to docs/schema/")
+    schema.add_argument("--root", type=Path, default=Path("."), help="project folder (default: current folder)")
     bench = sub.add_parser("bench", help="measure the pipeline on a synthetic corpus of N articles (or of each N)")
     bench.add_argument("n", type=int, nargs="*", default=[1000],
                        help="numbers of articles (default: 1000); with several, also how the build grows")
@@ -51,6 +62,41 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--rounds", type=int, default=3,
                        help="full and baseline builds, in turns; each figure is their median (default: %(default)s)")
     return parser
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, not {text!r}") from None
+
+
+def _annotate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    """``digest new``, ``digest suggest`` and ``digest schema``."""
+    from digest.annotate import Refusal, new_item, suggest
+    from digest.schema_json import SCHEMA_DIR, write
+
+    root = args.root.resolve()
+    if args.command == "schema":
+        changed = write(root)
+        print(f"digest: {SCHEMA_DIR.as_posix()}/: " + (f"wrote {', '.join(changed)}" if changed else "up to date"), file=out)
+        return EXIT_OK
+    try:
+        if args.command == "suggest":
+            out.write(suggest(root, args.ident))
+            return EXIT_OK
+        made = new_item(root, args.path, ident=args.ident, date=args.date)
+    except Refusal as exc:
+        print(f"digest {args.command}: {exc}; nothing was written", file=err)
+        return EXIT_PROBLEMS
+    except Busy as exc:
+        print(f"digest: {exc}", file=err)
+        return EXIT_BUSY
+    for note in made.notes:
+        print(f"digest new: warning: {note}", file=err)
+    print(f"digest new: wrote {made.article.relative_to(root)} and {made.annotation.relative_to(root)} "
+          "(a draft: write its summary, then delete 'draft: true')", file=out)
+    return EXIT_OK
 
 
 def _check(project: Project, options: Options, err: TextIO) -> Checked | None:
@@ -90,6 +136,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
         bench(args.n, args.root.resolve(), out, keep=args.keep, search=not args.no_search, rounds=args.rounds,
               long=args.long)
         return EXIT_OK
+    if args.command in ("new", "suggest", "schema"):
+        return _annotate(args, out, err)
     project = Project(args.root.resolve())
     seeds_count = sum(1 for _ in project.seeds.iterdir()) if project.seeds.is_dir() else 0
     progress = Progress(err, enabled=args.progress or seeds_count >= LONG_RUN)

@@ -9,7 +9,9 @@ the bytes it was computed from:
 - ``placed``: where each correction of an article occurs and where each quote
   is found, for the article's text with its corrections and quotes;
 - ``mentions``: the entities the article's text mentions, for its text and
-  corrections and every spelling the registry and the annotations know.
+  corrections and every spelling the registry and the annotations know;
+- ``damage``: the words of an article's text that look damaged, for its
+  text, its corrections and those spellings.
 
 It is an optimisation, never a source of truth. Every key is a hash of the
 inputs, so a stale entry is never found, only missed. The file carries the
@@ -36,14 +38,14 @@ from digest.fsutil import atomic_write
 
 MEMO_FILE: Final = Path(".digest-cache") / "learned.pickle"
 _MAGIC: Final = b"briefing-digest memo 1\n"
-TABLES: Final = ("annotation", "placed", "mentions")
+TABLES: Final = ("annotation", "placed", "mentions", "damage")
 _MISS: Final = object()
 
 # What the restricted loader may build: plain data, dates, and the library's
 # problem records. Anything else in a memo file means it was not written here.
 _ALLOWED: Final = {
     ("datetime", "date"), ("datetime", "datetime"), ("datetime", "timezone"), ("datetime", "timedelta"),
-    ("digest.problems", "Problem"), ("digest.problems", "Severity"),
+    ("digest.problems", "Problem"), ("digest.problems", "Severity"), ("digest.damage", "Damage"),
     ("builtins", "set"), ("builtins", "frozenset"),
 }
 

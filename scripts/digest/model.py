@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
 from digest.connect import Facets, Matcher, Related, co_mentions, mentions, rank_related
+from digest.damage import Damage, Detector, position
 from digest.fsutil import beside
 from digest.load import RawCorpus
 from digest.memo import MISS, Memo
@@ -174,6 +175,9 @@ class Digest:
     entities: dict[str, Hub]
     sources: dict[str, Hub]
     briefs: dict[dt.date, Brief] = field(default_factory=dict)
+    # Words of each article's text that look damaged (digest.damage), for
+    # `digest suggest`; the pages never show them.
+    damaged: dict[str, tuple[Damage, ...]] = field(default_factory=dict, compare=False)
 
     def hubs(self, kind: str) -> dict[str, Hub]:
         return {"topic": self.topics, "region": self.regions, "entity": self.entities,
@@ -330,6 +334,13 @@ def build(raw: RawCorpus, checked: Checked, *, drafts: bool = False,
                 related.append(other)
         if not ann.complete or (v.get("draft") and not drafts):
             continue
+        missing = [k for k in ("source", "summary") if not v.get(k)]  # a draft may leave them out until shown
+        for key in missing:
+            report(ann, key, f"'{key}' is required to show this draft",
+                   f"write the {'outlet after' if key == 'source' else 'bottom line up front after'} '{key}:', "
+                   "or build without --drafts")
+        if missing:
+            continue
         src = v["source"]
         skey = sources.add(src["name"], ident)
         registry_src = sources.extra.get(skey, {})
@@ -386,6 +397,7 @@ def build(raw: RawCorpus, checked: Checked, *, drafts: bool = False,
                 for key in found:
                     if art.id not in entities.members.get(key, {}):
                         mentioned[key][art.id] = None
+        damaged = _damage(raw, checked, spellings, known, memo, problems)
         ranked = ranking()
 
     articles = {a.id: a for a in built}
@@ -429,8 +441,55 @@ def build(raw: RawCorpus, checked: Checked, *, drafts: bool = False,
     articles = {k: replace(a, ranked=ranked[k]) if ranked.get(k) else a for k, a in articles.items()}
     digest = Digest(articles=articles, reviewed=reviewed, unreviewed=unreviewed, editions=editions,
                     topics=topic_hubs, regions=region_hubs, entities=entity_hubs, sources=hubs(sources),
-                    briefs=briefs(editions, articles))
+                    briefs=briefs(editions, articles), damaged=damaged)
     return digest, problems
+
+
+_DAMAGE_SAYS: Final = {
+    "lost letters": "'{found}' looks damaged: it is '{fixed}' with letters lost",
+    "mojibake": "'{found}' looks like mojibake (UTF-8 read in another encoding) of '{fixed}'",
+    "replacement character": "'{found}' holds a replacement character (U+FFFD); it most likely stands for '{fixed}'",
+}
+
+
+def _damage(raw: RawCorpus, checked: Checked, spellings: dict[str, str], known: bytes, memo: Memo,
+            problems: list[Problem]) -> dict[str, tuple[Damage, ...]]:
+    """Warn, at the article's path:line:col, about each word that looks
+    damaged, with the corrections: line that fixes it; the findings by id."""
+    detector: Detector | None = None  # built only when an article is not remembered
+    out: dict[str, tuple[Damage, ...]] = {}
+    for ident in sorted(raw.articles):
+        seed = raw.articles[ident]
+        if not seed.text:
+            continue
+        ann = checked.annotations.get(ident)
+        corrections: dict[str, str] = (ann.values.get("corrections") or {}) if ann else {}
+        k = memo_key(seed.digest, repr(sorted(corrections)), known)
+        found = memo.recall("damage", k)
+        if found is MISS:
+            detector = detector or Detector(spellings)
+            found = tuple(detector.find(seed.text, corrections))
+            memo.keep("damage", k, found)
+        if not found:
+            continue
+        out[ident] = found
+        annotation = ann.rel if ann else f"seeds/{ident}.yml"
+        times = Counter(d.found for d in found)
+        for d in found:
+            if times[d.found] == 0:
+                continue  # reported at its first occurrence
+            line, col = position(seed.text, d.start)
+            more = f" ({times[d.found]} times)" if times[d.found] > 1 else ""
+            times[d.found] = 0
+            if d.fixed:
+                message = _DAMAGE_SAYS[d.kind].format(found=d.found, fixed=d.fixed) + more
+                hint = f"add this line under corrections: in {annotation}: {d.correction()}"
+            else:
+                message = f"'{d.found}' holds a replacement character (U+FFFD) and no known name fits it{more}"
+                hint = (f"look the word up in the original source and add it under corrections: in {annotation}, "
+                        f"for example {Damage(d.start, d.found, '...', d.kind).correction()}")
+            problems.append(Problem(seed.rel, line, col, "text", message, hint, Severity.WARNING))
+    return out
 
 
 def _place(paragraphs: tuple[Paragraph, ...], corrections: dict[str, str],

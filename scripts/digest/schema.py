@@ -271,6 +271,9 @@ class Field:
     type: Type
     required: bool = False
     default: Any = None
+    # Required, except in a draft (``draft: true``): ``digest new`` writes a
+    # draft whose summary only the analyst can write, and the build passes.
+    draft_may_omit: bool = False
 
 
 @dataclass
@@ -329,7 +332,7 @@ class Record(Type):
         for key, spec in self.fields.items():
             if key in seen:
                 continue
-            if spec.required:
+            if spec.required and not (spec.draft_may_omit and out.get("draft") is True):
                 r.report(node, prefix + key, f"'{key}' is required", f"add a line '{key}: ...'")
                 ok = False
             else:
@@ -362,8 +365,8 @@ ANNOTATION = Record(
     fields={
         "title": Field(Text(max_len=200), required=True),
         "date": Field(Date(), required=True),
-        "source": Field(SOURCE_REF, required=True),
-        "summary": Field(Text(), required=True),
+        "source": Field(SOURCE_REF, required=True, draft_may_omit=True),
+        "summary": Field(Text(), required=True, draft_may_omit=True),
         "key_points": Field(ListOf(Text()), default=[]),
         "assessment": Field(Text()),
         "confidence": Field(Choice(choices=("low", "moderate", "high"))),

@@ -16,7 +16,14 @@ from collections.abc import Sequence
 from typing import Any, Final
 
 import pygal
+from pygal.etree import etree
 from pygal.style import Style
+
+# pygal writes with lxml when it can be imported (trafilatura brings it) and
+# with the standard library otherwise, and the two serialise differently:
+# always the standard library, so a chart's bytes do not depend on what
+# else is installed.
+etree.to_etree()
 
 _COMMENT: Final = re.compile(r"<!--.*?-->", re.S)
 # pygal always embeds its configuration for its tooltip script; with no
