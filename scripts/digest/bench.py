@@ -283,6 +283,11 @@ def _finish(size: _Size, search: bool, say: Callable[[str], None]) -> None:
     report.add("built size per article (hosted)", f"{_du(root / 'site') / n / 1024:.1f} KB")
     report.add("peak memory (generation, build)",
                f"{size.gen.peak_mb:.0f} MB, {max(b.peak_mb for b in size.builds):.0f} MB")
+    say(f"{n} articles: damaged-text detection")
+    warnings, check_seconds, detect_seconds = _damage_figures(root)
+    report.add("damaged-text warnings (random words: coincidences)", f"{warnings / n * 1000:.1f} per 1,000 articles")
+    report.add("damaged-text detection / `digest check` without memo",
+               f"{detect_seconds:.2f} s / {check_seconds:.1f} s ({detect_seconds / check_seconds:.1%})")
     say(f"{n} articles: the analyst's loop")
     _loop(size, say)
     if search:
@@ -292,6 +297,43 @@ def _finish(size: _Size, search: bool, say: Callable[[str], None]) -> None:
         query = json.loads(entity.rstrip(":")).split(" ")[0]
         seconds = offline_search_seconds(root / "dist/offline/index.html", query)
         report.add(f"offline search, typing '{query}' to first result", f"{seconds:.2f} s")
+
+
+def _damage_figures(root: Path) -> tuple[int, float, float]:
+    """The damage warnings ``digest check`` gives (run without the memo, so
+    every article is read), its time, and the detector's own time over every
+    text (measured here, on the same seeds and names)."""
+    from digest.damage import Detector
+    from digest.load import load
+    from digest.validate import validate
+
+    memo = root / ".digest-cache" / "learned.pickle"
+    aside = memo.with_suffix(".aside")
+    if memo.exists():
+        memo.rename(aside)
+    try:
+        started = time.perf_counter()
+        proc = subprocess.run([sys.executable, "-m", "digest", "check", "--root", str(root)], capture_output=True,
+                              text=True, env={**os.environ, "NO_MKDOCS_2_WARNING": "1"})
+        check_seconds = time.perf_counter() - started
+    finally:
+        if aside.exists():
+            aside.rename(memo)
+    warnings = sum(": text: warning:" in line for line in proc.stderr.splitlines())
+    raw = load(root / "seeds")
+    checked = validate(raw)
+    names = set(checked.entities)
+    for details in checked.entities.values():
+        names.update(details.get("aliases") or [])
+    for ann in checked.annotations.values():
+        for listed in (ann.values.get("entities") or {}).values():
+            names.update(listed or [])
+    started = time.perf_counter()
+    detector = Detector(names)
+    for ident, seed in raw.articles.items():
+        annotated = checked.annotations.get(ident)
+        detector.find(seed.text, (annotated.values.get("corrections") or {}) if annotated else {})
+    return warnings, check_seconds, time.perf_counter() - started
 
 
 def _how(run: Run) -> str:
