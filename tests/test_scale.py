@@ -146,12 +146,21 @@ def test_bench_prints_every_figure(tmp_path: Path) -> None:
         assert float(full.group(1)) == pytest.approx((float(full.group(2)) + float(full.group(3))) / 2, abs=0.101)
         for figure in (f"generation, seeds to Markdown ({n} articles)", "no-op regeneration", "0 files rewritten",
                        "baseline: MkDocs on plain pages", "ratio full build / baseline (medians)",
-                       "built size per article (hosted)", "peak memory", "one annotation's title changed"):
+                       "built size per article (hosted)", "peak memory", "damaged-text warnings",
+                       "damaged-text detection / `digest check` without memo"):
             assert figure in table, figure
-        changed = int(re.search(r"one annotation's title changed\s*\|\s*(\d+) files rewritten", table).group(1))
+        # The analyst's loop: each a real build on the built project, and which kind it was.
+        assert re.search(r"no change \(`digest build`\)\s*\| [\d.]+ s, no build needed, 0 files written", table), table
+        changed = re.search(r"one title changed \(`digest build`, both editions \+ zip\)\s*\| [\d.]+ s, "
+                            r"incremental build, (\d+) Markdown files written", table)
+        assert changed, table
         # The article, its edition, the home page, its hubs, the articles that list it as related, the
         # search text: a handful, never everything (test_one_change_rewrites_exactly_the_pages_showing_it).
-        assert 3 <= changed <= 40
+        assert 3 <= int(changed.group(1)) <= 40
+        assert re.search(r"one article added \(`digest build`\)\s*\| [\d.]+ s, incremental build", table), table
+        served = re.search(r"`digest serve`: save to the served page holding the change\s*\| ([\d.]+) s", table)
+        assert served and 0 < float(served.group(1)) < 120, table
+        assert re.search(r"`digest serve`: peak memory .*\| [1-9]\d* MB", table), table
     grows = re.search(r"full build, 40 / 20 articles \(x2 the articles\)\s*\| ([\d.]+) \(([\d.]+) s / ([\d.]+) s\)",
                       tables[2])
     assert grows, tables[2]

@@ -22,7 +22,8 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -100,6 +101,36 @@ def _tree_memory_kb(root_pid: int) -> int:
     return total
 
 
+@contextmanager
+def _sampled(pid: int) -> Iterator[Callable[[], int]]:
+    """The peak memory of a process and its descendants together (KB),
+    sampled every 0.2 s while the block runs; read it with the function given."""
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.wait(0.2):
+            peak = max(peak, _tree_memory_kb(pid))
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        yield lambda: peak
+    finally:
+        done.set()
+        sampler.join()
+
+
+@contextmanager
+def _stopped(proc: subprocess.Popen[str]) -> Iterator[None]:
+    try:
+        yield
+    finally:
+        proc.terminate()
+        proc.wait(timeout=60)
+
+
 def _digest(root: Path, *args: str) -> Run:
     """Run a digest command in a child; its time, and its peak memory: the
     largest of its processes (getrusage), or, when they run side by side
@@ -111,25 +142,14 @@ def _digest(root: Path, *args: str) -> Run:
     proc = subprocess.Popen([sys.executable, "-c", CHILD, *args, "--progress", "--root", str(root)],
                             stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, env=env)
-    together = 0
-    done = threading.Event()
-
-    def sample() -> None:
-        nonlocal together
-        while not done.wait(0.2):
-            together = max(together, _tree_memory_kb(proc.pid))
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    out, err = proc.communicate()
-    seconds = time.perf_counter() - started
-    done.set()
-    sampler.join()
+    with _sampled(proc.pid) as together:
+        out, err = proc.communicate()
+        seconds = time.perf_counter() - started
     if proc.returncode != 0:
         raise RuntimeError(f"digest {' '.join(args)} failed:\n{err[-3000:]}")
     peak = re.search(r"BENCH-MAXRSS-KB (\d+)", err)
     largest = int(peak.group(1)) if peak else 0
-    return Run(seconds, max(largest, together) / 1024, out, err)
+    return Run(seconds, max(largest, together()) / 1024, out, err)
 
 
 def _written(run: Run) -> int:
@@ -402,17 +422,7 @@ def _serve_roundtrip(root: Path, annotation: Path, timeout: float = 600) -> tupl
     proc = subprocess.Popen([sys.executable, "-m", "digest", "serve", "--root", str(root),
                              "--dev-addr", "127.0.0.1:0"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
                             text=True, env=env)
-    peak = 0
-    done = threading.Event()
-
-    def sample() -> None:
-        nonlocal peak
-        while not done.wait(0.2):
-            peak = max(peak, _tree_memory_kb(proc.pid))
-
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
-    try:
+    with _sampled(proc.pid) as peak, _stopped(proc):
         assert proc.stdout is not None
         address = ""
         for line in proc.stdout:
@@ -435,16 +445,11 @@ def _serve_roundtrip(root: Path, annotation: Path, timeout: float = 600) -> tupl
             try:
                 with urllib.request.urlopen(page, timeout=10) as response:
                     if title.encode() in response.read():
-                        return time.perf_counter() - started, peak / 1024
+                        return time.perf_counter() - started, peak() / 1024
             except OSError:
                 pass
             time.sleep(0.05)
         raise RuntimeError(f"{page} did not show the change within {timeout:.0f} s")
-    finally:
-        proc.terminate()
-        proc.wait(timeout=60)
-        done.set()
-        sampler.join()
 
 
 def _growth(sizes: Sequence[_Size]) -> Report:
