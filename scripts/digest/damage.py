@@ -20,6 +20,7 @@ found. Everything here is a pure function of the text and the names.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from itertools import combinations
@@ -76,7 +77,12 @@ class Detector:
         lost: dict[str, set[str]] = {}
         intact = {w.lower() for w in every}  # a form that is itself a known word is no damage
         for word in words:
+            # Only Latin letters (ı, ğ, ə, ş, é) are lost this way, from a
+            # Latin-script name: a name with letters of another script
+            # ('Миhago') would leave a different word, not a damaged one.
             at = [i for i, c in enumerate(word) if not c.isascii()]
+            if not all(unicodedata.name(word[i], "").startswith("LATIN") for i in at):
+                continue
             if len(at) > MAX_DROPPED:
                 continue
             for k in range(1, len(at) + 1):
