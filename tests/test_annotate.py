@@ -334,11 +334,18 @@ def test_every_good_annotation_and_registry_validates() -> None:
     ({"date": "23 November 2026"}, "does not match"),
     ({"source": {"name": "X", "reliability": "G"}}, "'G' does not match '^[A-F]$'"),
     ({"title": None}, "None is not of type"),
+    ({"tlp": "PURPLE"}, "'PURPLE' does not match"),
 ])
 def test_bad_annotations_are_rejected_by_the_schema(change: dict[str, Any], says: str) -> None:
     good = _as_editors_read(yaml.safe_load((FIXTURE_CORPUS / "seeds" / "alpha.yml").read_text(encoding="utf-8")))
     errors = _messages(_validator("annotation.json").iter_errors({**good, **change}))
     assert any(says in e for e in errors), errors
+
+
+def test_every_way_of_writing_a_marking_validates() -> None:
+    good = _as_editors_read(yaml.safe_load((FIXTURE_CORPUS / "seeds" / "alpha.yml").read_text(encoding="utf-8")))
+    for label in ("CLEAR", "green", "TLP:AMBER", "tlp:amber+strict", "RED"):
+        assert list(_validator("annotation.json").iter_errors({**good, "tlp": label})) == [], label
 
 
 def test_a_draft_may_leave_the_summary_out_and_nothing_else_may() -> None:

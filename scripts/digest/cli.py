@@ -31,6 +31,10 @@ def _parser() -> argparse.ArgumentParser:
                         help="refuse article files larger than this (default: %(default)s MiB)")
     common.add_argument("--max-annotation-mb", type=float, default=Limits.max_annotation_bytes / 2**20,
                         help="refuse annotation files larger than this (default: %(default)s MiB)")
+    common.add_argument("--audience", type=_audience, default=None, metavar="LABEL",
+                        help="build for readers cleared for this TLP label (CLEAR, GREEN, AMBER, AMBER+STRICT, RED): "
+                             "only items marked at or below it; 'full' for every item (default: as mkdocs.yml's "
+                             "extra.digest.audience says, else full)")
     sub.add_parser("check", parents=[common], help="validate seeds/ and print every problem")
     sub.add_parser("generate", parents=[common], help="check, then write the Markdown under docs/digest/")
     b = sub.add_parser("build", parents=[common], help="check, generate, and build the hosted and offline editions")
@@ -62,6 +66,17 @@ def _parser() -> argparse.ArgumentParser:
     bench.add_argument("--rounds", type=int, default=3,
                        help="full and baseline builds, in turns; each figure is their median (default: %(default)s)")
     return parser
+
+
+def _audience(text: str) -> str:
+    from digest.schema import TLP_LABELS, tlp_label
+
+    if text.strip().lower() == "full":
+        return ""
+    label = tlp_label(text)
+    if label is None:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a TLP label; use one of {', '.join(TLP_LABELS)} or full")
+    return label
 
 
 def _date(text: str) -> dt.date:
@@ -141,7 +156,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
     project = Project(args.root.resolve())
     seeds_count = sum(1 for _ in project.seeds.iterdir()) if project.seeds.is_dir() else 0
     progress = Progress(err, enabled=args.progress or seeds_count >= LONG_RUN)
-    options = Options(strict=args.strict, drafts=args.drafts, progress=progress,
+    options = Options(strict=args.strict, drafts=args.drafts, progress=progress, audience=args.audience,
                       limits=Limits(int(args.max_article_mb * 2**20), int(args.max_annotation_mb * 2**20)))
     if args.command == "check":
         with without_cycle_collection():

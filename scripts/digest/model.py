@@ -114,6 +114,7 @@ class Article:
     mentions: tuple[str, ...] = ()  # entity keys found in the text, in order of first mention
     links: tuple[tuple[int, int, int, str], ...] = ()  # (paragraph, start, end, entity key) to link
     ranked: tuple[Related, ...] = ()  # related articles to show: the analyst's first, then ranked
+    tlp: str = ""  # its TLP label (its own, or the project's default); "" when unmarked
 
     @property
     def appearing(self) -> tuple[str, ...]:
@@ -178,6 +179,8 @@ class Digest:
     # Words of each article's text that look damaged (digest.damage), for
     # `digest suggest`; the pages never show them.
     damaged: dict[str, tuple[Damage, ...]] = field(default_factory=dict, compare=False)
+    audience: str = ""  # the TLP label this edition is for; "" for the full edition
+    dropped_related: int = 0  # related links to withheld articles left out (said in the build's output)
 
     def hubs(self, kind: str) -> dict[str, Hub]:
         return {"topic": self.topics, "region": self.regions, "entity": self.entities,
@@ -219,13 +222,18 @@ def _slugs(keys: Iterable[str], shown: dict[str, str]) -> dict[str, str]:
     return out
 
 
-def build(raw: RawCorpus, checked: Checked, *, drafts: bool = False,
-          memo: Memo | None = None) -> tuple[Digest, list[Problem]]:
+def build(raw: RawCorpus, checked: Checked, *, drafts: bool = False, memo: Memo | None = None,
+          withheld: frozenset[str] = frozenset(), default_tlp: str | None = None,
+          audience: str | None = None) -> tuple[Digest, list[Problem]]:
     """Cross-check the corpus and build the :class:`Digest`.
 
     Where each correction and quote is found, and the entities each text
     mentions, are taken from ``memo`` when an earlier run worked them out for
-    the same bytes (and kept there for the next run)."""
+    the same bytes (and kept there for the next run).
+
+    For an audience's edition, ``raw`` and ``checked`` hold only what it may
+    see (digest.audience.restrict); ``withheld`` names the articles left out,
+    so that a related link to one is dropped rather than an error."""
     problems: list[Problem] = []
     memo = memo or Memo.off()
     text_keys: dict[str, bytes] = {}  # article id -> the key of its corrected text
@@ -276,7 +284,8 @@ def build(raw: RawCorpus, checked: Checked, *, drafts: bool = False,
             alias_to_key[akey] = key
             spellings[alias] = key
 
-    known_ids = set(raw.articles)
+    known_ids = set(raw.articles) | withheld
+    dropped = 0  # related links to withheld articles, left out of the page
     built: list[Article] = []
     entity_kind: dict[str, str] = {k: (v.get("kind") or "") for k, v in entities.extra.items()}
     topics, regions = _Names("topic"), _Names("region")
@@ -295,7 +304,8 @@ def build(raw: RawCorpus, checked: Checked, *, drafts: bool = False,
             paragraphs = tuple(apply_corrections(b, {}) for b in blocks)
             if blocks:
                 built.append(Article(id=ident, seed=seed.rel, format=seed.format,
-                                     title=first_sentence(seed.text), reviewed=False, paragraphs=paragraphs))
+                                     title=first_sentence(seed.text), reviewed=False, paragraphs=paragraphs,
+                                     tlp=default_tlp or ""))
             continue
         v = ann.values
         corrections: dict[str, str] = v.get("corrections") or {}
@@ -330,6 +340,8 @@ def build(raw: RawCorpus, checked: Checked, *, drafts: bool = False,
                        f"did you mean '{close[0]}'?" if close else "use the file name of an article in seeds/, without its extension")
             elif other == ident:
                 report(ann, f"related[{i}]", "an article cannot be related to itself", "remove this id")
+            elif other in withheld:
+                dropped += 1
             elif other not in related:
                 related.append(other)
         if not ann.complete or (v.get("draft") and not drafts):
@@ -366,6 +378,7 @@ def build(raw: RawCorpus, checked: Checked, *, drafts: bool = False,
             regions=tuple(dict.fromkeys(regions.add(r, ident) for r in v.get("regions") or ())),
             entities=tuple(ent_keys), quotes=tuple(quotes), corrections=tuple(fixes),
             related=tuple(related), language=v.get("language") or "en", draft=bool(v.get("draft")),
+            tlp=v.get("tlp") or default_tlp or "",
         ))
 
     published = {a.id for a in built}
@@ -441,7 +454,8 @@ def build(raw: RawCorpus, checked: Checked, *, drafts: bool = False,
     articles = {k: replace(a, ranked=ranked[k]) if ranked.get(k) else a for k, a in articles.items()}
     digest = Digest(articles=articles, reviewed=reviewed, unreviewed=unreviewed, editions=editions,
                     topics=topic_hubs, regions=region_hubs, entities=entity_hubs, sources=hubs(sources),
-                    briefs=briefs(editions, articles), damaged=damaged)
+                    briefs=briefs(editions, articles), damaged=damaged, audience=audience or "",
+                    dropped_related=dropped)
     return digest, problems
 
 

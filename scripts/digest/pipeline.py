@@ -11,11 +11,12 @@ import os
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from digest import incremental as incremental_builds
 from digest.archive import zip_tree
+from digest.audience import Settings, read_settings, restrict
 from digest.fsutil import clear_stale, give_back_memory, project_lock, recover
 from digest.load import Limits, load
 from digest.memo import MEMO_FILE, Memo, open_memo, save_memo
@@ -76,6 +77,9 @@ class Options:
     drafts: bool = False
     limits: Limits = field(default_factory=Limits)
     progress: Progress = field(default=QUIET, compare=False)
+    # The TLP label the edition is for (digest.audience); "": the full
+    # edition; None: as the configuration says (extra.digest.audience).
+    audience: str | None = None
 
 
 @dataclass(frozen=True)
@@ -90,13 +94,18 @@ def check(project: Project, options: Options | None = None, memo: Memo | None = 
     learned is read from ``memo``, and what this one learns is only kept in it."""
     options = options or Options()
     memo = memo or open_memo(project.root)
+    settings, wrong = read_settings(project.root / "mkdocs.yml")
     raw = load(project.seeds, display_root=project.root, limits=options.limits, progress=options.progress,
                memo=memo)
     with options.progress.step("checking annotations", len(raw.annotations)):
         checked = validate(raw, memo)
-    with options.progress.step("cross-checking articles", len(raw.articles)):
-        digest, more = build(raw, checked, drafts=options.drafts, memo=memo)
-    problems = sorted(set(checked.problems + more))
+    # Every file is checked; only what the audience may see goes further.
+    audience = edition_audience(options, settings)
+    mine = restrict(raw, checked, audience, settings.default_tlp)
+    with options.progress.step("cross-checking articles", len(mine.raw.articles)):
+        digest, more = build(mine.raw, mine.checked, drafts=options.drafts, memo=memo, withheld=mine.withheld,
+                             default_tlp=settings.default_tlp, audience=audience)
+    problems = sorted(set(checked.problems + more + wrong))
     failing = [p for p in problems if p.is_error or (options.strict and p.severity is Severity.WARNING)]
     if failing:
         raise CheckFailed(problems)
@@ -133,7 +142,9 @@ def fingerprint(project: Project, options: Options) -> str:
     Like make, it trusts file times; a run with the same fingerprint whose
     outputs are untouched has nothing to do.
     """
-    h = hashlib.sha256(repr((options.drafts, options.strict, options.limits)).encode())
+    settings, _ = read_settings(project.root / "mkdocs.yml")
+    h = hashlib.sha256(repr((options.drafts, options.strict, options.limits, edition_audience(options, settings),
+                             settings.default_tlp)).encode())
     if project.seeds.is_dir():
         # os.scandir: at 20,000 seed files pathlib's overhead costs more than the stats.
         with os.scandir(project.seeds) as entries:
@@ -265,8 +276,21 @@ class Built:
 
 
 def counts(digest: Digest) -> str:
-    return (f"{len(digest.reviewed)} reviewed, {len(digest.unreviewed)} unreviewed articles in "
+    said = (f"{len(digest.reviewed)} reviewed, {len(digest.unreviewed)} unreviewed articles in "
             f"{len(digest.editions)} editions")
+    if digest.audience:
+        said += f" for TLP:{digest.audience}"
+    if digest.dropped_related:
+        said += f"; {digest.dropped_related} related link(s) to withheld articles left out"
+    return said
+
+
+def edition_audience(options: Options, settings: Settings, edition: str = "hosted") -> str | None:
+    """The audience an edition is built for: --audience, else the
+    configuration's for that edition, else None (the full edition)."""
+    if options.audience is not None:
+        return options.audience or None
+    return settings.audience.get(edition)
 
 
 @contextmanager
@@ -308,6 +332,16 @@ def run_build(project: Project, options: Options, *, hosted: bool = True, offlin
     project lock: what ``digest generate``, ``digest build`` and ``digest
     serve`` do. Raises CheckFailed (nothing written), Busy or BuildFailed."""
     started = time.perf_counter()
+    settings, _ = read_settings(project.root / "mkdocs.yml")
+    for_hosted, for_offline = (edition_audience(options, settings, e) for e in ("hosted", "offline"))
+    if site and hosted and offline and for_hosted != for_offline:
+        # Editions for different audiences come from different Markdown:
+        # each edition is generated and built on its own, in turn.
+        first = run_build(project, replace(options, audience=for_hosted or ""), offline=False)
+        second = run_build(project, replace(options, audience=for_offline or ""), hosted=False)
+        return Built(first.problems + second.problems, second.report, f"{first.counts}; offline: {second.counts}",
+                     f"the editions are for different audiences; hosted: {first.how}; offline: {second.how}",
+                     time.perf_counter() - started, second.learned)
     with project_lock(project.root):
         tidy(project)
         problems: tuple[Problem, ...] = ()

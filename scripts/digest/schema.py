@@ -340,6 +340,37 @@ class Record(Type):
         return out if ok or self.partial else INVALID
 
 
+TLP_LABELS: Final = ("CLEAR", "GREEN", "AMBER", "AMBER+STRICT", "RED")  # widest audience first
+
+
+def tlp_rank(label: str) -> int:
+    """A label's place from the widest audience (CLEAR, 0) to the narrowest (RED, 4)."""
+    return TLP_LABELS.index(label)
+
+
+def tlp_label(text: str) -> str | None:
+    """The canonical label for what was written (``TLP:amber`` is AMBER), or None."""
+    label = text.strip().upper().removeprefix("TLP:").strip()
+    return label if label in TLP_LABELS else None
+
+
+@dataclass
+class Tlp(Type):
+    """A TLP 2.0 marking (format 1.1)."""
+
+    expected: str = "a TLP label: " + ", ".join(TLP_LABELS)
+
+    def parse(self, node: yaml.Node, where: str, r: Reader) -> Any:
+        text = _scalar_text(node)
+        label = tlp_label(text or "")
+        if label is None:
+            close = difflib.get_close_matches((text or "").strip().upper().removeprefix("TLP:"), TLP_LABELS, n=1,
+                                              cutoff=0.3)
+            return self.wrong(node, where, r, f"did you mean '{close[0]}'?" if close else
+                              "write one of " + ", ".join(TLP_LABELS))
+        return label
+
+
 RELIABILITY = Pattern(regex=re.compile(r"^[A-F]$"), expected="one letter from A to F",
                       hint="A completely reliable ... E unreliable, F cannot be judged")
 ENTITY_KINDS: Final = ("people", "organizations", "equipment", "places", "other")
@@ -385,6 +416,7 @@ ANNOTATION = Record(
         "language": Field(Pattern(regex=LANG_RE, expected="a BCP 47 language tag such as en or az-Latn",
                                   hint="write a language code such as en, tr, az or ru"), default="en"),
         "draft": Field(Bool(), default=False),
+        "tlp": Field(Tlp()),
     }
 )
 
@@ -393,6 +425,7 @@ SOURCE_ENTRY = Record(fields={
     "country": Field(Text(max_len=200)),
     "reliability": Field(RELIABILITY),
     "note": Field(Text()),
+    "tlp": Field(Tlp()),
 })
 
 
@@ -413,6 +446,7 @@ ENTITY_ENTRY = Record(fields={
     "kind": Field(_Kind()),
     "aliases": Field(ListOf(Text(max_len=200)), default=[]),
     "description": Field(Text()),
+    "tlp": Field(Tlp()),
 })
 
 REGISTRY_NAME = Text(max_len=200)

@@ -16,6 +16,7 @@ they differ from what this module makes.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any, Final
 
@@ -24,6 +25,7 @@ from digest.schema import (
     ENTITY_ENTRY,
     REGISTRY_NAME,
     SOURCE_ENTRY,
+    TLP_LABELS,
     Bool,
     Choice,
     Date,
@@ -33,6 +35,7 @@ from digest.schema import (
     Pattern,
     Record,
     Text,
+    Tlp,
     Type,
     Url,
     _Kind,
@@ -68,6 +71,12 @@ def of(t: Type) -> dict[str, Any]:
         return {"type": "array", "items": of(t.item)}
     if isinstance(t, MapOf):
         return {"type": "object", "propertyNames": of(t.key), "additionalProperties": of(t.value)}
+    if isinstance(t, Tlp):
+        # Any case, with or without 'TLP:' (JSON Schema patterns have no flag for case).
+        def anycase(word: str) -> str:
+            return "".join(f"[{c.upper()}{c.lower()}]" if c.isalpha() else re.escape(c) for c in word)
+        return {"type": "string", "pattern": f"^\\s*({anycase('tlp:')})?({'|'.join(anycase(w) for w in TLP_LABELS)})\\s*$",
+                "description": "a TLP 2.0 label: " + ", ".join(TLP_LABELS)}
     if isinstance(t, _Kind):
         return {"enum": sorted(_kind_words())}
     if isinstance(t, Record):

@@ -46,6 +46,7 @@ from digest.render.lists import (
     render_timeline,
     render_unreviewed,
 )
+from digest.render.marking import audience_note, mark_pages
 
 HOME_SNIPPET = f"{ROOT}/home.md"
 CHARTS_BESIDE: Final = 40  # fewer charts are drawn in this process: a child takes about 0.3 s to start
@@ -86,11 +87,11 @@ def render_all(digest: Digest, progress: Progress = QUIET, *, encoded: bool = Fa
     for path, data in svgs.items():
         put(path, data)
     progress.done()
-    return dict(sorted(pages.items()))
+    return mark_pages(digest, dict(sorted(pages.items())))
 
 
 def _render_pages(digest: Digest, put: Callable[[str, str | bytes], None], progress: Progress) -> None:
-    put(HOME_SNIPPET, render_home(digest))
+    put(HOME_SNIPPET, audience_note(digest) + render_home(digest))
     put(EDITIONS, render_editions_index(digest))
     put(GRADES, render_grades(digest))
     put(UNREVIEWED, render_unreviewed(digest))
