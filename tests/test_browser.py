@@ -210,3 +210,30 @@ def test_dossier_charts_and_facets_offline(browser: Any, offline_url: str) -> No
     assert "ASELSAN" in article.locator(".md-tag").all_inner_texts()
     context.close()
     assert [u for u in requests if not u.startswith(("file://", "data:", "blob:"))] == []
+
+
+def test_printing_a_page_gives_its_content_only(browser: Any, hosted_url: str) -> None:
+    """Issue 20, item 3: the print stylesheet, as Chromium applies it."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    page.goto(hosted_url + "digest/articles/alpha.html")
+    page.wait_for_load_state("load")
+    page.emulate_media(media="print")
+    hidden = page.evaluate("""() => ['.md-header', '.md-sidebar--primary', '.md-sidebar--secondary', '.md-search',
+        '.md-footer', '[data-md-component="palette"]'].map(s => {
+          const e = document.querySelector(s);
+          return [s, e === null || getComputedStyle(e).display === 'none'];
+        })""")
+    assert all(gone for _, gone in hidden), hidden
+    after = page.evaluate("""() => { const a = document.querySelector('.md-typeset a[href^="https://"]');
+        return [a.getAttribute('href'), getComputedStyle(a, '::after').content]; }""")
+    assert after[1] == '" (" attr(href) ")"' or after[0] in after[1], after
+    inside = page.evaluate("() => getComputedStyle(document.querySelector('.md-typeset p')).breakInside")
+    assert inside == "avoid"
+    assert "ROKETSAN opens an assembly line near Baku" in page.locator("article").inner_text()
+    pdf = page.pdf(format="A4")
+    assert pdf.startswith(b"%PDF") and len(pdf) > 1000
+    # On screen, nothing of it applies.
+    page.emulate_media(media="screen")
+    assert page.evaluate("() => getComputedStyle(document.querySelector('.md-header')).display") != "none"
+    context.close()
