@@ -13,6 +13,7 @@ import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -76,6 +77,12 @@ def test_a_save_shows_then_a_broken_save_keeps_the_last_good_site_and_says_where
     _until(lambda: "Saved just now - " in _get(page)
            and json.loads(_get(f"{base}/__digest__/status"))["build"] == build + 1)
     assert json.loads(_get(f"{base}/__digest__/status"))["problems"] == []
+    # Which pages changed since the build a page was loaded from: the open
+    # page reloads only when it is one of them.
+    changed = json.loads(_get(f"{base}/__digest__/status?since={build}"))["changed"]
+    assert "digest/articles/alpha.html" in changed
+    assert "digest/articles/gamma.html" not in changed and "guide/annotating.html" not in changed
+    assert json.loads(_get(f"{base}/__digest__/status?since={build + 1}"))["changed"] == []
 
     # Three quick saves, the last one broken: the site stays, the problem is shown.
     for text in ("title: [one\n", "title: [two\n", good.replace("date: ", "date: [broken\n#", 1)):
@@ -105,3 +112,23 @@ def test_dev_addr_is_checked() -> None:
     from digest.cli import EXIT_USAGE, main
 
     assert main(["serve", "--dev-addr", "localhost"]) == EXIT_USAGE
+
+
+@pytest.mark.browser
+def test_only_the_open_pages_that_changed_reload(served: tuple[Path, str, subprocess.Popen[str]], browser: Any) -> None:
+    root, base, _proc = served
+    context = browser.new_context()
+    changed, unchanged = context.new_page(), context.new_page()
+    for page, path in ((changed, "digest/articles/alpha.html"), (unchanged, "digest/articles/gamma.html")):
+        page.goto(f"{base}/{path}")
+        page.wait_for_load_state("load")
+        page.evaluate("() => { window.__stillHere = true; }")  # gone if the page reloads
+    annotation = root / "seeds/alpha.yml"
+    annotation.write_text(annotation.read_text(encoding="utf-8").replace("title: ", "title: Seen live - ", 1),
+                          encoding="utf-8")
+    changed.wait_for_selector("h1:has-text('Seen live - ')", timeout=90_000)
+    assert changed.evaluate("() => window.__stillHere === undefined")
+    # Long enough for the other page to have polled the new build (every 0.5 s).
+    unchanged.wait_for_timeout(2000)
+    assert unchanged.evaluate("() => window.__stillHere === true")
+    context.close()

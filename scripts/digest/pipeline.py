@@ -24,8 +24,9 @@ from digest.model import Digest, build
 from digest.problems import BuildFailed, CheckFailed, Problem, Severity
 from digest.progress import QUIET, Progress
 from digest.reading import Refused, links_leaving, read_file
-from digest.render import render_all
+from digest.render import HOME_SNIPPET, render_all
 from digest.render.search import SEARCH_PAGES, search_script
+from digest.searchindex import location
 from digest.site import mkdocs_build, offline_from_hosted, offline_page, offline_rewriter, site_settings
 from digest.validate import validate
 from digest.write import WriteReport, is_fresh, manifest_stats, write_tree
@@ -189,6 +190,8 @@ def generate(project: Project, digest: Digest, options: Options | None = None) -
         return write_tree(project.docs, files, fingerprint=stamp)
 
 
+HOME_SNIPPET_SRC = HOME_SNIPPET  # docs-relative, as the incremental plan names pages
+
 # The progress steps of a build; the bench reads their times by these names.
 HOSTED_STEP = "building the hosted edition (MkDocs)"
 INCREMENTAL_STEP = "building the changed pages of both editions"
@@ -196,12 +199,20 @@ NO_BUILD = "no build needed"
 OFFLINE_STEP = "building the offline edition"
 
 
+@dataclass(frozen=True)
+class SiteBuilt:
+    """Which kind of site build ran and why, and the hosted pages (their
+    URLs relative to the site) it changed or removed; None: any of them."""
+
+    how: str
+    pages: tuple[str, ...] | None = None
+
+
 def build_site(project: Project, *, hosted: bool = True, offline: bool = True, progress: Progress = QUIET,
-               incremental: bool = True) -> str:
+               incremental: bool = True) -> SiteBuilt:
     """Run MkDocs for the chosen editions; zip the offline one. Both
     editions are built incrementally when that is known to give the bytes a
-    full build gives (digest.incremental); returns which kind of build ran
-    and why."""
+    full build gives (digest.incremental)."""
     hosted_config, offline_config = project.root / "mkdocs.yml", project.root / "mkdocs.offline.yml"
     # MkDocs copies docs/ and overrides/ into the site, following links:
     # one that leads out of the project would publish whatever it points at.
@@ -223,7 +234,7 @@ def build_site(project: Project, *, hosted: bool = True, offline: bool = True, p
             decided = incremental_builds.plan(project.root, project.docs, outputs, site_url=site_url)
             reason = decided.reason
             if decided.kind == "none":
-                return f"{NO_BUILD}: {reason}"
+                return SiteBuilt(f"{NO_BUILD}: {reason}", ())
             if decided.kind == "incremental":
                 try:
                     with progress.step(INCREMENTAL_STEP):
@@ -234,7 +245,7 @@ def build_site(project: Project, *, hosted: bool = True, offline: bool = True, p
                     reason = f"the incremental build failed ({str(exc).splitlines()[0]})"
                 else:
                     incremental_builds.remember(project.root, outputs, decided.docs_stats, decided.context)
-                    return f"incremental build: {reason}"
+                    return SiteBuilt(f"incremental build: {reason}", _urls(decided, directory_urls))
     # A full build replaces the outputs: until it has finished, nothing
     # about them is known.
     incremental_builds.forget(project.root)
@@ -254,7 +265,16 @@ def build_site(project: Project, *, hosted: bool = True, offline: bool = True, p
                 zip_tree(project.offline, project.offline_zip)
     if both:
         incremental_builds.remember(project.root, outputs, stats, context)
-    return f"full build: {reason}"
+    return SiteBuilt(f"full build: {reason}")
+
+
+def _urls(decided: incremental_builds.Plan, directory_urls: bool) -> tuple[str, ...]:
+    """The hosted pages an incremental build changed: its Markdown pages'
+    URLs (the home page for its included snippet)."""
+    urls = {location(src, directory_urls) for src in (*decided.pages, *decided.removed_pages)}
+    if HOME_SNIPPET_SRC in decided.pages:
+        urls.add(location("index.md", directory_urls))
+    return tuple(sorted(urls))
 
 
 @dataclass(frozen=True)
@@ -267,6 +287,7 @@ class Built:
     how: str  # which kind of site build ran, and why ("" for generate)
     seconds: float
     learned: str = ""  # what generation reused from the last run, or why it reused nothing
+    pages: tuple[str, ...] | None = None  # hosted pages changed (URLs); None: any may have
 
     @property
     def changed(self) -> bool:
@@ -354,6 +375,6 @@ def run_build(project: Project, options: Options, *, hosted: bool = True, offlin
         # own work does not add to it; MkDocs and Node run as child processes.
         gc.collect()
         give_back_memory()
-        how = build_site(project, hosted=hosted, offline=offline, progress=options.progress,
-                         incremental=incremental) if site else ""
-    return Built(problems, report, said, how, time.perf_counter() - started, learned)
+        ran = build_site(project, hosted=hosted, offline=offline, progress=options.progress,
+                         incremental=incremental) if site else SiteBuilt("")
+    return Built(problems, report, said, ran.how, time.perf_counter() - started, learned, ran.pages)

@@ -28,6 +28,7 @@ from functools import partial
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Final, TextIO
+from urllib.parse import parse_qs
 
 from digest.fsutil import Busy
 from digest.pipeline import Options, Project, run_build
@@ -50,10 +51,18 @@ CLIENT: Final = b"""<script>/* digest serve: reload on rebuild, show problems */
     }
     box.textContent = "digest: the last save has problems; this page is the last good build.\\n\\n" + problems.join("\\n");
   }
+  // This page's address as the builds name pages: relative to the site.
+  var here = decodeURIComponent(location.pathname.replace(/^\\//, "")) || "index.html";
+  if (here.slice(-1) === "/") here += "index.html";
   function poll() {
-    fetch("/__digest__/status", {cache: "no-store"}).then(function (r) { return r.json(); }).then(function (s) {
+    var url = "/__digest__/status" + (seen === null ? "" : "?since=" + seen);
+    fetch(url, {cache: "no-store"}).then(function (r) { return r.json(); }).then(function (s) {
       if (seen === null) seen = s.build;
-      else if (s.build !== seen) { location.reload(); return; }
+      else if (s.build !== seen) {
+        // Reload only when this page changed (null: any page may have).
+        if (s.changed === null || s.changed.indexOf(here) >= 0) { location.reload(); return; }
+        seen = s.build;
+      }
       show(s.problems);
     }).catch(function () {}).then(function () { setTimeout(poll, 500); });
   }
@@ -70,15 +79,29 @@ class Status:
     build: int = 0
     problems: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # Each build's changed pages (None: any page), so that a page that
+    # missed some builds between two polls still learns whether it changed.
+    history: dict[int, tuple[str, ...] | None] = field(default_factory=dict)
 
-    def payload(self) -> bytes:
+    def payload(self, since: int | None = None) -> bytes:
         with self.lock:
-            return json.dumps({"build": self.build, "problems": self.problems}).encode("utf-8")
+            changed: list[str] | None = []
+            for number in range((since or self.build) + 1, self.build + 1):
+                pages = self.history.get(number)
+                if pages is None or changed is None:
+                    changed = None
+                    continue
+                changed += pages
+            body = {"build": self.build, "problems": self.problems,
+                    "changed": sorted(set(changed)) if changed is not None else None}
+            return json.dumps(body).encode("utf-8")
 
-    def succeeded(self) -> None:
+    def succeeded(self, pages: tuple[str, ...] | None = None) -> None:
         with self.lock:
             self.build += 1
             self.problems = []
+            self.history[self.build] = pages
+            self.history.pop(self.build - 100, None)  # an older page simply reloads
 
     def failed(self, problems: list[str]) -> None:
         with self.lock:
@@ -103,8 +126,10 @@ class Handler(SimpleHTTPRequestHandler):
         pass  # one line a request would bury the build's messages
 
     def do_GET(self) -> None:
-        if self.path.split("?", 1)[0] == STATUS_PATH:
-            self._send(self.status.payload(), "application/json")
+        path, _, query = self.path.partition("?")
+        if path == STATUS_PATH:
+            since = parse_qs(query).get("since", [""])[0]
+            self._send(self.status.payload(int(since) if since.isdigit() else None), "application/json")
             return
         path = self.translate_path(self.path)
         if os.path.isdir(path):
@@ -201,7 +226,8 @@ def rebuild(project: Project, options: Options, status: Status, out: TextIO, err
         print(problem.format(), file=err)
     print(f"digest: {result.how} ({result.seconds:.1f} s)", file=out, flush=True)
     if result.changed or status.problems:  # a page reloads only when there is something new to see
-        status.succeeded()
+        # After a failed save every page reloads, to drop its banner.
+        status.succeeded(None if status.problems else result.pages)
     return True
 
 
