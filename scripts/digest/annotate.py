@@ -26,7 +26,7 @@ from digest.load import ARTICLE_SUFFIXES, Limits, RawCorpus, decode, load
 from digest.memo import Memo, open_memo
 from digest.model import build
 from digest.problems import DigestError, Problem
-from digest.reading import Refused, open_folder, read_file
+from digest.reading import Refused, read_file
 from digest.schema import ENTITY_KINDS, ID_RE
 from digest.text import apply_corrections, first_sentence, plain, slugify
 from digest.validate import Checked, validate
@@ -110,27 +110,6 @@ def read_article(path: Path, limits: Limits | None = None) -> Imported:
 
 def _normal(text: str) -> str:
     return " ".join(text.split()).casefold()
-
-
-def _existing_texts(seeds: Path) -> dict[str, str]:
-    """Each article's normalised text by id, read as the build reads them."""
-    found: dict[str, str] = {}
-    if not seeds.is_dir():
-        return found
-    with open_folder(seeds) as folder:
-        for name in folder.names():
-            stem, suffix = os.path.splitext(name)
-            if suffix.lower() not in ARTICLE_SUFFIXES or name.startswith((".", "_")):
-                continue
-            entry = folder.entry(name)
-            if entry.refused is not None or entry.kind == "folder":
-                continue
-            try:
-                data = folder.read(name, Limits().max_article_bytes)
-            except (Refused, OSError):
-                continue
-            found[stem] = _normal(data.decode("utf-8", "replace"))
-    return found
 
 
 @dataclass
@@ -244,17 +223,16 @@ def new_item(root: Path, path: Path, *, ident: str | None = None, date: dt.date 
     Raises Refusal with nothing written."""
     got = read_article(path)
     seeds = root / "seeds"
-    existing = _existing_texts(seeds)
+    # seeds/ read once, as the build reads it: for the texts already there and for the names it knows.
+    k = known(seeds, open_memo(root))
     mine = _normal(got.text)
-    same = sorted(i for i, t in existing.items() if t == mine)
+    same = sorted(i for i, a in k.raw.articles.items() if _normal(a.text) == mine)
     if same:
         raise Refusal(f"{path}: this article's text is already in seeds/ as '{same[0]}'")
     date = date or today or dt.date.today()
     if not got.title:
         got.title = first_sentence(got.text, 120) or path.stem
-    memo = open_memo(root)
-    k = known(seeds, memo)
-    taken = set(existing) | set(k.raw.annotations) | set(k.raw.articles)
+    taken = set(k.raw.annotations) | set(k.raw.articles)
     if ident is not None:
         if not ID_RE.match(ident):
             raise Refusal(f"--id {ident!r}: use only letters, digits, '.', '_' and '-'")

@@ -323,9 +323,9 @@ def _damage_figures(root: Path) -> tuple[int, float, float]:
     """The damage warnings ``digest check`` gives (run without the memo, so
     every article is read), its time, and the detector's own time over every
     text (measured here, on the same seeds and names)."""
+    from digest.annotate import known
     from digest.damage import Detector
-    from digest.load import load
-    from digest.validate import validate
+    from digest.memo import Memo
 
     memo = root / ".digest-cache" / "learned.pickle"
     aside = memo.with_suffix(".aside")
@@ -340,18 +340,11 @@ def _damage_figures(root: Path) -> tuple[int, float, float]:
         if aside.exists():
             aside.rename(memo)
     warnings = sum(": text: warning:" in line for line in proc.stderr.splitlines())
-    raw = load(root / "seeds")
-    checked = validate(raw)
-    names = set(checked.entities)
-    for details in checked.entities.values():
-        names.update(details.get("aliases") or [])
-    for ann in checked.annotations.values():
-        for listed in (ann.values.get("entities") or {}).values():
-            names.update(listed or [])
+    seen = known(root / "seeds", Memo.off())  # every name the registries and annotations know, as the check has them
     started = time.perf_counter()
-    detector = Detector(names)
-    for ident, seed in raw.articles.items():
-        annotated = checked.annotations.get(ident)
+    detector = Detector(seen.spellings)
+    for ident, seed in seen.raw.articles.items():
+        annotated = seen.checked.annotations.get(ident)
         detector.find(seed.text, (annotated.values.get("corrections") or {}) if annotated else {})
     return warnings, check_seconds, time.perf_counter() - started
 

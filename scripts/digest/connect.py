@@ -45,7 +45,7 @@ def _lower(text: str) -> str:
     return low.translate(_FOLD) if "ı" in low or "ς" in low or "ſ" in low else low
 
 
-def _is_word(c: str) -> bool:
+def is_word(c: str) -> bool:
     return c.isalnum() or c == "_"
 
 
@@ -112,9 +112,9 @@ class Matcher:
         n = len(text)
         for last, (length, key, spellings) in self._auto.iter(low):
             start, end = last + 1 - length, last + 1
-            if start > 0 and _is_word(text[start - 1]) and _is_word(text[start]):
+            if start > 0 and is_word(text[start - 1]) and is_word(text[start]):
                 continue
-            if end < n and _is_word(text[end]) and _is_word(text[end - 1]):
+            if end < n and is_word(text[end]) and is_word(text[end - 1]):
                 continue
             piece = text[start:end]
             if any(case_matches(piece, form) for form in spellings):

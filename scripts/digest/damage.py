@@ -30,6 +30,8 @@ import ahocorasick
 import ftfy
 from ftfy.badness import is_bad
 
+from digest.connect import is_word
+
 MIN_LETTERS: Final = 4  # a damaged form shorter than this matches too many ordinary words
 MAX_DROPPED: Final = 8  # letters outside ASCII in one word: 2**8 damaged forms at most
 _WORD: Final = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
@@ -129,7 +131,7 @@ class Detector:
         n = len(text)
         for last, (length, original) in self._auto.iter(low):
             start, end = last + 1 - length, last + 1
-            if (start > 0 and _in_word(text[start - 1])) or (end < n and _in_word(text[end])):
+            if (start > 0 and is_word(text[start - 1])) or (end < n and is_word(text[end])):
                 continue
             found = text[start:end]
             yield Damage(start, found, _same_case(found, original), "lost letters")
@@ -161,10 +163,6 @@ def _occurrences(text: str, key: str) -> Iterator[int]:
     while at >= 0:
         yield at
         at = text.find(key, at + 1)
-
-
-def _in_word(c: str) -> bool:
-    return c.isalnum() or c == "_"
 
 
 def _same_case(found: str, original: str) -> str:

@@ -219,8 +219,8 @@ def _load_files(folder: Folder, base: Path, limits: Limits, corpus: RawCorpus, p
             continue
         empty_hint = ("put the article's text in it, or delete it" if role == "article" else
                       "write the annotation's fields in it, or delete it")
-        if role == "annotation" and kind != "registry":
-            k = memo_key("annotation", rel, data)
+        k = memo_key("annotation", rel, data) if role == "annotation" and kind != "registry" else b""
+        if k:
             known = memo.recall("annotation", k)
             if known is not MISS:
                 earlier, outcome = known
@@ -243,5 +243,4 @@ def _load_files(folder: Folder, base: Path, limits: Limits, corpus: RawCorpus, p
         if kind == "registry":
             corpus.registries[stem] = YamlFile(stem, rel, node)
         else:
-            corpus.annotations[stem] = YamlFile(stem, rel, node, memo_key("annotation", rel, data),
-                                                tuple(problems[before:]))
+            corpus.annotations[stem] = YamlFile(stem, rel, node, k, tuple(problems[before:]))

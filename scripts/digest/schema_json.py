@@ -23,6 +23,7 @@ from typing import Any, Final
 from digest.schema import (
     ANNOTATION,
     ENTITY_ENTRY,
+    KIND_ALIASES,
     REGISTRY_NAME,
     SOURCE_ENTRY,
     TLP_LABELS,
@@ -78,16 +79,10 @@ def of(t: Type) -> dict[str, Any]:
         return {"type": "string", "pattern": f"^\\s*({anycase('tlp:')})?({'|'.join(anycase(w) for w in TLP_LABELS)})\\s*$",
                 "description": "a TLP 2.0 label: " + ", ".join(TLP_LABELS)}
     if isinstance(t, _Kind):
-        return {"enum": sorted(_kind_words())}
+        return {"enum": sorted(KIND_ALIASES)}
     if isinstance(t, Record):
         return _record(t)
     raise TypeError(f"no JSON Schema for {type(t).__name__}")  # a new type must say how it looks
-
-
-def _kind_words() -> list[str]:
-    from digest.schema import KIND_ALIASES
-
-    return list(KIND_ALIASES)
 
 
 def _record(r: Record) -> dict[str, Any]:
