@@ -28,6 +28,17 @@ def update_golden(request: pytest.FixtureRequest) -> bool:
     return bool(request.config.getoption("--update-golden"))
 
 
+def run(*args: str) -> tuple[int, str, str]:
+    """``digest ARGS`` in this process: its exit code, output and errors."""
+    import io
+
+    from digest.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(args), out=out, err=err)
+    return code, out.getvalue(), err.getvalue()
+
+
 def make_project(root: Path, seeds: Path | dict[str, str | bytes] | None) -> Path:
     """A project folder like the repository's: config, hand-written docs, assets, seeds."""
     root.mkdir(parents=True, exist_ok=True)

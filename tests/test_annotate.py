@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import io
 import json
 import random
 import shutil
@@ -17,11 +16,11 @@ import pytest
 import yaml
 from jsonschema import Draft202012Validator
 
-from digest.cli import EXIT_OK, EXIT_PROBLEMS, main
+from digest.cli import EXIT_OK, EXIT_PROBLEMS
 from digest.damage import Detector
 from digest.schema_json import SCHEMA_DIR, rendered
 
-from .conftest import FIXTURE_CORPUS, REPO, make_project
+from .conftest import FIXTURE_CORPUS, REPO, make_project, run
 
 REGISTRY = """\
 Kızılelma:
@@ -40,12 +39,6 @@ Azernews:
   url: https://www.azernews.az
   reliability: C
 """
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(args), out=out, err=err)
-    return code, out.getvalue(), err.getvalue()
 
 
 def annotation(title: str, extra: str = "") -> str:

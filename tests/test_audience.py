@@ -4,7 +4,6 @@ edition that may not hold it, and markings are shown."""
 from __future__ import annotations
 
 import gzip
-import io
 import json
 import random
 import re
@@ -16,10 +15,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from digest.cli import EXIT_OK, EXIT_PROBLEMS, main
+from digest.cli import EXIT_OK, EXIT_PROBLEMS
 from digest.synth import write_corpus
 
-from .conftest import FIXTURE_CORPUS, make_project
+from .conftest import FIXTURE_CORPUS, make_project, run
 
 CANARY = "canary"  # every withheld field holds it; searched for case-insensitively
 
@@ -65,12 +64,6 @@ Canaryoutlet:
   note: Canarynote.
   tlp: AMBER
 """
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(args), out=out, err=err)
-    return code, out.getvalue(), err.getvalue()
 
 
 def every_byte(root: Path) -> dict[str, bytes]:

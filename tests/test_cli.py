@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gc
 import hashlib
-import io
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -12,7 +11,9 @@ from typing import Any
 
 import pytest
 
-from digest.cli import EXIT_BUILD, EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, main
+from digest.cli import EXIT_BUILD, EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE
+
+from .conftest import run
 
 ProjectFactory = Callable[..., Path]
 GOOD = {
@@ -20,12 +21,6 @@ GOOD = {
     "a.yml": "title: Plant opens\ndate: 2026-11-23\nsource: Wire\nsummary: A plant opened.\n"
              "entities:\n  organizations: [ASELSAN]\n",
 }
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(args), out=out, err=err)
-    return code, out.getvalue(), err.getvalue()
 
 
 def tree_hash(folder: Path) -> dict[str, str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 import shutil
 import signal
@@ -18,21 +17,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from digest.cli import EXIT_BUSY, EXIT_OK, EXIT_PROBLEMS, main
+from digest.cli import EXIT_BUSY, EXIT_OK, EXIT_PROBLEMS
 from digest.fsutil import project_lock
 from digest.load import load
 from digest.problems import WriteRefused
 from digest.write import write_tree
 
-from .conftest import FIXTURE_CORPUS, REPO, make_project
+from .conftest import FIXTURE_CORPUS, REPO, make_project, run
 from .test_e2e import visible_text
 
 MINIMAL = "title: T\ndate: 2026-11-23\nsource: S\nsummary: S.\n"
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    return main(list(args), out=out, err=err), out.getvalue(), err.getvalue()
 
 
 # --- 1. Text fidelity ------------------------------------------------------

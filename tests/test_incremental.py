@@ -8,7 +8,6 @@ the same seeds: docs/digest/, site/, dist/offline/ and the zip's bytes.
 from __future__ import annotations
 
 import hashlib
-import io
 import re
 import shutil
 import zipfile
@@ -19,19 +18,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from digest.archive import update_zip, write_zip
-from digest.cli import EXIT_OK, main
+from digest.cli import EXIT_OK
 from digest.incremental import STATE
 from digest.synth import write_corpus
 
-from .conftest import make_project
+from .conftest import make_project, run
 
 ARTICLES = 200
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(args), out=out, err=err)
-    return code, out.getvalue(), err.getvalue()
 
 
 def outputs(root: Path) -> dict[str, str]:

@@ -5,7 +5,6 @@ and the Markdown is the same with the memo, without it, or after it broke."""
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 import pickle
 import shutil
@@ -13,17 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from digest.cli import EXIT_OK, EXIT_PROBLEMS, main
+from digest.cli import EXIT_OK, EXIT_PROBLEMS
 from digest.memo import MEMO_FILE, generator_version
 from digest.synth import write_corpus
 
-from .conftest import FIXTURE_CORPUS, make_project
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(args), out=out, err=err)
-    return code, out.getvalue(), err.getvalue()
+from .conftest import FIXTURE_CORPUS, make_project, run
 
 
 def tree(root: Path) -> dict[str, bytes]:

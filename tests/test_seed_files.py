@@ -6,7 +6,6 @@ Each case is planted beside a real article, as a hostile contributor would.
 from __future__ import annotations
 
 import gzip
-import io
 import os
 import subprocess
 import sys
@@ -18,11 +17,11 @@ from typing import Any
 import pytest
 
 from digest import reading
-from digest.cli import EXIT_BUILD, EXIT_OK, EXIT_PROBLEMS, main
+from digest.cli import EXIT_BUILD, EXIT_OK, EXIT_PROBLEMS
 from digest.load import load
 from digest.reading import Refused, open_folder, read_file
 
-from .conftest import make_project
+from .conftest import make_project, run
 
 GOOD = {
     "a.txt": "ASELSAN opened a plant in Baku.\n\nSecond paragraph.\n",
@@ -31,12 +30,6 @@ GOOD = {
 CANARY = "CANARY-7f3a9e-OUTSIDE-SEEDS"
 LINK_OUT = ("seeds/{name}:1:1: file: it is a symbolic link to a path outside seeds/; "
             "links are followed only to files directly in seeds/")
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    code = main(list(args), out=out, err=err)
-    return code, out.getvalue(), err.getvalue()
 
 
 def every_output_byte(root: Path) -> bytes:
