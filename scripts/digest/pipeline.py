@@ -190,8 +190,6 @@ def generate(project: Project, digest: Digest, options: Options | None = None) -
         return write_tree(project.docs, files, fingerprint=stamp)
 
 
-HOME_SNIPPET_SRC = HOME_SNIPPET  # docs-relative, as the incremental plan names pages
-
 # The progress steps of a build; the bench reads their times by these names.
 HOSTED_STEP = "building the hosted edition (MkDocs)"
 INCREMENTAL_STEP = "building the changed pages of both editions"
@@ -272,7 +270,7 @@ def _urls(decided: incremental_builds.Plan, directory_urls: bool) -> tuple[str, 
     """The hosted pages an incremental build changed: its Markdown pages'
     URLs (the home page for its included snippet)."""
     urls = {location(src, directory_urls) for src in (*decided.pages, *decided.removed_pages)}
-    if HOME_SNIPPET_SRC in decided.pages:
+    if HOME_SNIPPET in decided.pages:  # docs-relative, as the plan names pages
         urls.add(location("index.md", directory_urls))
     return tuple(sorted(urls))
 
