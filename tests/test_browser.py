@@ -90,8 +90,14 @@ def drive(browser: Any, start: str, allowed: tuple[str, ...], name: str) -> None
     page.screenshot(path=str(ARTIFACTS / f"{name}-article.png"), full_page=False)
 
     # An alias found only in the registry, and a name in Cyrillic, find their pages.
+    # From the article loaded afresh: Material still handles the hash change
+    # above, and in CI a search opened meanwhile was sometimes closed again
+    # with its results hidden (2 runs in 5).
+    page.goto(page.url.split("#")[0])
+    page.wait_for_load_state("load")
     for query, expected in (("Askeri Elektronik", "articles/epsilon"), ("Москва", "articles/beta")):
         page.click("input.md-search__input")
+        page.wait_for_function("document.querySelector('[data-md-toggle=\"search\"]').checked")
         page.fill("input.md-search__input", "")
         page.keyboard.type(query, delay=30)
         # Characters typed without a key of their own (Cyrillic) send no key
