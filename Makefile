@@ -9,7 +9,8 @@ export NO_MKDOCS_2_WARNING := 1
 
 # Python packages (pinned in requirements.lock) and the npm assets (pinned,
 # integrity-checked by package-lock.json). Re-runs when either lock changes.
-$(STAMP): requirements.lock pyproject.toml package-lock.json
+$(STAMP): requirements.lock pyproject.toml package-lock.json scripts/debian-packages
+	scripts/debian-packages site
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
@@ -36,6 +37,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 test: lint
+	scripts/debian-packages test
 	$(BIN)/python -m pytest
 
 # Measure on a synthetic corpus: make bench N=5000 (or N="5000 10000";

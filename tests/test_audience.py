@@ -8,6 +8,7 @@ import json
 import random
 import re
 import shutil
+import subprocess
 import zipfile
 from pathlib import Path
 
@@ -67,7 +68,8 @@ Canaryoutlet:
 
 
 def every_byte(root: Path) -> dict[str, bytes]:
-    """Every output file's name and content: the zip's members unzipped, .gz files gunzipped."""
+    """Every output file's name and content: the zip's members unzipped, .gz
+    files gunzipped, the text of PDFs (whose streams are compressed) extracted."""
     found: dict[str, bytes] = {}
     for folder in ("site", "dist", "docs/digest"):
         for path in sorted((root / folder).rglob("*")):
@@ -78,6 +80,9 @@ def every_byte(root: Path) -> dict[str, bytes]:
             found[name] = data
             if path.suffix == ".gz":
                 found[name + "!gunzipped"] = gzip.decompress(data)
+            if path.suffix == ".pdf":
+                found[name + "!text"] = subprocess.run(["pdftotext", "-enc", "UTF-8", str(path), "-"], check=True,
+                                                       capture_output=True).stdout
             if path.suffix == ".zip":
                 with zipfile.ZipFile(path) as zf:
                     for member in zf.namelist():
@@ -205,14 +210,39 @@ def _unlabelled(text: str) -> str:
     return _LABEL_LINE.sub("", _LAST_LINE.sub("\n", text))
 
 
+# In the feeds: an entry's marking as a category (Atom) and a field (JSON Feed).
+_FEED_LABEL = re.compile(r'<category term="TLP:[^"]*" scheme="https://www.first.org/tlp/"/>|(?<="tlp":)(?:"[^"]*"|null)')
+# In a printed brief's text (spaces collapsed): the cover's sentence on the
+# audience, the labels, every page's header and footer (a label's box may
+# move a page break, and the text comes out where the page breaks), and the
+# contents' dot leaders (as many as the line has room for) and page numbers.
+_BRIEF_NOISE = re.compile(
+    r"For readers cleared for TLP:[A-Z+]+: it holds only items marked (?:TLP:[A-Z+]+, )*TLP:[A-Z+]+\."
+    r"|The full edition: every item, whatever its marking\."
+    r"|TLP:[A-Z+]+|Page \d+ of \d+|Briefing Digest|\d{4}-\d\d-\d\d|Edition of \w+, \d+ \w+ \d{4}|(?:\. ?){2,}|\u2060\d+")
+
+
+def _brief_text(path: Path) -> str:
+    text = subprocess.run(["pdftotext", "-enc", "UTF-8", str(path), "-"], check=True, capture_output=True,
+                          text=True).stdout
+    return " ".join(_BRIEF_NOISE.sub(" ", " ".join(text.split())).split())
+
+
 def _markdown(root: Path) -> dict[str, str]:
     docs = root / "docs" / "digest"
     out = {}
     for p in sorted(docs.rglob("*")):
         if p.is_file() and p.name != ".digest-manifest.json":
             data = p.read_bytes()
-            out[p.relative_to(docs).as_posix()] = _unlabelled(data.decode("utf-8")) if p.suffix == ".md" \
-                else data.hex()
+            name = p.relative_to(docs).as_posix()
+            if p.suffix == ".md":
+                out[name] = _unlabelled(data.decode("utf-8"))
+            elif p.suffix in (".xml", ".json") and name.startswith("feeds/"):
+                out[name] = _FEED_LABEL.sub("", data.decode("utf-8"))
+            elif p.suffix == ".pdf":
+                out[name] = _brief_text(p)
+            else:
+                out[name] = data.hex()
     return out
 
 

@@ -10,6 +10,7 @@ import pytest
 
 from digest.pipeline import Options, Project, check
 from digest.render import render_all
+from digest.render.feeds import render_feeds
 
 REPO = Path(__file__).resolve().parent.parent
 GOLDEN = REPO / "tests" / "golden"
@@ -17,8 +18,9 @@ CORPORA = {"shipped": REPO, "fixture": REPO / "tests" / "fixtures" / "corpus"}
 
 
 def rendered(root: Path, drafts: bool = False) -> dict[str, str | bytes]:
+    """The pages, charts and feeds (the printed briefs are read back in test_delivery.py)."""
     digest = check(Project(root), Options(drafts=drafts)).digest
-    return render_all(digest)
+    return {**render_all(digest), **render_feeds(digest)}
 
 
 @pytest.mark.parametrize("name", sorted(CORPORA))
@@ -31,7 +33,7 @@ def test_generated_tree_matches_golden(name: str, update_golden: bool) -> None:
             (folder / path).parent.mkdir(parents=True, exist_ok=True)
             (folder / path).write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
         return
-    # Pages are Markdown, charts SVG: both compared byte for byte.
+    # Pages are Markdown, charts SVG, feeds XML and JSON: all compared byte for byte.
     expected = {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
     assert sorted(pages) == sorted(expected), "the set of generated files changed: run `make golden` if intended"
     for path, content in pages.items():

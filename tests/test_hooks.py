@@ -39,9 +39,9 @@ HOOK_LINE = re.compile(r"^  - overrides/hooks/(\w+)\.py\n", re.M)
 
 def _build(root: Path, name: str, drop: tuple[str, ...]) -> Path:
     config = (root / "mkdocs.yml").read_text(encoding="utf-8")
-    assert sorted(HOOK_LINE.findall(config)) == ["build_parts", "compact_html", "generated_pages"]
+    assert sorted(HOOK_LINE.findall(config)) == ["build_parts", "compact_html", "generated_pages", "offline_feeds"]
     config = HOOK_LINE.sub(lambda m: "" if m.group(1) in drop else m.group(0), config)
-    if len(drop) == 3:
+    if len(drop) == 4:
         config = config.replace("\nhooks:\n", "\n")
     return _mkdocs(root, name, config)
 

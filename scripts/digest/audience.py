@@ -15,6 +15,10 @@ Settings live in mkdocs.yml, under ``extra.digest``::
         audience:                 # which audience each edition is built for (none: the full edition)
           hosted: GREEN
           offline: AMBER
+        feeds:
+          items: 50               # entries in each feed (feeds need site_url)
+        print:
+          newest: 7               # editions that get a printed brief (PDF); "all" for every one
 """
 
 from __future__ import annotations
@@ -30,11 +34,18 @@ from digest.problems import Problem
 from digest.schema import TLP_LABELS, tlp_label, tlp_rank
 from digest.validate import Checked
 
+FEED_ITEMS = 50
+PRINT_NEWEST = 7  # printed briefs for the newest week or so of editions (docs/development/performance.md)
+
 
 @dataclass(frozen=True)
 class Settings:
     default_tlp: str | None = None
     audience: dict[str, str] = field(default_factory=dict)  # edition ("hosted", "offline") -> label
+    site_url: str = ""  # mkdocs.yml's, ending in "/"; "" when it has none (then no feeds)
+    site_name: str = "Briefing Digest"
+    feed_items: int = FEED_ITEMS
+    print_newest: int | None = PRINT_NEWEST  # None: every edition
 
 
 class _Lenient(yaml.SafeLoader):
@@ -50,10 +61,15 @@ def read_settings(config: Path) -> tuple[Settings, list[Problem]]:
         data = yaml.load(config.read_text(encoding="utf-8"), Loader=_Lenient)
     except (OSError, yaml.YAMLError):
         return Settings(), []  # MkDocs reports a broken configuration itself
-    extra = (data or {}).get("extra") if isinstance(data, dict) else None
+    top = data if isinstance(data, dict) else {}
+    url = top.get("site_url")
+    site_url = str(url).rstrip("/") + "/" if isinstance(url, str) and url.strip() else ""
+    name = top.get("site_name")
+    site_name = " ".join(name.split()) if isinstance(name, str) and name.strip() else "Briefing Digest"
+    extra = top.get("extra")
     ours: Any = extra.get("digest") if isinstance(extra, dict) else None
     if not isinstance(ours, dict):
-        return Settings(), []
+        return Settings(site_url=site_url, site_name=site_name), []
     problems: list[Problem] = []
     rel = config.name
 
@@ -66,6 +82,17 @@ def read_settings(config: Path) -> tuple[Settings, list[Problem]]:
                                     "write one of " + ", ".join(TLP_LABELS)))
         return found
 
+    def count(value: Any, where: str, default: int, *, every: bool = False) -> int | None:
+        if value is None:
+            return default
+        if every and value == "all":
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            problems.append(Problem(rel, 1, 1, where, f"'{value}' is not a number of items",
+                                    "write a whole number, 0 or more" + (', or "all"' if every else "")))
+            return default
+        return value
+
     default = label(ours.get("default_tlp"), "extra.digest.default_tlp")
     editions: dict[str, str] = {}
     for edition, value in (ours.get("audience") or {}).items():
@@ -76,7 +103,11 @@ def read_settings(config: Path) -> tuple[Settings, list[Problem]]:
         found = label(value, f"extra.digest.audience.{edition}")
         if found:
             editions[edition] = found
-    return Settings(default, editions), problems
+    feeds: dict[str, Any] = ours["feeds"] if isinstance(ours.get("feeds"), dict) else {}
+    printed: dict[str, Any] = ours["print"] if isinstance(ours.get("print"), dict) else {}
+    items = count(feeds.get("items"), "extra.digest.feeds.items", FEED_ITEMS)
+    newest = count(printed.get("newest"), "extra.digest.print.newest", PRINT_NEWEST, every=True)
+    return Settings(default, editions, site_url, site_name, FEED_ITEMS if items is None else items, newest), problems
 
 
 def may_see(marking: str | None, audience: str | None) -> bool:

@@ -28,7 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
-from digest.pipeline import HOSTED_STEP, OFFLINE_STEP
+from digest.pipeline import FEEDS_STEP, HOSTED_STEP, OFFLINE_STEP
+from digest.printed import PRINT_STEP
 from digest.synth import write_corpus
 
 CHILD = ("import resource, sys\nfrom digest.cli import main\ncode = main(sys.argv[1:])\n"
@@ -303,6 +304,14 @@ def _finish(size: _Size, search: bool, say: Callable[[str], None]) -> None:
     report.add("built size per article (hosted)", f"{_du(root / 'site') / n / 1024:.1f} KB")
     report.add("peak memory (generation, build)",
                f"{size.gen.peak_mb:.0f} MB, {max(b.peak_mb for b in size.builds):.0f} MB")
+    # Both are made by the generation; against generation + full build.
+    whole = size.gen.seconds + size.full()
+    feeds, printing = _stage(size.gen, FEEDS_STEP), _stage(size.gen, PRINT_STEP)
+    printed = len(list((root / "site" / "digest" / "briefs").glob("*.pdf")))
+    report.add("feeds (Atom + JSON Feed, every hub), of generation + full build",
+               f"{feeds:.2f} s ({feeds / whole:.1%}), {len(list((root / 'site/digest/feeds').rglob('*.*')))} files")
+    report.add(f"printed briefs of the newest {printed} editions, of generation + full build",
+               f"{printing:.2f} s ({printing / whole:.1%}), {printing / max(printed, 1):.2f} s a brief")
     say(f"{n} articles: damaged-text detection")
     warnings, check_seconds, detect_seconds = _damage_figures(root)
     report.add("damaged-text warnings (random words: coincidences)", f"{warnings / n * 1000:.1f} per 1,000 articles")
@@ -310,6 +319,11 @@ def _finish(size: _Size, search: bool, say: Callable[[str], None]) -> None:
                f"{detect_seconds:.2f} s / {check_seconds:.1f} s ({detect_seconds / check_seconds:.1%})")
     say(f"{n} articles: the analyst's loop")
     _loop(size, say)
+    say(f"{n} articles: a printed brief for every edition")
+    every = _digest(root, "generate", "--all-briefs")
+    editions = len(list((root / "docs/digest/editions").glob("????-??-??.md")))
+    report.add(f"printed briefs of all {editions} editions (`--all-briefs`; the newest reused)",
+               f"{_stage(every, PRINT_STEP):.1f} s ({_stage(every, PRINT_STEP) / whole:.0%} of generation + full build)")
     if search:
         say(f"{n} articles: offline search in Chromium")
         entity = next(line for line in (root / "seeds/entities.yml").read_text(encoding="utf-8").splitlines()
@@ -379,14 +393,14 @@ def _loop(size: _Size, say: Callable[[str], None]) -> None:
     _set_title(annotations[len(annotations) // 2], "A changed title")
     title = _digest(root, "build")
     report.add("one title changed (`digest build`, both editions + zip)",
-               f"{title.seconds:.1f} s, {_how(title)}, {_written(title)} Markdown files written")
+               f"{title.seconds:.1f} s, {_how(title)}, {_written(title)} files written")
     source = annotations[len(annotations) // 3]
     for suffix in (".txt", ".yml"):
         shutil.copy(source.with_suffix(suffix), seeds / f"bench-added{suffix}")
     _set_title(seeds / "bench-added.yml", "An article added")
     added = _digest(root, "build")
     report.add("one article added (`digest build`)",
-               f"{added.seconds:.1f} s, {_how(added)}, {_written(added)} Markdown files written")
+               f"{added.seconds:.1f} s, {_how(added)}, {_written(added)} files written")
     registry = seeds / "entities.yml"
     text = registry.read_text(encoding="utf-8")
     texts = [p.read_text(encoding="utf-8") for p in sorted(seeds.glob("*.txt"))]
@@ -399,7 +413,7 @@ def _loop(size: _Size, say: Callable[[str], None]) -> None:
         registry.write_text(text.replace(json.dumps(alias), json.dumps(f"{alias} renamed"), 1), encoding="utf-8")
         changed = _digest(root, "build")
         report.add("one registry alias the articles use renamed (`digest build`; no target)",
-                   f"{changed.seconds:.1f} s, {_how(changed)}, {_written(changed)} Markdown files written")
+                   f"{changed.seconds:.1f} s, {_how(changed)}, {_written(changed)} files written")
     seconds, peak = _serve_roundtrip(root, annotations[len(annotations) // 4])
     report.add("`digest serve`: save to the served page holding the change", f"{seconds:.1f} s")
     report.add("`digest serve`: peak memory (server, builds and their children)", f"{peak:.0f} MB")

@@ -35,6 +35,8 @@ def _parser() -> argparse.ArgumentParser:
                         help="build for readers cleared for this TLP label (CLEAR, GREEN, AMBER, AMBER+STRICT, RED): "
                              "only items marked at or below it; 'full' for every item (default: as mkdocs.yml's "
                              "extra.digest.audience says, else full)")
+    common.add_argument("--all-briefs", action="store_true",
+                        help="a printed brief (PDF) for every edition, not only the newest (extra.digest.print.newest)")
     sub.add_parser("check", parents=[common], help="validate seeds/ and print every problem")
     sub.add_parser("generate", parents=[common], help="check, then write the Markdown under docs/digest/")
     b = sub.add_parser("build", parents=[common], help="check, generate, and build the hosted and offline editions")
@@ -157,6 +159,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
     seeds_count = sum(1 for _ in project.seeds.iterdir()) if project.seeds.is_dir() else 0
     progress = Progress(err, enabled=args.progress or seeds_count >= LONG_RUN)
     options = Options(strict=args.strict, drafts=args.drafts, progress=progress, audience=args.audience,
+                      all_briefs=args.all_briefs,
                       limits=Limits(int(args.max_article_mb * 2**20), int(args.max_annotation_mb * 2**20)))
     if args.command == "check":
         with without_cycle_collection():
@@ -196,6 +199,8 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
               f"removed {len(built.report.removed)}", file=out)
         if built.learned:
             print(f"digest: {built.learned}", file=out)
+    for note in built.notes:
+        print(f"digest: {note}", file=out)
     if args.command == "build":
         shown = [str(p.relative_to(project.root)) for p, on in (
             (project.site, args.edition != "offline"), (project.offline_zip, args.edition != "hosted")) if on]

@@ -30,9 +30,14 @@ unreadable, foreign or stale, it is ignored.
 
 from __future__ import annotations
 
+import datetime as dt
+import gzip
 import hashlib
+import html
+import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -43,12 +48,15 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Final
 
+from mkdocs.utils import get_build_date
+
 from digest.archive import entry_order, update_zip
 from digest.fsutil import atomic_write, new_folder, swap_in, tied_to_this_process
 from digest.guard import scan_text
 from digest.problems import BuildFailed
 from digest.render.search import SEARCH_PAGES
 from digest.searchindex import IndexBuild, write_search_index
+from digest.site import in_offline
 from digest.write import manifest_stats
 
 STATE: Final = ".digest-cache/editions.json"
@@ -146,7 +154,7 @@ def remember(root: Path, outputs: dict[str, Path], docs_stats: dict[str, Any], c
     atomic_write(root / STATE, json.dumps(data, sort_keys=True).encode("utf-8"))
 
 
-def plan(root: Path, docs: Path, outputs: dict[str, Path], *, site_url: bool) -> Plan:
+def plan(root: Path, docs: Path, outputs: dict[str, Path]) -> Plan:
     """Decide what a build of both editions must do."""
     stats = manifest_stats(docs, OWNED)
     context = context_stamp(root)
@@ -167,9 +175,6 @@ def plan(root: Path, docs: Path, outputs: dict[str, Path], *, site_url: bool) ->
         return Plan("none", "nothing changed since the last build", docs_stats=stats, context=context)
     pages = tuple(p for p in changed if p.endswith(".md"))
     removed_pages = tuple(p for p in gone if p.endswith(".md"))
-    if site_url and (removed_pages or any(p not in old for p in pages)):
-        return Plan("full", "pages were added or removed and site_url is set: the sitemap lists every page",
-                    docs_stats=stats, context=context)
     return Plan("incremental", f"{len(pages)} changed page(s), {len(removed_pages)} removed",
                 pages, removed_pages, tuple(p for p in changed if not p.endswith(".md")),
                 tuple(p for p in gone if not p.endswith(".md")), stats, context)
@@ -238,6 +243,36 @@ def _run_mkdocs(root: Path, config_file: Path, docs_folder: Path, site_dir: Path
         raise BuildFailed("MkDocs failed on the changed pages:\n  " + "\n  ".join(lines[-20:]))
 
 
+SITEMAP: Final = "sitemap.xml"
+_LOC: Final = re.compile(r"<loc>([^<]*)</loc>")
+
+
+def _sort_key(src: str) -> tuple[tuple[str, ...], bool, str]:
+    """MkDocs' order of its files (mkdocs.structure.files.file_sort_key):
+    a folder's index first, then its other files, then its subfolders."""
+    parts = tuple(src.split("/"))
+    return parts[:-1], parts[-1] != "index.md", parts[-1]
+
+
+def sitemap(live: bytes, site_url: str, added: set[str], removed: set[str], date: str) -> tuple[bytes, bytes]:
+    """The sitemap (and its gzip) MkDocs' template would write for the pages
+    of ``live`` (an edition's sitemap) plus ``added`` minus ``removed``
+    (Markdown paths under docs/), every page dated ``date`` (the build's
+    SOURCE_DATE_EPOCH). tests/test_incremental.py compares it with MkDocs'."""
+    pages = {html.unescape(m)[len(site_url):] for m in _LOC.findall(live.decode("utf-8"))}
+    sources = {u[:-5] + ".md" for u in pages} - removed | added
+    entries = "".join(f"\n    <url>\n         <loc>{html.escape(site_url + html_name(src))}</loc>\n"
+                      f"         <lastmod>{date}</lastmod>\n    </url>" for src in sorted(sources, key=_sort_key))
+    text = ('<?xml version="1.0" encoding="UTF-8"?>\n<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">'
+            f"{entries}\n</urlset>").encode()
+    packed = io.BytesIO()
+    stamp = int(dt.datetime.fromisoformat(date).replace(tzinfo=dt.UTC).timestamp())
+    # As MkDocs writes it: the gzip header names the file and carries the date.
+    with gzip.GzipFile(fileobj=packed, filename=SITEMAP + ".gz", mode="wb", mtime=stamp) as gz:
+        gz.write(text)
+    return text, packed.getvalue()
+
+
 def _walk_files(folder: Path) -> Iterator[str]:
     for here, dirs, files in os.walk(folder):
         dirs.sort()
@@ -286,7 +321,8 @@ def _refuse_loads(files: dict[str, bytes]) -> None:
 
 
 def update_editions(root: Path, docs: Path, config_file: Path, p: Plan, site: Path, offline: Path, zip_path: Path,
-                    *, directory_urls: bool, nav: set[str], offline_page: Callable[[str, bytes], bytes]) -> None:
+                    *, directory_urls: bool, nav: set[str], offline_page: Callable[[str, bytes], bytes],
+                    site_url: str = "") -> None:
     """Build the changed pages and swap in the updated hosted edition, offline
     edition and zip. Raises BuildFailed, having changed nothing, on any problem."""
     pages = set(p.pages) - {f"{OWNED}/home.md"}  # a snippet of index.md, not a page
@@ -313,6 +349,11 @@ def update_editions(root: Path, docs: Path, config_file: Path, p: Plan, site: Pa
             if name != SEARCH_PAGES:
                 new[name] = (docs / name).read_bytes()
         removed = {html_name(x) for x in p.removed_pages} | {x for x in p.removed_files if x != SEARCH_PAGES}
+        if site_url and (site / SITEMAP).is_file():
+            # With an address, the sitemap lists every page, dated as the build.
+            date = get_build_date()  # SOURCE_DATE_EPOCH's, as in the MkDocs run above
+            new[SITEMAP], new[SITEMAP + ".gz"] = sitemap((site / SITEMAP).read_bytes(), site_url,
+                                                         pages, set(p.removed_pages), date)
         hosted = _stage_from(site, set(new) | removed, ("search/",) if index is not None else ())
         stages.append(hosted)
         for name, data in new.items():
@@ -326,7 +367,7 @@ def update_editions(root: Path, docs: Path, config_file: Path, p: Plan, site: Pa
             search = {f"search/{n}": (hosted / "search" / n).read_bytes() for n in _walk_files(hosted / "search")}
         _prune_empty(hosted)
         _refuse_loads({**new, **search})
-        changed_offline = {name: offline_page(name, data) for name, data in new.items()}
+        changed_offline = {name: offline_page(name, data) for name, data in new.items() if in_offline(name)}
         if search:
             changed_offline.update(search)
             changed_offline["search/search_index.js"] = b"var __index = " + search["search/search_index.json"]

@@ -166,6 +166,18 @@ def briefs(editions: tuple[tuple[dt.date, tuple[str, ...]], ...],
 
 
 @dataclass(frozen=True)
+class Delivery:
+    """How an edition reaches readers besides its pages (set from the
+    configuration before rendering): feeds, which need the site's address,
+    and printed briefs of some editions."""
+
+    site_url: str = ""  # ending in "/"; "" when the site has none: then no feeds
+    site_name: str = "Briefing Digest"
+    feed_items: int = 50
+    printed: tuple[dt.date, ...] = ()  # the editions that have a printed brief (PDF)
+
+
+@dataclass(frozen=True)
 class Digest:
     articles: dict[str, Article]
     reviewed: tuple[str, ...]  # newest first
@@ -181,6 +193,7 @@ class Digest:
     damaged: dict[str, tuple[Damage, ...]] = field(default_factory=dict, compare=False)
     audience: str = ""  # the TLP label this edition is for; "" for the full edition
     dropped_related: int = 0  # related links to withheld articles left out (said in the build's output)
+    delivery: Delivery = field(default_factory=Delivery)
 
     def hubs(self, kind: str) -> dict[str, Hub]:
         return {"topic": self.topics, "region": self.regions, "entity": self.entities,

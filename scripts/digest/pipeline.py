@@ -5,26 +5,31 @@ The CLI and the tests call these same functions.
 
 from __future__ import annotations
 
+import datetime as dt
 import gc
 import hashlib
 import os
+import shutil
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from digest import incremental as incremental_builds
 from digest.archive import zip_tree
 from digest.audience import Settings, read_settings, restrict
-from digest.fsutil import clear_stale, give_back_memory, project_lock, recover
+from digest.fsutil import clear_stale, give_back_memory, new_folder, project_lock, recover, swap_in
 from digest.load import Limits, load
 from digest.memo import MEMO_FILE, Memo, open_memo, save_memo
-from digest.model import Digest, build
+from digest.model import Delivery, Digest, build
+from digest.printed import print_briefs
 from digest.problems import BuildFailed, CheckFailed, Problem, Severity
 from digest.progress import QUIET, Progress
 from digest.reading import Refused, links_leaving, read_file
 from digest.render import HOME_SNIPPET, render_all
+from digest.render.common import BRIEFS
+from digest.render.feeds import render_feeds
 from digest.render.search import SEARCH_PAGES, search_script
 from digest.searchindex import location
 from digest.site import mkdocs_build, offline_from_hosted, offline_page, offline_rewriter, site_settings
@@ -71,6 +76,10 @@ class Project:
     def offline_zip(self) -> Path:
         return self.root / "dist" / "offline.zip"
 
+    @property
+    def briefs(self) -> Path:
+        return self.root / "dist" / "briefs"
+
 
 @dataclass(frozen=True)
 class Options:
@@ -81,6 +90,9 @@ class Options:
     # The TLP label the edition is for (digest.audience); "": the full
     # edition; None: as the configuration says (extra.digest.audience).
     audience: str | None = None
+    # A printed brief for every edition, not only the newest
+    # (extra.digest.print.newest).
+    all_briefs: bool = False
 
 
 @dataclass(frozen=True)
@@ -106,6 +118,9 @@ def check(project: Project, options: Options | None = None, memo: Memo | None = 
     with options.progress.step("cross-checking articles", len(mine.raw.articles)):
         digest, more = build(mine.raw, mine.checked, drafts=options.drafts, memo=memo, withheld=mine.withheld,
                              default_tlp=settings.default_tlp, audience=audience)
+    newest = None if options.all_briefs else settings.print_newest
+    printed = tuple(date for date, _ in digest.editions[:newest])
+    digest = replace(digest, delivery=Delivery(settings.site_url, settings.site_name, settings.feed_items, printed))
     problems = sorted(set(checked.problems + more + wrong))
     failing = [p for p in problems if p.is_error or (options.strict and p.severity is Severity.WARNING)]
     if failing:
@@ -133,6 +148,9 @@ def plan(project: Project, digest: Digest, progress: Progress = QUIET) -> dict[s
     files["digest/assets/search/worker.js"] = WORKER.read_bytes()
     files["digest/assets/search/tokenize.js"] = TOKENIZE.read_bytes()
     files[SEARCH_PAGES] = script
+    with progress.step(FEEDS_STEP):
+        files.update(render_feeds(digest))
+    files.update(print_briefs(project.root, digest, progress))
     return files
 
 
@@ -145,7 +163,7 @@ def fingerprint(project: Project, options: Options) -> str:
     """
     settings, _ = read_settings(project.root / "mkdocs.yml")
     h = hashlib.sha256(repr((options.drafts, options.strict, options.limits, edition_audience(options, settings),
-                             settings.default_tlp)).encode())
+                             options.all_briefs, settings)).encode())
     if project.seeds.is_dir():
         # os.scandir: at 20,000 seed files pathlib's overhead costs more than the stats.
         with os.scandir(project.seeds) as entries:
@@ -173,6 +191,8 @@ def tidy(project: Project) -> None:
         recover(dest)
         clear_stale(dest.parent, f".{dest.name}.building-")
     clear_stale(project.offline_zip.parent, f".{project.offline_zip.name}.")  # archive.ZipWriter's, update_zip's
+    recover(project.briefs)
+    clear_stale(project.briefs.parent, f".{project.briefs.name}.building-")
     clear_stale(project.root / ".digest-cache", "digest-partial-")  # incremental.update_editions' work folder
     clear_stale(project.root / MEMO_FILE.parent, f".{MEMO_FILE.name}.")  # an unfinished memo write
     (project.root / incremental_builds.PARTIAL_CONFIG).unlink(missing_ok=True)
@@ -190,6 +210,10 @@ def generate(project: Project, digest: Digest, options: Options | None = None) -
         return write_tree(project.docs, files, fingerprint=stamp)
 
 
+FEEDS_STEP = "making the feeds"
+NO_FEEDS = ("no feeds: mkdocs.yml has no site_url, and feeds need the site's address "
+            "(set site_url to where the hosted edition is published)")
+
 # The progress steps of a build; the bench reads their times by these names.
 HOSTED_STEP = "building the hosted edition (MkDocs)"
 INCREMENTAL_STEP = "building the changed pages of both editions"
@@ -206,11 +230,65 @@ class SiteBuilt:
     pages: tuple[str, ...] | None = None
 
 
+@contextmanager
+def digest_date(docs: Path) -> Iterator[None]:
+    """The build's date, for MkDocs' children: the newest edition's.
+
+    MkDocs dates every page of the sitemap (and the sitemap's gzip header)
+    with the day of the build unless SOURCE_DATE_EPOCH says otherwise; the
+    digest's date makes the same seeds give the same site on any day, which
+    an incremental build needs. A SOURCE_DATE_EPOCH already set is kept.
+    """
+    if "SOURCE_DATE_EPOCH" in os.environ:
+        yield
+        return
+    editions = docs / "digest" / "editions"
+    dates = []
+    with suppress(OSError):
+        for name in os.listdir(editions):
+            with suppress(ValueError):
+                dates.append(dt.date.fromisoformat(name.removesuffix(".md")))
+    newest = max(dates, default=dt.date(1970, 1, 1))
+    os.environ["SOURCE_DATE_EPOCH"] = str(int(dt.datetime(newest.year, newest.month, newest.day, tzinfo=dt.UTC).timestamp()))
+    try:
+        yield
+    finally:
+        del os.environ["SOURCE_DATE_EPOCH"]
+
+
 def build_site(project: Project, *, hosted: bool = True, offline: bool = True, progress: Progress = QUIET,
                incremental: bool = True) -> SiteBuilt:
     """Run MkDocs for the chosen editions; zip the offline one. Both
     editions are built incrementally when that is known to give the bytes a
     full build gives (digest.incremental)."""
+    with digest_date(project.docs):
+        built = _build_site(project, hosted=hosted, offline=offline, progress=progress, incremental=incremental)
+    if hosted:
+        publish_briefs(project.site / BRIEFS, project.briefs)
+    return built
+
+
+def publish_briefs(built: Path, dest: Path) -> None:
+    """dist/briefs/: the hosted edition's printed briefs, for sending on
+    (replaced whole, as the editions are; nothing when there are none)."""
+    if not built.is_dir():
+        shutil.rmtree(dest, ignore_errors=True)
+        return
+    if dest.is_dir() and sorted(os.listdir(dest)) == sorted(os.listdir(built)) and all(
+            (dest / n).read_bytes() == (built / n).read_bytes() for n in os.listdir(built)):
+        return
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    stage = new_folder(dest.parent, f".{dest.name}.building-")
+    try:
+        for name in sorted(os.listdir(built)):
+            shutil.copyfile(built / name, stage / name)
+        swap_in(stage, dest)
+    except BaseException:
+        shutil.rmtree(stage, ignore_errors=True)
+        raise
+
+
+def _build_site(project: Project, *, hosted: bool, offline: bool, progress: Progress, incremental: bool) -> SiteBuilt:
     hosted_config, offline_config = project.root / "mkdocs.yml", project.root / "mkdocs.offline.yml"
     # MkDocs copies docs/ and overrides/ into the site, following links:
     # one that leads out of the project would publish whatever it points at.
@@ -229,7 +307,7 @@ def build_site(project: Project, *, hosted: bool = True, offline: bool = True, p
         if rewrite is None:
             reason = "mkdocs.offline.yml differs from mkdocs.yml in more than the offline settings"
         else:
-            decided = incremental_builds.plan(project.root, project.docs, outputs, site_url=site_url)
+            decided = incremental_builds.plan(project.root, project.docs, outputs)
             reason = decided.reason
             if decided.kind == "none":
                 return SiteBuilt(f"{NO_BUILD}: {reason}", ())
@@ -238,7 +316,8 @@ def build_site(project: Project, *, hosted: bool = True, offline: bool = True, p
                     with progress.step(INCREMENTAL_STEP):
                         incremental_builds.update_editions(
                             project.root, project.docs, hosted_config, decided, project.site, project.offline,
-                            project.offline_zip, directory_urls=directory_urls, nav=nav, offline_page=offline_page(rewrite))
+                            project.offline_zip, directory_urls=directory_urls, nav=nav, offline_page=offline_page(rewrite),
+                            site_url=site_url)
                 except BuildFailed as exc:
                     reason = f"the incremental build failed ({str(exc).splitlines()[0]})"
                 else:
@@ -286,6 +365,7 @@ class Built:
     seconds: float
     learned: str = ""  # what generation reused from the last run, or why it reused nothing
     pages: tuple[str, ...] | None = None  # hosted pages changed (URLs); None: any may have
+    notes: tuple[str, ...] = ()  # what the user should know about the run (said once)
 
     @property
     def changed(self) -> bool:
@@ -360,7 +440,7 @@ def run_build(project: Project, options: Options, *, hosted: bool = True, offlin
         second = run_build(project, replace(options, audience=for_offline or ""), hosted=False)
         return Built(first.problems + second.problems, second.report, f"{first.counts}; offline: {second.counts}",
                      f"the editions are for different audiences; hosted: {first.how}; offline: {second.how}",
-                     time.perf_counter() - started, second.learned)
+                     time.perf_counter() - started, second.learned, notes=first.notes)
     with project_lock(project.root):
         tidy(project)
         problems: tuple[Problem, ...] = ()
@@ -375,4 +455,5 @@ def run_build(project: Project, options: Options, *, hosted: bool = True, offlin
         give_back_memory()
         ran = build_site(project, hosted=hosted, offline=offline, progress=options.progress,
                          incremental=incremental) if site else SiteBuilt("")
-    return Built(problems, report, said, ran.how, time.perf_counter() - started, learned, ran.pages)
+    notes = () if settings.site_url else (NO_FEEDS,)
+    return Built(problems, report, said, ran.how, time.perf_counter() - started, learned, ran.pages, notes)

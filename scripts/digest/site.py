@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -22,6 +23,7 @@ from digest.archive import ZipWriter, entry_order
 from digest.fsutil import clear_stale, new_folder, recover, swap_in, tied_to_this_process, usable_cores
 from digest.guard import REPORT_VARIABLE, Finding, read_part_reports, scan_site, scan_text
 from digest.problems import BuildFailed
+from digest.render.feeds import FEEDS
 from digest.render.search import SEARCH_PAGES
 from digest.searchindex import IndexBuild, write_search_index
 
@@ -206,6 +208,17 @@ def mkdocs_build(config_file: Path, site_dir: Path, parts: int | None = None) ->
 # pages with XHR, which browsers refuse on file:// (mkdocs.offline.yml).
 INSTANT = "navigation.instant"
 OFFLINE_PLUGIN = "material/offline"
+# The offline edition has no feeds (render/feeds.py): no feed files, and none
+# of what overrides/main.html adds for them to the hosted pages.
+OFFLINE_LEAVES_OUT = FEEDS + "/"
+# Each on a line of its own in the built page (overrides/hooks/compact_html.py).
+_FEED_MARKUP = re.compile(r'(?:<link rel="alternate" type="application/(?:atom\+xml|feed\+json)"[^>]*>)+\n?'
+                          r'|<p class="digest-subscribe">.*?</p>\n?')
+
+
+def in_offline(name: str) -> bool:
+    """Whether a file of the hosted edition is in the offline one too."""
+    return not name.startswith(OFFLINE_LEAVES_OUT)
 
 
 def _same_but_offline(hosted: Any, offline: Any) -> tuple[list[str], list[str]] | None:
@@ -266,8 +279,9 @@ def offline_from_hosted(hosted_config: Path, hosted_site: Path, offline_config: 
     folders, names = [], []
     for folder, _dirs, files in os.walk(hosted_site):
         rel = Path(folder).relative_to(hosted_site).as_posix()
-        folders.append(rel)
-        names += [name if rel == "." else f"{rel}/{name}" for name in files]
+        if in_offline(rel + "/"):
+            folders.append(rel)
+        names += [n for n in (name if rel == "." else f"{rel}/{name}" for name in files) if in_offline(n)]
     made: dict[str, bytes] = {}
     material = hosted_site / "search" / "search_index.json"
     if material.exists():  # what the offline plugin writes after every other plugin
@@ -324,7 +338,7 @@ def offline_rewriter(hosted_config: Path, offline_config: Path) -> Callable[[str
     def rewrite(name: str, page: str) -> str:
         if page.count(old) != 1:
             raise _Unexpected(f"{name}: its feature list is not where the offline edition expects it")
-        return page.replace(old, new)
+        return _FEED_MARKUP.sub("", page.replace(old, new))
 
     return rewrite
 
@@ -341,10 +355,10 @@ def offline_page(rewrite: Callable[[str, str], str]) -> Callable[[str, bytes], b
     return page
 
 
-def site_settings(config_file: Path) -> tuple[bool, set[str], bool]:
+def site_settings(config_file: Path) -> tuple[bool, set[str], str]:
     """What the incremental build needs of a configuration: directory URLs,
-    the pages its navigation names, and whether it has a site_url."""
+    the pages its navigation names, and its site_url ("" if none)."""
     from digest.incremental import nav_pages
 
     config = _load_config(config_file)
-    return bool(config.use_directory_urls), nav_pages(config), bool(config.site_url)
+    return bool(config.use_directory_urls), nav_pages(config), str(config.site_url or "")

@@ -32,7 +32,7 @@ TIMELINE: Final = f"{ROOT}/timeline.md"
 OVERVIEW: Final = f"{ROOT}/overview.md"
 
 
-def head(title: str) -> list[str]:
+def head(title: str, feeds: str = "") -> list[str]:
     """A page's front matter and heading.
 
     MkDocs copies a page's title into ``<title>`` and the search index without
@@ -42,8 +42,18 @@ def head(title: str) -> list[str]:
     safe = html.escape(" ".join(title.split()), quote=False)
     # Generated pages are searched through the digest's prebuilt index, so
     # Material's search plugin need not parse them (see render/search.py).
-    return ["---", f"title: {json.dumps(safe, ensure_ascii=False)}", "search:", "  exclude: true", "---", "",
-            f"# {md_text(title)}", ""]
+    # ``feeds``: the page's feeds under docs/ without their suffix, which
+    # overrides/main.html names in the hosted edition's <head> and as a
+    # subscribe link (the generator makes the path, never a seed's text).
+    return ["---", f"title: {json.dumps(safe, ensure_ascii=False)}", *([f"feeds: {feeds}"] if feeds else []),
+            "search:", "  exclude: true", "---", "", f"# {md_text(title)}", ""]
+
+
+BRIEFS: Final = f"{ROOT}/briefs"  # the printed briefs (digest/printed.py): one PDF per edition that has one
+
+
+def brief_path(date: dt.date) -> str:
+    return f"{BRIEFS}/{date.isoformat()}.pdf"
 
 
 def article_path(ident: str) -> str:

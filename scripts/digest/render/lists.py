@@ -23,6 +23,7 @@ from digest.render.common import (
     a,
     admonition,
     article_path,
+    brief_path,
     edition_path,
     esc,
     external,
@@ -38,6 +39,7 @@ from digest.render.common import (
     plural,
     ul,
 )
+from digest.render.feeds import feed_base
 from digest.text import html_attr
 
 HOME_EDITIONS = 7  # the home page shows this many newest editions
@@ -98,6 +100,8 @@ def render_edition(digest: Digest, date: dt.date, ids: tuple[str, ...], newer: d
     if newer:
         nav.append(f"{a(page, edition_path(newer), newer.isoformat())} →")
     out += para(" · ".join(nav))
+    if date in digest.delivery.printed:
+        out += para(f'{a(page, brief_path(date), "Printed brief (PDF)")}, to read on paper or offline', "digest-print")
     out += _brief(page, digest, date)
     for importance, group in groupby(ids, key=lambda i: digest.articles[i].importance):
         out += [f"## {importance.capitalize()} importance", ""]
@@ -209,7 +213,8 @@ def draw_entity_charts(wanted: list[EntityChart]) -> dict[str, bytes]:
 
 def render_hub(digest: Digest, hub: Hub) -> str:
     page = hub_path(hub)
-    out = [*head(hub.name), *para(f"{a(page, hub_index_path(hub.kind), HUB_TITLES[hub.kind])} · {_kind_label(hub)}")]
+    feeds = feed_base(hub) if digest.delivery.site_url else ""
+    out = [*head(hub.name, feeds), *para(f"{a(page, hub_index_path(hub.kind), HUB_TITLES[hub.kind])} · {_kind_label(hub)}")]
     if hub.description:
         out += para(esc(hub.description))
     if hub.aliases:
