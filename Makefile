@@ -5,14 +5,16 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export NO_MKDOCS_2_WARNING := 1
 
-.PHONY: setup site generate check serve test lint golden bench clean
+.PHONY: setup site generate check serve test lint golden bench clean lock
 
-# Python packages (pinned in requirements.lock) and the npm assets (pinned,
-# integrity-checked by package-lock.json). Re-runs when either lock changes.
+# Python packages (pinned in requirements.lock with the hashes of every
+# published distribution, so pip refuses a substituted file) and the npm
+# assets (pinned, integrity-checked by package-lock.json). Re-runs when
+# either lock changes.
 $(STAMP): requirements.lock pyproject.toml package-lock.json scripts/debian-packages
 	scripts/debian-packages site
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
@@ -50,6 +52,12 @@ bench: $(STAMP)
 # Regenerate the golden files after an intended change to the output.
 golden: $(STAMP)
 	$(BIN)/python -m pytest tests/test_golden.py --update-golden
+
+# Update requirements.lock: the newest releases pyproject.toml allows, each
+# with the hashes of all its distributions on PyPI (uv, itself locked).
+lock: $(STAMP)
+	$(BIN)/uv pip compile pyproject.toml --extra test --generate-hashes --upgrade \
+	  --python $(BIN)/python --custom-compile-command "make lock" -o requirements.lock
 
 clean:
 	rm -rf site dist docs/digest .pytest_cache .mypy_cache .ruff_cache
