@@ -22,7 +22,7 @@ from digest.fsutil import give_back_memory
 from digest.pipeline import Options, Project, check, generate
 from digest.progress import Progress
 from digest.render import render_all
-from digest.render.lists import HUB_PAGE_SIZE, entity_chart
+from digest.render.hubs import HUB_PAGE_SIZE, entity_chart
 from digest.render.search import PAGES_START, pages_script, search_pages, search_script
 from digest.searchindex import (
     ENGINE,

@@ -29,24 +29,17 @@ from digest.render.common import (
     hub_path,
     month_path,
 )
-from digest.render.lists import (
+from digest.render.editions import months, render_edition, render_editions_index, render_home, render_month, render_unreviewed
+from digest.render.hubs import (
     draw_entity_charts,
     entity_chart,
     hub_pages,
-    months,
-    overview,
-    render_edition,
-    render_editions_index,
-    render_grades,
-    render_home,
     render_hub,
     render_hub_index,
     render_hub_page,
-    render_month,
-    render_timeline,
-    render_unreviewed,
 )
 from digest.render.marking import audience_note, mark_pages
+from digest.render.overview import overview, render_grades, render_timeline
 
 HOME_SNIPPET = f"{ROOT}/home.md"
 CHARTS_BESIDE: Final = 40  # fewer charts are drawn in this process: a child takes about 0.3 s to start

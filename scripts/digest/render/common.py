@@ -30,6 +30,7 @@ UNREVIEWED: Final = f"{ROOT}/unreviewed.md"
 EDITIONS: Final = f"{ROOT}/editions/index.md"
 TIMELINE: Final = f"{ROOT}/timeline.md"
 OVERVIEW: Final = f"{ROOT}/overview.md"
+CHARTS: Final = f"{ROOT}/charts"  # the SVG charts (render/charts.py draws them)
 
 
 def head(title: str, feeds: str = "") -> list[str]:
@@ -204,3 +205,16 @@ def item(page: str, digest: Digest, article: Article, *, with_date: bool = False
 def external(url: str, text: str) -> str:
     """A link out of the digest (the schema lets only http(s) URLs in)."""
     return f'<a href="{html_attr(url)}">{esc(text)}</a>'
+
+
+def table(headers: list[str], rows: list[list[str]]) -> list[str]:
+    """A data table (HTML) under a chart: the chart's text alternative."""
+    head_row = "".join(f"<th>{h}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>" for row in rows)
+    return [f"<details class=\"bd-data\"><summary>The data as a table</summary><table><thead><tr>{head_row}</tr></thead>"
+            f"<tbody>{body}</tbody></table></details>", ""]
+
+
+def img(page: str, path: str, alt: str, width: int, height: int) -> list[str]:
+    return [f'<p><img class="bd-chart" src="{link(page, path)}" alt="{html_attr(alt)}" width="{width}" height="{height}"></p>', ""]
+

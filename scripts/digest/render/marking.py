@@ -18,7 +18,7 @@ from typing import Final
 
 from digest.model import Digest
 from digest.render.common import HUB_FOLDERS, article_path, hub_page_path, hub_path
-from digest.render.lists import hub_pages
+from digest.render.hubs import hub_pages
 from digest.schema import TLP_LABELS, tlp_rank
 
 _LINKED: Final = re.compile(r"articles/([A-Za-z0-9._-]+)\.html")
