@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import json
 import re
@@ -12,7 +13,7 @@ from digest.cli import main
 from digest.guard import scan_site
 from digest.searchindex import decode_shard, shard_of
 
-from .conftest import REPO, broken_links, make_project
+from .conftest import REPO, broken_links, make_project, run
 
 
 def visible_text(page: str) -> str:
@@ -179,3 +180,35 @@ def test_every_link_and_image_in_both_editions_resolves(built_fixture: Path) -> 
     for edition in ("site", "dist/offline"):
         broken, checked = broken_links(built_fixture / edition)
         assert broken == [] and checked > 1000
+
+
+def test_the_sample_digest_shows_every_feature(tmp_path: Path) -> None:
+    """seeds/ is the sample a new user first builds: strict-clean, several
+    weeks, every kind of item, and something to see on every kind of page."""
+    seeds = REPO / "seeds"
+    code, _, err = run("check", "--strict", "--root", str(REPO))
+    assert code == 0, err
+    annotations = {p.stem: p.read_text(encoding="utf-8") for p in seeds.glob("*.yml") if p.stem not in ("sources", "entities")}
+    texts = {p.stem: p.read_text(encoding="utf-8") for p in (*seeds.glob("*.txt"), *seeds.glob("*.md"))}
+    assert len(texts) >= 16 and any(p.suffix == ".md" for p in seeds.iterdir())
+    assert set(texts) - set(annotations), "an unreviewed article (no annotation)"
+    assert any("draft: true" in a for a in annotations.values())
+    dates = sorted(dt.date.fromisoformat(d) for d in re.findall(r"^date: (\S+)$", "\n".join(annotations.values()), re.M))
+    assert (dates[-1] - dates[0]).days >= 21
+    labels = set(re.findall(r"^tlp: (\S+)$", "\n".join(annotations.values()), re.M))
+    assert {"CLEAR", "GREEN", "AMBER", "RED"} <= labels
+    every = "\n".join(texts.values())
+    assert re.search("[а-яА-Я]", every) and re.search("[\u0600-\u06ff]", every) and re.search("[\u4e00-\u9fff]", every)
+    assert "sample digest" in (seeds / "sources.yml").read_text(encoding="utf-8")
+    root = make_project(tmp_path / "sample", seeds)
+    assert main(["build", "--root", str(root)]) == 0
+    site = root / "site" / "digest"
+    dossier = (site / "entities" / "kestrel-logistics.html").read_text(encoding="utf-8")
+    assert 'id="appearances"' in dossier and "charts/" in dossier  # its chart of appearances
+    assert dossier.count("articles/sample-") >= 8
+    assert "Appears most often with" in dossier
+    article = (site / "articles" / "sample-10-qasr-feeder.html").read_text(encoding="utf-8")
+    assert "Related" in visible_text(article) and 'title="Corrected; the source text reads: Verhagen"' in article
+    assert len(list((site / "editions").glob("2026-11-*.html"))) >= 10
+    assert (site / "feeds" / "entities" / "kestrel-logistics.xml").is_file()
+    assert len(list((root / "dist" / "briefs").glob("*.pdf"))) == 7
