@@ -243,3 +243,53 @@ def test_printing_a_page_gives_its_content_only(browser: Any, hosted_url: str) -
     page.emulate_media(media="screen")
     assert page.evaluate("() => getComputedStyle(document.querySelector('.md-header')).display") != "none"
     context.close()
+
+
+AXE = Path(__file__).resolve().parent.parent / "node_modules" / "axe-core" / "axe.min.js"
+WCAG_22_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
+
+
+@pytest.fixture(scope="module")
+def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample digest of seeds/, built: every page kind, with markings."""
+    from digest.cli import main
+
+    from .conftest import REPO, make_project
+
+    root = make_project(tmp_path_factory.mktemp("sample") / "p", REPO / "seeds")
+    assert main(["build", "--root", str(root)]) == 0
+    return root
+
+
+def _page_kinds(site: Path) -> list[str]:
+    """One page of each kind the digest makes, and the hand-written ones."""
+    d = site / "digest"
+    first = lambda folder, pattern: sorted((d / folder).glob(pattern))[0].relative_to(site).as_posix()  # noqa: E731
+    return ["index.html", "guide/annotating.html", "digest/editions/index.html", first("editions", "????-??.html"),
+            first("editions", "????-??-??.html"), first("articles", "*.html"), "digest/topics/index.html",
+            first("topics", "[!i]*.html"), first("regions", "[!i]*.html"), "digest/entities/index.html",
+            "digest/entities/kestrel-logistics.html", first("sources", "[!i]*.html"), "digest/timeline.html",
+            "digest/overview.html", "digest/grades.html", "digest/unreviewed.html"]
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+@pytest.mark.parametrize("edition", ["site", "dist/offline"])
+def test_every_page_kind_passes_axe_core_wcag_22_aa(browser: Any, sample: Path, edition: str, scheme: str) -> None:
+    """axe-core, injected into each page as the reader sees it: no violation
+    of the WCAG 2.2 A and AA rules, in either colour scheme."""
+    axe = AXE.read_text(encoding="utf-8")
+    context = browser.new_context(color_scheme=scheme)
+    page = context.new_page()
+    found: dict[str, list[tuple[str, int]]] = {}
+    pages = _page_kinds(sample / edition)
+    with serve(sample / "site") as url:
+        for name in pages:
+            page.goto(url + name if edition == "site" else (sample / edition / name).as_uri())
+            page.add_script_tag(content=axe)
+            result = page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_22_AA)
+            violations = [(v["id"], len(v["nodes"])) for v in result["violations"]]
+            if violations:
+                found[name] = violations
+            assert result["passes"], name  # axe ran its rules on the page
+    context.close()
+    assert len(pages) == 16 and found == {}
