@@ -238,7 +238,11 @@ def _slugs(keys: Iterable[str], shown: dict[str, str]) -> dict[str, str]:
 def build(raw: RawCorpus, checked: Checked, *, drafts: bool = False, memo: Memo | None = None,
           withheld: frozenset[str] = frozenset(), default_tlp: str | None = None,
           audience: str | None = None) -> tuple[Digest, list[Problem]]:
-    """Cross-check the corpus and build the :class:`Digest`.
+    """Cross-check the corpus and build the :class:`Digest`, in steps:
+    :func:`_registries` (canonical names and aliases), each article checked
+    against its text (corrections, quotes, related ids) below,
+    :func:`_mentions` while related articles are ranked beside it,
+    :func:`_damage`, and :func:`_assemble` (editions and hubs).
 
     Where each correction and quote is found, and the entities each text
     mentions, are taken from ``memo`` when an earlier run worked them out for
@@ -256,46 +260,7 @@ def build(raw: RawCorpus, checked: Checked, *, drafts: bool = False, memo: Memo 
         line, col = ann.at(where)
         problems.append(Problem(ann.rel, line, col, where, message, hint, severity))
 
-    # Registries first: they decide canonical names and aliases.
-    sources = _Names("source")
-    src_rel, src_marks = checked.registry_marks.get("sources", ("seeds/sources.yml", {}))
-    for name, details in checked.sources.items():
-        key = casefold_key(name)
-        if key in sources.shown:
-            line, col = src_marks.get(name, (1, 1))
-            problems.append(Problem(src_rel, line, col, name,
-                                    f"'{name}' and '{sources.shown[key]}' are the same outlet (names are compared ignoring case)",
-                                    "keep one entry"))
-            continue
-        sources.add(name)
-        sources.extra[key] = details
-
-    entities = _Names("entity")
-    alias_to_key: dict[str, str] = {}
-    spellings: dict[str, str] = {}  # every way an entity is written -> its key, for finding mentions
-    ent_rel, ent_marks = checked.registry_marks.get("entities", ("seeds/entities.yml", {}))
-    for name, details in checked.entities.items():
-        key = casefold_key(name)
-        line, col = ent_marks.get(name, (1, 1))
-        if key in alias_to_key:
-            problems.append(Problem(ent_rel, line, col, name,
-                                    f"'{name}' is already registered (as an entity or an alias of "
-                                    f"'{entities.shown[alias_to_key[key]]}')", "keep one entry, compared ignoring case"))
-            continue
-        entities.add(name)
-        entities.extra[key] = details
-        alias_to_key[key] = key
-        spellings[name] = key
-        for i, alias in enumerate(details.get("aliases") or []):
-            akey = casefold_key(alias)
-            if akey in alias_to_key and alias_to_key[akey] != key:
-                aline, acol = ent_marks.get(f"{name}.aliases[{i}]", (line, col))
-                problems.append(Problem(ent_rel, aline, acol, f"{name}.aliases[{i}]",
-                                        f"alias '{alias}' already names '{entities.shown[alias_to_key[akey]]}'",
-                                        "an alias can belong to one entity only"))
-                continue
-            alias_to_key[akey] = key
-            spellings[alias] = key
+    sources, entities, alias_to_key, spellings = _registries(checked, problems)
 
     known_ids = set(raw.articles) | withheld
     dropped = 0  # related links to withheld articles, left out of the page
@@ -406,26 +371,92 @@ def build(raw: RawCorpus, checked: Checked, *, drafts: bool = False, memo: Memo 
     facets = {a.id: Facets(a.date, a.entities, a.topics, a.regions) for a in built if a.reviewed}
     chosen = {a.id: a.related for a in built}
     with beside(lambda: rank_related(facets, chosen, names), wanted=len(facets) >= RANK_BESIDE) as ranking:
-        # Built only when an article's mentions are not remembered.
-        matcher: Matcher | None = None
         known = memo_key(repr(sorted(spellings.items())))
-        mentioned: dict[str, dict[str, None]] = defaultdict(dict)  # entity key -> ids that only mention it
-        for i, art in enumerate(built):
-            k = memo_key(text_keys.get(art.id) or memo_key(raw.articles[art.id].digest, art.format), known)
-            remembered = memo.recall("mentions", k)
-            if remembered is MISS:
-                matcher = matcher or Matcher(spellings)
-                remembered = mentions(matcher, art.paragraphs)
-                memo.keep("mentions", k, remembered)
-            found, links = remembered
-            if found:
-                built[i] = replace(art, mentions=found, links=links)
-                for key in found:
-                    if art.id not in entities.members.get(key, {}):
-                        mentioned[key][art.id] = None
+        mentioned = _mentions(built, raw, text_keys, spellings, known, entities, memo)
         damaged = _damage(raw, checked, spellings, known, memo, problems)
         ranked = ranking()
 
+    digest = _assemble(built, ranked, damaged, mentioned, entity_kind, (sources, entities, topics, regions),
+                       audience=audience or "", dropped=dropped)
+    return digest, problems
+
+
+def _registries(checked: Checked, problems: list[Problem]) -> tuple[_Names, _Names, dict[str, str], dict[str, str]]:
+    """Step 1 of :func:`build`: the outlets and entities of the registries,
+    which decide canonical names and aliases; the aliases' keys, and every
+    way an entity is written (for finding mentions)."""
+    sources = _Names("source")
+    src_rel, src_marks = checked.registry_marks.get("sources", ("seeds/sources.yml", {}))
+    for name, details in checked.sources.items():
+        key = casefold_key(name)
+        if key in sources.shown:
+            line, col = src_marks.get(name, (1, 1))
+            problems.append(Problem(src_rel, line, col, name,
+                                    f"'{name}' and '{sources.shown[key]}' are the same outlet (names are compared ignoring case)",
+                                    "keep one entry"))
+            continue
+        sources.add(name)
+        sources.extra[key] = details
+
+    entities = _Names("entity")
+    alias_to_key: dict[str, str] = {}
+    spellings: dict[str, str] = {}  # every way an entity is written -> its key, for finding mentions
+    ent_rel, ent_marks = checked.registry_marks.get("entities", ("seeds/entities.yml", {}))
+    for name, details in checked.entities.items():
+        key = casefold_key(name)
+        line, col = ent_marks.get(name, (1, 1))
+        if key in alias_to_key:
+            problems.append(Problem(ent_rel, line, col, name,
+                                    f"'{name}' is already registered (as an entity or an alias of "
+                                    f"'{entities.shown[alias_to_key[key]]}')", "keep one entry, compared ignoring case"))
+            continue
+        entities.add(name)
+        entities.extra[key] = details
+        alias_to_key[key] = key
+        spellings[name] = key
+        for i, alias in enumerate(details.get("aliases") or []):
+            akey = casefold_key(alias)
+            if akey in alias_to_key and alias_to_key[akey] != key:
+                aline, acol = ent_marks.get(f"{name}.aliases[{i}]", (line, col))
+                problems.append(Problem(ent_rel, aline, acol, f"{name}.aliases[{i}]",
+                                        f"alias '{alias}' already names '{entities.shown[alias_to_key[akey]]}'",
+                                        "an alias can belong to one entity only"))
+                continue
+            alias_to_key[akey] = key
+            spellings[alias] = key
+
+    return sources, entities, alias_to_key, spellings
+
+
+def _mentions(built: list[Article], raw: RawCorpus, text_keys: dict[str, bytes], spellings: dict[str, str],
+              known: bytes, entities: _Names, memo: Memo) -> dict[str, dict[str, None]]:
+    """A step of :func:`build`: the entities each article's text mentions
+    (from the memo when its text and the known spellings are unchanged),
+    set on the articles in ``built``; returns, per entity, the articles that
+    mention it without annotating it."""
+    matcher: Matcher | None = None  # built only when an article's mentions are not remembered
+    mentioned: dict[str, dict[str, None]] = defaultdict(dict)
+    for i, art in enumerate(built):
+        k = memo_key(text_keys.get(art.id) or memo_key(raw.articles[art.id].digest, art.format), known)
+        remembered = memo.recall("mentions", k)
+        if remembered is MISS:
+            matcher = matcher or Matcher(spellings)
+            remembered = mentions(matcher, art.paragraphs)
+            memo.keep("mentions", k, remembered)
+        found, links = remembered
+        if found:
+            built[i] = replace(art, mentions=found, links=links)
+            for key in found:
+                if art.id not in entities.members.get(key, {}):
+                    mentioned[key][art.id] = None
+    return mentioned
+
+def _assemble(built: list[Article], ranked: dict[str, tuple[Related, ...]], damaged: dict[str, tuple[Damage, ...]],
+              mentioned: dict[str, dict[str, None]], entity_kind: dict[str, str],
+              names: tuple[_Names, _Names, _Names, _Names], *, audience: str, dropped: int) -> Digest:
+    """Last step of :func:`build`: editions, hubs and the Digest, from the
+    articles built and connected."""
+    sources, entities, topics, regions = names
     articles = {a.id: a for a in built}
     newest = sorted(articles.values(), key=_newest_first)
     reviewed = tuple(a.id for a in newest if a.reviewed)
@@ -465,11 +496,10 @@ def build(raw: RawCorpus, checked: Checked, *, drafts: bool = False, memo: Memo 
     entity_hubs = hubs(entities, mentioned)
     topic_hubs, region_hubs = hubs(topics), hubs(regions)
     articles = {k: replace(a, ranked=ranked[k]) if ranked.get(k) else a for k, a in articles.items()}
-    digest = Digest(articles=articles, reviewed=reviewed, unreviewed=unreviewed, editions=editions,
+    return Digest(articles=articles, reviewed=reviewed, unreviewed=unreviewed, editions=editions,
                     topics=topic_hubs, regions=region_hubs, entities=entity_hubs, sources=hubs(sources),
-                    briefs=briefs(editions, articles), damaged=damaged, audience=audience or "",
+                    briefs=briefs(editions, articles), damaged=damaged, audience=audience,
                     dropped_related=dropped)
-    return digest, problems
 
 
 _DAMAGE_SAYS: Final = {
