@@ -59,6 +59,15 @@ def make_project(root: Path, seeds: Path | dict[str, str | bytes] | None) -> Pat
     return root
 
 
+def fixture_seeds_with(folder: Path, ident: str, line: str) -> Path:
+    """A copy of the fixture corpus's seeds in ``folder`` with ``line`` added to one annotation."""
+    seeds = folder / "seeds"
+    shutil.copytree(FIXTURE_CORPUS / "seeds", seeds)
+    with (seeds / f"{ident}.yml").open("a", encoding="utf-8") as f:
+        f.write(line)
+    return seeds
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Callable[[Path | dict[str, str | bytes] | None], Path]:
     def factory(seeds: Path | dict[str, str | bytes] | None = None) -> Path:

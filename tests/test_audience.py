@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from digest.cli import EXIT_OK, EXIT_PROBLEMS
 from digest.synth import write_corpus
 
-from .conftest import FIXTURE_CORPUS, make_project, run
+from .conftest import FIXTURE_CORPUS, fixture_seeds_with, make_project, run
 
 CANARY = "canary"  # every withheld field holds it; searched for case-insensitively
 
@@ -188,10 +188,7 @@ def test_each_edition_built_for_its_configured_audience(marked: Path, tmp_path: 
 
 
 def test_an_unknown_label_is_an_error_with_the_nearest(tmp_path: Path) -> None:
-    seeds = tmp_path / "seeds"
-    shutil.copytree(FIXTURE_CORPUS / "seeds", seeds)
-    with (seeds / "alpha.yml").open("a", encoding="utf-8") as f:
-        f.write("tlp: AMBR\n")
+    seeds = fixture_seeds_with(tmp_path, "alpha", "tlp: AMBR\n")
     root = make_project(tmp_path / "p", seeds)
     code, _, err = run("check", "--root", str(root))
     assert code == EXIT_PROBLEMS

@@ -7,7 +7,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
-import shutil
 import subprocess
 import zipfile
 from pathlib import Path
@@ -21,7 +20,7 @@ from digest.cli import EXIT_OK
 from digest.printed import fonts_for
 from digest.synth import write_corpus
 
-from .conftest import FIXTURE_CORPUS, REPO, make_project, run
+from .conftest import FIXTURE_CORPUS, REPO, fixture_seeds_with, make_project, run
 from .test_hostile import HOSTILE, PAYLOAD
 
 SITE_URL = "https://digest.example.org/"
@@ -157,10 +156,7 @@ def test_each_printed_brief_holds_its_items_in_order_and_the_marking_on_every_pa
 
 
 def test_the_marking_is_on_every_page_of_a_marked_brief(tmp_path: Path) -> None:
-    seeds = tmp_path / "seeds"
-    shutil.copytree(FIXTURE_CORPUS / "seeds", seeds)
-    with (seeds / "alpha.yml").open("a", encoding="utf-8") as f:
-        f.write("tlp: AMBER\n")
+    seeds = fixture_seeds_with(tmp_path, "alpha", "tlp: AMBER\n")
     root = make_project(tmp_path / "p", seeds)
     code, _, err = run("build", "--root", str(root))
     assert code == EXIT_OK, err
