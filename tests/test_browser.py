@@ -278,7 +278,7 @@ def test_every_page_kind_passes_axe_core_wcag_22_aa(browser: Any, sample: Path, 
     """axe-core, injected into each page as the reader sees it: no violation
     of the WCAG 2.2 A and AA rules, in either colour scheme."""
     axe = AXE.read_text(encoding="utf-8")
-    context = browser.new_context(color_scheme=scheme)
+    context = browser.new_context(color_scheme=scheme, viewport={"width": 1280, "height": 860})
     page = context.new_page()
     found: dict[str, list[tuple[str, int]]] = {}
     pages = _page_kinds(sample / edition)
@@ -291,5 +291,10 @@ def test_every_page_kind_passes_axe_core_wcag_22_aa(browser: Any, sample: Path, 
             if violations:
                 found[name] = violations
             assert result["passes"], name  # axe ran its rules on the page
+        if edition == "site" and scheme == "light":
+            # The README's picture (docs/development/screenshot-article.png is a copy).
+            ARTIFACTS.mkdir(exist_ok=True)
+            page.goto(url + "digest/articles/sample-10-qasr-feeder.html")
+            page.screenshot(path=str(ARTIFACTS / "sample-article.png"))
     context.close()
     assert len(pages) == 16 and found == {}
