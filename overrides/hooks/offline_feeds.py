@@ -12,12 +12,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from digest.render.feeds import FEEDS
-from digest.site import OFFLINE_PLUGIN
+from digest.site import OFFLINE_PLUGIN, in_offline
 
 
 def on_files(files: Any, config: Any) -> Any:
     if OFFLINE_PLUGIN in config.plugins:
-        for file in [f for f in files if f.src_uri.startswith(FEEDS + "/")]:
+        for file in [f for f in files if not in_offline(f.src_uri)]:
             files.remove(file)
     return files

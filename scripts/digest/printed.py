@@ -141,7 +141,8 @@ class Printer:
 
 def print_briefs(root: Path, digest: Digest, progress: Progress = QUIET) -> dict[str, bytes]:
     """The PDF of each edition the delivery settings name, keyed by its path under docs/."""
-    wanted = [(date, ids) for date, ids in digest.editions if date in set(digest.delivery.printed)]
+    printed = set(digest.delivery.printed)
+    wanted = [(date, ids) for date, ids in digest.editions if date in printed]
     if not wanted:
         return {}
     printer = Printer(root)

@@ -212,6 +212,7 @@ OFFLINE_PLUGIN = "material/offline"
 # of what overrides/main.html adds for them to the hosted pages.
 OFFLINE_LEAVES_OUT = FEEDS + "/"
 # Each on a line of its own in the built page (overrides/hooks/compact_html.py).
+FEED_TYPE = 'type="application/atom+xml"'  # in both the <link> and the subscribe link
 _FEED_MARKUP = re.compile(r'(?:<link rel="alternate" type="application/(?:atom\+xml|feed\+json)"[^>]*>)+\n?'
                           r'|<p class="digest-subscribe">.*?</p>\n?')
 
@@ -338,7 +339,10 @@ def offline_rewriter(hosted_config: Path, offline_config: Path) -> Callable[[str
     def rewrite(name: str, page: str) -> str:
         if page.count(old) != 1:
             raise _Unexpected(f"{name}: its feature list is not where the offline edition expects it")
-        return _FEED_MARKUP.sub("", page.replace(old, new))
+        page = page.replace(old, new)
+        # Only the home page and hubs name feeds: a substring test spares the
+        # other pages the pattern's scan.
+        return _FEED_MARKUP.sub("", page) if FEED_TYPE in page else page
 
     return rewrite
 

@@ -24,7 +24,7 @@ from typing import Final
 from xml.sax.saxutils import XMLGenerator
 from xml.sax.xmlreader import AttributesImpl
 
-from digest.model import IMPORTANCE_RANK, Article, Digest, Hub
+from digest.model import Article, Digest, Hub
 from digest.render.common import HUB_FOLDERS, HUB_TITLES, ROOT, article_path, grade_title, hub_path
 
 FEEDS: Final = f"{ROOT}/feeds"  # under docs/; the hosted edition's feeds/ folder
@@ -152,10 +152,9 @@ class _Entries:
 
 
 def _newest(digest: Digest, ids: Iterable[str], limit: int) -> list[Article]:
-    """The latest ``limit`` dated articles, newest first (then by importance)."""
-    articles = [digest.articles[i] for i in ids if i in digest.articles and digest.articles[i].date]
-    articles.sort(key=lambda a: (-a.date.toordinal() if a.date else 0, IMPORTANCE_RANK[a.importance], a.id))
-    return articles[:limit]
+    """The first ``limit`` dated articles of ``ids``, which the model keeps
+    newest first, then by importance (``Digest.reviewed``, ``Hub.articles``)."""
+    return [a for a in (digest.articles[i] for i in ids) if a.date][:limit]
 
 
 def _atom_feed(entries: _Entries, base: str, page: str, title: str, articles: list[Article]) -> bytes:
@@ -197,7 +196,7 @@ def render_feeds(digest: Digest) -> dict[str, bytes]:
     site_name = digest.delivery.site_name
     limit = digest.delivery.feed_items
     out: dict[str, bytes] = {}
-    every = _newest(digest, digest.articles, limit)
+    every = _newest(digest, digest.reviewed, limit)
     out[ALL + ATOM] = _atom_feed(entries, ALL, "index.md", site_name, every)
     out[ALL + JSON_FEED] = _json_feed(entries, ALL, "index.md", site_name, every)
     for kind in HUB_FOLDERS:
