@@ -14,7 +14,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from digest.archive import update_zip, write_zip
@@ -138,6 +138,9 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @settings(max_examples=2, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(steps=st.lists(st.tuples(st.sampled_from(EDITS), st.integers(0, 10**6)), min_size=3, max_size=4))
+# Found by this test: an article moved to a new date adds an edition, which
+# changes the home page's text (a hand-written page) but no generated page's.
+@example(steps=[(edit_title, 53), (move_date, 20538), (edit_title, 46)])
 def test_incremental_equals_clean_after_any_edits(steps: list[tuple[object, int]], corpus: Path,
                                                   tmp_path_factory: pytest.TempPathFactory) -> None:
     work = tmp_path_factory.mktemp("inc")

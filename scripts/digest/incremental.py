@@ -342,9 +342,15 @@ def update_editions(root: Path, docs: Path, config_file: Path, p: Plan, site: Pa
                if (built / html_name(page)).is_file()}
         # The hand-written pages are few and are built each time: index.md
         # includes digest/home.md, whose changes are not seen otherwise.
-        for name in _walk_files(built):
-            if name.endswith(".html") and not name.startswith(f"{OWNED}/") and name != "404.html":
-                new[name] = (built / name).read_bytes()
+        hand = [name for name in _walk_files(built)
+                if name.endswith(".html") and not name.startswith(f"{OWNED}/") and name != "404.html"]
+        for name in hand:
+            new[name] = (built / name).read_bytes()
+        if index is None and any(not (site / name).is_file() or (site / name).read_bytes() != new[name]
+                                 for name in hand):
+            # A hand-written page's text is in the index too (the home page
+            # lists the newest editions): its HTML changed, so may its text.
+            index = IndexBuild(docs / SEARCH_PAGES, root, directory_urls=directory_urls)
         for name in p.files:
             if name != SEARCH_PAGES:
                 new[name] = (docs / name).read_bytes()
