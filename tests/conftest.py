@@ -85,6 +85,26 @@ def built_fixture(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+@pytest.fixture(scope="session")
+def built_sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The sample digest of seeds/, built: every page kind, with markings."""
+    from digest.cli import main
+
+    root = make_project(tmp_path_factory.mktemp("sample") / "p", REPO / "seeds")
+    assert main(["build", "--root", str(root)]) == 0
+    return root
+
+
+def required_tool(found: bool, message: str) -> None:
+    """Skip a test whose outside tool is missing; in CI (DIGEST_REQUIRE_BROWSER
+    or CI set), fail instead: there a skipped check would pass unseen."""
+    if found:
+        return
+    if os.environ.get("DIGEST_REQUIRE_BROWSER") or os.environ.get("CI"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
 CHROMIUM = os.environ.get("DIGEST_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(__file__).parent / "artifacts"
 FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -92,13 +112,10 @@ FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--
 
 
 def _chromium_or_skip() -> str:
-    if Path(CHROMIUM).exists() or shutil.which(CHROMIUM):
-        return CHROMIUM
-    message = (f"Chromium not found at {CHROMIUM}: install Debian's package with "
-               "'apt-get install chromium' or set DIGEST_CHROMIUM to a Chromium binary")
-    if os.environ.get("DIGEST_REQUIRE_BROWSER") or os.environ.get("CI"):
-        pytest.fail(message)
-    pytest.skip(message)
+    required_tool(Path(CHROMIUM).exists() or shutil.which(CHROMIUM) is not None,
+                  f"Chromium not found at {CHROMIUM}: install Debian's package with "
+                  "'apt-get install chromium' or set DIGEST_CHROMIUM to a Chromium binary")
+    return CHROMIUM
 
 
 @pytest.fixture(scope="session")

@@ -249,18 +249,6 @@ AXE = Path(__file__).resolve().parent.parent / "node_modules" / "axe-core" / "ax
 WCAG_22_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"]
 
 
-@pytest.fixture(scope="module")
-def sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The sample digest of seeds/, built: every page kind, with markings."""
-    from digest.cli import main
-
-    from .conftest import REPO, make_project
-
-    root = make_project(tmp_path_factory.mktemp("sample") / "p", REPO / "seeds")
-    assert main(["build", "--root", str(root)]) == 0
-    return root
-
-
 def _page_kinds(site: Path) -> list[str]:
     """One page of each kind the digest makes, and the hand-written ones."""
     d = site / "digest"
@@ -274,17 +262,17 @@ def _page_kinds(site: Path) -> list[str]:
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
 @pytest.mark.parametrize("edition", ["site", "dist/offline"])
-def test_every_page_kind_passes_axe_core_wcag_22_aa(browser: Any, sample: Path, edition: str, scheme: str) -> None:
+def test_every_page_kind_passes_axe_core_wcag_22_aa(browser: Any, built_sample: Path, edition: str, scheme: str) -> None:
     """axe-core, injected into each page as the reader sees it: no violation
     of the WCAG 2.2 A and AA rules, in either colour scheme."""
     axe = AXE.read_text(encoding="utf-8")
     context = browser.new_context(color_scheme=scheme, viewport={"width": 1280, "height": 860})
     page = context.new_page()
     found: dict[str, list[tuple[str, int]]] = {}
-    pages = _page_kinds(sample / edition)
-    with serve(sample / "site") as url:
+    pages = _page_kinds(built_sample / edition)
+    with serve(built_sample / "site") as url:
         for name in pages:
-            page.goto(url + name if edition == "site" else (sample / edition / name).as_uri())
+            page.goto(url + name if edition == "site" else (built_sample / edition / name).as_uri())
             page.add_script_tag(content=axe)
             result = page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_22_AA)
             violations = [(v["id"], len(v["nodes"])) for v in result["violations"]]

@@ -39,9 +39,10 @@ HOOK_LINE = re.compile(r"^  - overrides/hooks/(\w+)\.py\n", re.M)
 
 def _build(root: Path, name: str, drop: tuple[str, ...]) -> Path:
     config = (root / "mkdocs.yml").read_text(encoding="utf-8")
-    assert sorted(HOOK_LINE.findall(config)) == ["build_parts", "compact_html", "generated_pages", "offline_feeds"]
+    hooks = sorted(HOOK_LINE.findall(config))
+    assert hooks == ["build_parts", "compact_html", "generated_pages", "offline_feeds", "toc_label"]
     config = HOOK_LINE.sub(lambda m: "" if m.group(1) in drop else m.group(0), config)
-    if len(drop) == 4:
+    if len(drop) == len(hooks):
         config = config.replace("\nhooks:\n", "\n")
     return _mkdocs(root, name, config)
 
@@ -165,6 +166,20 @@ def test_compact_html_hook_keeps_every_element_and_word(generated: Path) -> None
     assert len(compact["404.html"]) < len(loose["404.html"]) - 2000
     saved = sum(map(len, loose.values())) - sum(map(len, compact.values()))
     assert saved > 2000 * len(loose), f"only {saved} characters saved over {len(loose)} pages"
+
+
+def test_toc_label_hook_drops_only_a_reference_to_a_missing_toggle(generated: Path) -> None:
+    hook = _hook("toc_label")
+    valid = _pages(_build(generated, "compact", ("generated_pages",)))
+    raw = _pages(_build(generated, "raw-toc", ("generated_pages", "toc_label")))
+    assert valid.keys() == raw.keys()
+    dangling = [name for name, page in raw.items() if hook.LABEL in page and hook.TOGGLE not in page]
+    assert dangling, "no page without the toggle: the test would check nothing"
+    for name, page in raw.items():
+        if name in dangling:
+            assert valid[name] == page.replace(hook.LABEL, '<label class="md-nav__title">'), name
+        else:  # pages the navigation lists keep their working label
+            assert valid[name] == page, name
 
 
 def _files(site: Path) -> dict[str, bytes]:

@@ -44,11 +44,24 @@ def _until(what: Callable[[], bool], limit: float = 90.0) -> float:
     raise AssertionError(f"not within {limit} s")
 
 
+def _stopped(proc: subprocess.Popen[str], limit: float = 30) -> tuple[str, str]:
+    """The output of a process asked to stop; if it does not within
+    ``limit`` seconds, a failure holding its threads' tracebacks."""
+    try:
+        return proc.communicate(timeout=limit)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGABRT)
+        out, err = proc.communicate(timeout=30)
+        raise AssertionError(f"digest serve did not stop within {limit} s:\n{out}\n{err}") from None
+
+
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[Path, str, subprocess.Popen[str]]]:
     root = make_project(tmp_path / "p", FIXTURE_CORPUS / "seeds")
     port = _free_port()
-    env = {**os.environ, "PYTHONPATH": str(REPO / "scripts")}
+    # PYTHONFAULTHANDLER: a serve that does not stop is sent SIGABRT below
+    # and says where each of its threads was.
+    env = {**os.environ, "PYTHONPATH": str(REPO / "scripts"), "PYTHONFAULTHANDLER": "1"}
     proc = subprocess.Popen([sys.executable, "-m", "digest", "serve", "--root", str(root),
                              "--dev-addr", f"127.0.0.1:{port}"], env=env, text=True,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -100,12 +113,31 @@ def test_a_save_shows_then_a_broken_save_keeps_the_last_good_site_and_says_where
            and json.loads(_get(f"{base}/__digest__/status"))["problems"] == [])
 
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=30)
+    out, err = _stopped(proc)
     assert proc.returncode == 0, err
     assert "digest: incremental build:" in out
     assert "digest: stopped" in out
     assert not list(root.glob(".site.*")) and not list((root / "dist").glob(".offline*"))
     assert not (root / ".digest-partial.yml").exists()
+
+
+def test_a_stop_during_a_rebuild_leaves_the_last_good_site(served: tuple[Path, str, subprocess.Popen[str]]) -> None:
+    """SIGTERM (as Ctrl-C) while a save is being built: the build ends, the
+    site is the last good one or the new one, whole, and nothing is left."""
+    root, _base, proc = served
+    before = (root / "site/digest/articles/alpha.html").read_text(encoding="utf-8")
+    annotation = root / "seeds/alpha.yml"
+    annotation.write_text(annotation.read_text(encoding="utf-8").replace("title: ", "title: Stopped - ", 1),
+                          encoding="utf-8")
+    time.sleep(0.6)  # past the watcher's 300 ms debounce: the build has begun
+    proc.send_signal(signal.SIGTERM)
+    out, err = _stopped(proc)
+    assert proc.returncode == 0, err
+    assert "digest: stopped" in out
+    after = (root / "site/digest/articles/alpha.html").read_text(encoding="utf-8")
+    assert after == before or "Stopped - " in after
+    assert not list(root.glob(".site.*")) and not list((root / "dist").glob(".offline*"))
+    assert not (root / ".digest-partial.yml").exists() and not list((root / ".digest-cache").glob("digest-partial-*"))
 
 
 def test_dev_addr_is_checked() -> None:

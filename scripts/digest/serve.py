@@ -19,8 +19,10 @@ address and reloads the browser.
 
 from __future__ import annotations
 
+import faulthandler
 import json
 import os
+import signal
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -231,35 +233,84 @@ def rebuild(project: Project, options: Options, status: Status, out: TextIO, err
     return True
 
 
+# After Ctrl-C, how long stopping may take before the process says where it
+# is stuck (every thread's traceback) and ends anyway: a preview that does not
+# stop would hold the port and the project lock.
+STOP_LIMIT: Final = 20.0
+
+
+class _Stopper:
+    """Ctrl-C and SIGTERM, handled here rather than by Python's default.
+
+    Between builds the watcher is told to stop (it looks every 50 ms); during
+    a build, KeyboardInterrupt ends the build, which leaves the last good
+    outputs as they were (a failed run changes nothing). Either way a
+    watchdog is armed: if stopping takes longer than STOP_LIMIT, every
+    thread's traceback goes to standard error and the process ends.
+    """
+
+    def __init__(self, stop: threading.Event) -> None:
+        self.stop = stop
+        self.building = False
+        self.previous: dict[int, Any] = {}
+
+    def __enter__(self) -> _Stopper:
+        if threading.current_thread() is threading.main_thread():  # signals reach the main thread only
+            for number in (signal.SIGINT, signal.SIGTERM):
+                self.previous[number] = signal.signal(number, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for number, handler in self.previous.items():
+            signal.signal(number, handler)
+
+    def _handle(self, number: int, _frame: Any) -> None:
+        if not self.stop.is_set():
+            self.stop.set()
+            faulthandler.dump_traceback_later(STOP_LIMIT, exit=True)
+        if self.building:
+            raise KeyboardInterrupt
+
+
 def serve(project: Project, options: Options, address: tuple[str, int], out: TextIO, err: TextIO,
           stop: threading.Event | None = None) -> int:
-    """Build, serve and rebuild until Ctrl-C (or ``stop`` is set)."""
+    """Build, serve and rebuild until Ctrl-C or SIGTERM (or ``stop`` is set)."""
     import watchfiles
 
     stop = stop or threading.Event()
     status = Status()
-    rebuild(project, options, status, out, err)
-    server = ThreadingHTTPServer(address, partial(Handler, site=project.site, status=status))
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, name="digest-serve", daemon=True)
-    thread.start()
-    port = server.server_address[1]
-    print(f"digest: serving the hosted edition at http://{address[0]}:{port}/ ; watching seeds/, docs/, overrides/ "
-          "and mkdocs.yml (Ctrl-C to stop)", file=out, flush=True)
-    config = _config_stamp(project)
-    try:
-        for changes in watchfiles.watch(*_folders(project), watch_filter=_watched(project), debounce=300, step=50,
-                                        rust_timeout=1000, yield_on_timeout=True, stop_event=stop,
-                                        raise_interrupt=False, recursive=False):
-            now = _config_stamp(project)
-            if not changes and now == config:
-                continue
-            config = now
+    with _Stopper(stop) as stopper:
+        try:
+            stopper.building = True
             rebuild(project, options, status, out, err)
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.shutdown()
-        server.server_close()
-    print("digest: stopped", file=out)
+            stopper.building = False
+        except KeyboardInterrupt:
+            print("digest: stopped", file=out, flush=True)
+            return 0
+        server = ThreadingHTTPServer(address, partial(Handler, site=project.site, status=status))
+        server.daemon_threads = True
+        thread = threading.Thread(target=server.serve_forever, name="digest-serve", daemon=True)
+        thread.start()
+        port = server.server_address[1]
+        print(f"digest: serving the hosted edition at http://{address[0]}:{port}/ ; watching seeds/, docs/, "
+              "overrides/ and mkdocs.yml (Ctrl-C to stop)", file=out, flush=True)
+        config = _config_stamp(project)
+        try:
+            for changes in watchfiles.watch(*_folders(project), watch_filter=_watched(project), debounce=300,
+                                            step=50, rust_timeout=1000, yield_on_timeout=True, stop_event=stop,
+                                            raise_interrupt=False, recursive=False):
+                now = _config_stamp(project)
+                if stop.is_set() or (not changes and now == config):
+                    continue
+                config = now
+                stopper.building = True
+                rebuild(project, options, status, out, err)
+                stopper.building = False
+        except KeyboardInterrupt:
+            pass
+        finally:
+            stopper.building = False
+            server.shutdown()
+            server.server_close()
+    print("digest: stopped", file=out, flush=True)
     return 0
