@@ -30,6 +30,13 @@
    rendered as before. The search box and the palette toggle, which depend
    on the configuration alone, are rendered once per folder too (4%).
 
+4. Material's search plugin leaves the generated pages out. The digest
+   searches them through its own index, built with the site
+   (scripts/digest/searchindex.py), which takes their text from the
+   generator; parsing every page again for Material's index would be wasted.
+   This is said here rather than in the pages' front matter so that Zensical,
+   which runs no hooks and has its own search, indexes them.
+
 The built pages are byte for byte the same with or without this hook:
 tests/test_hooks.py builds three corpora both ways and compares them.
 Zensical does not run MkDocs hooks; it builds the same Markdown its own way.
@@ -164,6 +171,15 @@ def on_env(env: Any, config: Any, files: Any) -> Any:
     for name in _SAME_EVERYWHERE:
         once_per_folder(name, only_outside_nav=False)
     return env
+
+
+GENERATED = "digest/"  # the generator's folder under docs/
+
+
+def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
+    if page.file.src_uri.startswith(GENERATED):
+        page.meta["search"] = {**(page.meta.get("search") or {}), "exclude": True}
+    return markdown
 
 
 def on_page_content(html: str, page: Any, config: Any, files: Any) -> str:

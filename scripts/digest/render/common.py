@@ -42,12 +42,14 @@ def head(title: str, feeds: str = "") -> list[str]:
     """
     safe = html.escape(" ".join(title.split()), quote=False)
     # Generated pages are searched through the digest's prebuilt index, so
-    # Material's search plugin need not parse them (see render/search.py).
+    # Material's search plugin need not parse them: under MkDocs the hook
+    # overrides/hooks/generated_pages.py leaves them out of it. Not said here,
+    # so that Zensical (which runs no hooks) indexes them for its own search.
     # ``feeds``: the page's feeds under docs/ without their suffix, which
     # overrides/main.html names in the hosted edition's <head> and as a
     # subscribe link (the generator makes the path, never a seed's text).
     return ["---", f"title: {json.dumps(safe, ensure_ascii=False)}", *([f"feeds: {feeds}"] if feeds else []),
-            "search:", "  exclude: true", "---", "", f"# {md_text(title)}", ""]
+            "---", "", f"# {md_text(title)}", ""]
 
 
 BRIEFS: Final = f"{ROOT}/briefs"  # the printed briefs (digest/printed.py): one PDF per edition that has one
