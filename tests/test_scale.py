@@ -112,6 +112,13 @@ def test_progress_is_a_bar_on_terminals_and_lines_in_logs() -> None:
     quiet = io.StringIO()
     Progress(quiet, enabled=False).start("x", 10)
     assert quiet.getvalue() == ""
+    # A step counts what its block advanced once, and the rest at its end.
+    for advanced in (0, 3, 7):
+        steps = io.StringIO()
+        progress = Progress(steps, enabled=True)
+        with progress.step("printing briefs", 7):
+            progress.advance(advanced)
+        assert re.fullmatch(r"digest: printing briefs: 7 in \d+\.\d s", steps.getvalue().splitlines()[-1])
 
 
 def test_long_runs_report_progress_short_runs_do_not(tmp_path: Path) -> None:

@@ -46,10 +46,11 @@ class Progress:
 
     @contextmanager
     def step(self, name: str, total: int = 1) -> Iterator[None]:
-        """A stage done in one go: shown when it starts and when it ends."""
+        """A stage shown when it starts and when it ends; the block may
+        advance it as it goes (what it left is counted at the end)."""
         self.start(name, total)
         yield
-        self.advance(total)
+        self.advance(max(0, total - self.count))
         self.done()
 
     def _show(self) -> None:
