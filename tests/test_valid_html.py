@@ -1,6 +1,6 @@
 """The built pages are valid HTML, by the Nu HTML Checker (npm vnu-jar, run
-with Java), in both editions of the sample digest and of the fixture corpus
-(whose seeds hold hostile text).
+with Java), in both editions of the sample digest, of the fixture corpus and
+of the hostile corpus (every payload of tests/test_hostile.py).
 
 Two errors come from Material's base template and stay, by decision
 (docs/development/design.md, "Valid HTML"): its drawer and search toggles
@@ -19,7 +19,8 @@ from typing import Any
 
 import pytest
 
-from .conftest import REPO, required_tool
+from .conftest import REPO, make_project, required_tool, run
+from .test_hostile import HOSTILE
 
 VNU = REPO / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
 # Material's toggles, written by its base.html outside any block.
@@ -43,7 +44,15 @@ def _theirs(message: dict[str, Any]) -> bool:
         toggle in message.get("extract", "") for toggle in THEME_TOGGLES)
 
 
-@pytest.mark.parametrize("built", ["built_sample", "built_fixture"])
+@pytest.fixture(scope="module")
+def built_hostile(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = make_project(tmp_path_factory.mktemp("hostile") / "p", HOSTILE)
+    code, _, err = run("build", "--root", str(root))
+    assert code == 0, err
+    return root
+
+
+@pytest.mark.parametrize("built", ["built_sample", "built_fixture", "built_hostile"])
 def test_both_editions_are_valid_html_but_for_the_themes_two_toggles(built: str,
                                                                      request: pytest.FixtureRequest) -> None:
     root: Path = request.getfixturevalue(built)
@@ -61,3 +70,28 @@ def test_the_checker_finds_errors_in_invalid_markup(tmp_path: Path) -> None:
                                        "<label for=nothing>x</label><p><div></p>", encoding="utf-8")
     found = {m["message"] for m in check(tmp_path)}
     assert any("“for” attribute" in m for m in found) and any("No “p” element in scope" in m for m in found), found
+
+
+def test_feed_links_keep_a_hostile_title_inside_their_attribute(built_hostile: Path) -> None:
+    """A hub named with quotes and markup: its feed links still have exactly
+    their four attributes (the title's quotes are escaped, not closing it)."""
+    import html.parser
+
+    class Links(html.parser.HTMLParser):
+        def __init__(self) -> None:
+            super().__init__()
+            self.found: list[dict[str, str | None]] = []
+
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            if tag == "link" and ("rel", "alternate") in attrs:
+                self.found.append(dict(attrs))
+
+    hubs = sorted((built_hostile / "site/digest").glob("*/*pwned*.html"))
+    assert len(hubs) >= 4
+    for hub in hubs:
+        parser = Links()
+        parser.feed(hub.read_text(encoding="utf-8"))
+        assert len(parser.found) == 2, hub
+        for link in parser.found:
+            assert set(link) == {"rel", "type", "title", "href"}, (hub, link)
+            assert "PWNED" in str(link["title"]).upper() and str(link["href"]).endswith((".xml", ".json"))

@@ -15,6 +15,7 @@ import datetime as dt
 import html
 import json
 import posixpath
+import re
 from functools import cache, lru_cache
 from typing import Final
 
@@ -204,9 +205,22 @@ def item(page: str, digest: Digest, article: Article, *, with_date: bool = False
     return out + "</li>"
 
 
+# What a URL may not hold as it is (the URL Standard's "valid URL string"):
+# white space and controls, these ASCII signs, and a % that does not begin a
+# percent-encoded byte. Browsers encode them when they follow the link; the
+# page says it with them encoded, as the Nu HTML Checker requires.
+_NOT_IN_URL = re.compile(r'[\x00-\x20"<>`{|}\\^\x7f]|%(?![0-9A-Fa-f]{2})')
+
+
+def url_text(url: str) -> str:
+    """``url`` with what may not stand in a URL percent-encoded; letters of
+    any script stay (an address may be an IRI)."""
+    return _NOT_IN_URL.sub(lambda m: f"%{ord(m.group()):02X}", url)
+
+
 def external(url: str, text: str) -> str:
     """A link out of the digest (the schema lets only http(s) URLs in)."""
-    return f'<a href="{html_attr(url)}">{esc(text)}</a>'
+    return f'<a href="{html_attr(url_text(url))}">{esc(text)}</a>'
 
 
 def table(headers: list[str], rows: list[list[str]]) -> list[str]:
