@@ -95,6 +95,17 @@ def built_sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+@pytest.fixture(scope="session")
+def built_hostile(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Every payload of tests/test_hostile.py (HOSTILE) built, both editions."""
+    from .test_hostile import HOSTILE
+
+    root = make_project(tmp_path_factory.mktemp("hostile") / "p", HOSTILE)
+    code, _, err = run("build", "--root", str(root))
+    assert code == 0, err
+    return root
+
+
 def required_tool(found: bool, message: str) -> None:
     """Skip a test whose outside tool is missing; in CI (DIGEST_REQUIRE_BROWSER
     or CI set), fail instead: there a skipped check would pass unseen."""

@@ -109,16 +109,8 @@ quotes:
 }
 
 
-@pytest.fixture(scope="module")
-def hostile_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = make_project(tmp_path_factory.mktemp("hostile") / "p", HOSTILE)
-    code, _, err = run("build", "--root", str(root), "--edition", "offline")
-    assert code == EXIT_OK, err
-    return root
-
-
-def test_payloads_are_text_in_the_html(hostile_site: Path) -> None:
-    pages = list((hostile_site / "dist/offline/digest").rglob("*.html"))
+def test_payloads_are_text_in_the_html(built_hostile: Path) -> None:
+    pages = list((built_hostile / "dist/offline/digest").rglob("*.html"))
     assert len(pages) > 5
     for page in pages:
         html = page.read_text(encoding="utf-8")
@@ -127,19 +119,19 @@ def test_payloads_are_text_in_the_html(hostile_site: Path) -> None:
         assert 'href="javascript:' not in html.lower()
         assert "<svg onload" not in html.lower()
         assert "<iframe" not in html.lower()
-    article = visible_text((hostile_site / "dist/offline/digest/articles/evil.html").read_text(encoding="utf-8"))
+    article = visible_text((built_hostile / "dist/offline/digest/articles/evil.html").read_text(encoding="utf-8"))
     assert "<script>console.error(\"PWNED\")</script>" in article  # shown, as text
     assert "{{ config }}" in article
 
 
 @pytest.mark.browser
-def test_no_script_runs_in_chromium(browser: Any, hostile_site: Path) -> None:
+def test_no_script_runs_in_chromium(browser: Any, built_hostile: Path) -> None:
     context = browser.new_context()
     page = context.new_page()
     events: list[str] = []
     page.on("dialog", lambda d: (events.append(f"dialog {d.message}"), d.dismiss()))
     page.on("console", lambda m: events.append(m.text) if "PWNED" in m.text else None)
-    base = hostile_site / "dist/offline"
+    base = built_hostile / "dist/offline"
     for path in [*sorted((base / "digest").rglob("*.html")), base / "index.html"]:
         page.goto(path.as_uri())
         page.wait_for_timeout(50)

@@ -19,8 +19,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import REPO, make_project, required_tool, run
-from .test_hostile import HOSTILE
+from .conftest import REPO, required_tool
 
 VNU = REPO / "node_modules" / "vnu-jar" / "build" / "dist" / "vnu.jar"
 # Material's toggles, written by its base.html outside any block.
@@ -42,14 +41,6 @@ def check(*folders: Path) -> list[dict[str, Any]]:
 def _theirs(message: dict[str, Any]) -> bool:
     return message["message"].startswith("Attribute “autocomplete” is only allowed") and any(
         toggle in message.get("extract", "") for toggle in THEME_TOGGLES)
-
-
-@pytest.fixture(scope="module")
-def built_hostile(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = make_project(tmp_path_factory.mktemp("hostile") / "p", HOSTILE)
-    code, _, err = run("build", "--root", str(root))
-    assert code == 0, err
-    return root
 
 
 @pytest.mark.parametrize("built", ["built_sample", "built_fixture", "built_hostile"])

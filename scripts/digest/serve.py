@@ -264,6 +264,14 @@ class _Stopper:
         for number, handler in self.previous.items():
             signal.signal(number, handler)
 
+    def build(self, work: Callable[[], object]) -> None:
+        """Run ``work``, a build that Ctrl-C or SIGTERM ends with KeyboardInterrupt."""
+        self.building = True
+        try:
+            work()
+        finally:
+            self.building = False
+
     def _handle(self, number: int, _frame: Any) -> None:
         if not self.stop.is_set():
             self.stop.set()
@@ -281,9 +289,7 @@ def serve(project: Project, options: Options, address: tuple[str, int], out: Tex
     status = Status()
     with _Stopper(stop) as stopper:
         try:
-            stopper.building = True
-            rebuild(project, options, status, out, err)
-            stopper.building = False
+            stopper.build(lambda: rebuild(project, options, status, out, err))
         except KeyboardInterrupt:
             print("digest: stopped", file=out, flush=True)
             return 0
@@ -303,13 +309,10 @@ def serve(project: Project, options: Options, address: tuple[str, int], out: Tex
                 if stop.is_set() or (not changes and now == config):
                     continue
                 config = now
-                stopper.building = True
-                rebuild(project, options, status, out, err)
-                stopper.building = False
+                stopper.build(lambda: rebuild(project, options, status, out, err))
         except KeyboardInterrupt:
             pass
         finally:
-            stopper.building = False
             server.shutdown()
             server.server_close()
     print("digest: stopped", file=out, flush=True)
