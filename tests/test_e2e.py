@@ -102,7 +102,8 @@ def test_navigation_lists_hubs_not_articles(built_fixture: Path) -> None:
 
 
 def prebuilt_index(site: Path) -> tuple[list[list[str]], set[str]]:
-    """The documents and the indexed terms of a site's prebuilt search index."""
+    """The documents (the result list's entries, in id order) and the indexed
+    terms of a site's prebuilt search index."""
     script = (site / "search/digest_index.js").read_text(encoding="utf-8")
     data = json.loads(script.removeprefix("self.__digestSearch = ").rstrip().removesuffix(";"))
     terms: set[str] = set()
@@ -111,7 +112,7 @@ def prebuilt_index(site: Path) -> tuple[list[list[str]], set[str]]:
         entries = decode_shard(json.loads(shard.split("] = ", 1)[1].rstrip().removesuffix(";")))
         terms |= {term for term, _ in entries}
         assert all(shard_of(term) == name for term, _ in entries)
-    return data["docs"], terms
+    return [data["docs"][k] for k in sorted(data["docs"], key=int)], terms
 
 
 def test_search_index_holds_entities_aliases_and_text(built_fixture: Path) -> None:

@@ -161,6 +161,7 @@ def test_incremental_equals_clean_after_any_edits(steps: list[tuple[object, int]
             shutil.copytree(backup, root / "seeds")
             continue
         assert "digest: incremental build:" in out or "digest: no build needed" in out, out
+        assert "search index built afresh" not in out, out  # updated from the previous one
         assert outputs(root) == clean_build(root / "seeds", work / "clean"), f"after {edit}"
 
 

@@ -30,6 +30,7 @@ from digest.searchindex import (
     IndexBuild,
     decode_shard,
     hand_written_documents,
+    id_space,
     location,
     shard_of,
 )
@@ -254,29 +255,43 @@ def test_compact_shards_hold_exactly_minisearchs_entries(tmp_path: Path) -> None
     docs, built = build.finish(site)
     assert [d["location"] for d in docs][-1] == "guide/a.html" and len(docs) == 301
     # What Node was given: the documents' text, which the build no longer holds.
-    assert all(set(d) <= {"location", *SHOWN} for d in docs[:-1])
+    assert all(set(d) <= {"location", "id", "key", "line", *SHOWN} for d in docs[:-1])
+    # Stable ids (doc_ids), in id order, the hand-written page after the generated ones.
+    ids = [d["id"] for d in docs]
+    assert ids[:-1] == sorted(ids[:-1]) and len(set(ids)) == 301 and max(ids) < id_space(300)
     by_location = {location(p["src"], False): p for p in pages}
     given = [by_location[d["location"]] for d in docs[:-1]] + hand_written_documents(site, set())
-    payload = json.dumps({"docs": [{"id": i, **{f: d[f].replace("\t", " ") for f in ("title", "terms", "text")}}
+    payload = json.dumps({"docs": [{"id": ids[i], **{f: d[f].replace("\t", " ") for f in ("title", "terms", "text")}}
                                    for i, d in enumerate(given)]}, ensure_ascii=False)
     decoded = {}
     for shard in sorted((built / "shards").glob("*.txt")):
-        for term, data in decode_shard(shard.read_text(encoding="utf-8")):
+        entries = decode_shard(shard.read_text(encoding="utf-8"))
+        # Lines in the order of their terms (UTF-16 code units), not of first meeting.
+        assert [t for t, _ in entries] == sorted((t for t, _ in entries), key=lambda t: t.encode("utf-16-be"))
+        for term, data in entries:
             assert shard_of(term) == shard.stem
+            assert list(data) == sorted(data)
             decoded[term] = data
     reference = with_tokenizer("const m = new MiniSearch({ fields: ['title', 'terms', 'text'], storeFields: [],"
                                "                           tokenize: globalThis.digestTokenize });"
                                "m.addAll(JSON.parse(readFileSync(0, 'utf8')).docs);"
                                "process.stdout.write(JSON.stringify(m.toJSON()));", payload)
-    expected = {term: {int(f): {int(d): n for d, n in freqs.items()} for f, freqs in data.items()}
+    # MiniSearch's own index numbers documents as they came; ours by id.
+    short = {int(k): v for k, v in reference["documentIds"].items()}
+    expected = {term: {int(f): {short[int(d)]: n for d, n in freqs.items()} for f, freqs in data.items()}
                 for term, data in reference.pop("index")}
-    # The header is MiniSearch's own, less the terms (document ids, field
-    # lengths and their averages, which ranking uses).
-    assert json.loads((built / "header.json").read_text(encoding="utf-8")) == {**reference, "index": []}
+    # The header: MiniSearch's, the documents under their ids, the averages plain means.
+    header = json.loads((built / "header.json").read_text(encoding="utf-8"))
+    assert header["documentIds"] == {str(i): i for i in sorted(ids)}
+    assert header["fieldLength"] == {str(short[int(k)]): v for k, v in reference["fieldLength"].items()}
+    assert header["documentCount"] == reference["documentCount"] == 301
+    assert header["averageFieldLength"] == pytest.approx(reference["averageFieldLength"])
+    assert {k: header[k] for k in ("fieldIds", "storedFields", "dirtCount", "serializationVersion", "index")} == {
+        k: reference[k] for k in ("fieldIds", "storedFields", "dirtCount", "serializationVersion")} | {"index": []}
     assert decoded == expected
     assert any(n > 1 for data in decoded.values() for freqs in data.values() for n in freqs.values())
     assert max(d for data in decoded.values() for freqs in data.values() for d in freqs) > 36
-    assert 300 in decoded["handbook"][2]  # the hand-written page, added after the generated ones
+    assert ids[300] in decoded["handbook"][2]  # the hand-written page, added after the generated ones
     assert "tab" in decoded and "bed" in decoded  # a tab separates words
     assert {"line", "break", "para", "graph"} <= decoded.keys()
     assert {"北京", "京市", "市长"} <= decoded.keys() and "北京市长" not in decoded  # see test_words_are_split_*
@@ -314,7 +329,7 @@ def test_compact_shards_hold_exactly_minisearchs_entries(tmp_path: Path) -> None
     assert built2 != built and docs2[:-1] == docs[:-1]
     now = {term: data for shard in (built2 / "shards").glob("*.txt")
            for term, data in decode_shard(shard.read_text(encoding="utf-8"))}
-    assert now == {**{t: d for t, d in decoded.items() if t != "handbook"}, "manual": {2: {300: 1}}}
+    assert now == {**{t: d for t, d in decoded.items() if t != "handbook"}, "manual": {2: {ids[300]: 1}}}
 
 
 def tokenize(*texts: str) -> list[list[str]]:

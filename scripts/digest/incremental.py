@@ -55,7 +55,7 @@ from digest.fsutil import atomic_write, new_folder, swap_in, tied_to_this_proces
 from digest.guard import scan_text
 from digest.problems import BuildFailed
 from digest.render.search import SEARCH_PAGES
-from digest.searchindex import IndexBuild, write_search_index
+from digest.searchindex import IndexBuild, Update, update_index, write_search_index
 from digest.site import in_offline
 from digest.write import manifest_stats
 
@@ -322,9 +322,10 @@ def _refuse_loads(files: dict[str, bytes]) -> None:
 
 def update_editions(root: Path, docs: Path, config_file: Path, p: Plan, site: Path, offline: Path, zip_path: Path,
                     *, directory_urls: bool, nav: set[str], offline_page: Callable[[str, bytes], bytes],
-                    site_url: str = "") -> None:
+                    site_url: str = "") -> str:
     """Build the changed pages and swap in the updated hosted edition, offline
-    edition and zip. Raises BuildFailed, having changed nothing, on any problem."""
+    edition and zip; what became of the search index. Raises BuildFailed,
+    having changed nothing, on any problem."""
     pages = set(p.pages) - {f"{OWNED}/home.md"}  # a snippet of index.md, not a page
     (root / ".digest-cache").mkdir(exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="digest-partial-", dir=root / ".digest-cache"))
@@ -334,9 +335,6 @@ def update_editions(root: Path, docs: Path, config_file: Path, p: Plan, site: Pa
     try:
         small, built = work / "docs", work / "site"
         _small_docs(docs, small, pages | {n for n in nav if n.startswith(f"{OWNED}/")})
-        if SEARCH_PAGES in p.files:
-            # Node indexes the pages while MkDocs builds the changed ones.
-            index = IndexBuild(docs / SEARCH_PAGES, root, directory_urls=directory_urls)
         _run_mkdocs(root, config_file, small, built)
         new = {html_name(page): (built / html_name(page)).read_bytes() for page in sorted(pages)
                if (built / html_name(page)).is_file()}
@@ -346,15 +344,27 @@ def update_editions(root: Path, docs: Path, config_file: Path, p: Plan, site: Pa
                 if name.endswith(".html") and not name.startswith(f"{OWNED}/") and name != "404.html"]
         for name in hand:
             new[name] = (built / name).read_bytes()
-        if index is None and any(not (site / name).is_file() or (site / name).read_bytes() != new[name]
-                                 for name in hand):
-            # A hand-written page's text is in the index too (the home page
-            # lists the newest editions): its HTML changed, so may its text.
-            index = IndexBuild(docs / SEARCH_PAGES, root, directory_urls=directory_urls)
+        # A hand-written page's text is in the index too (the home page lists
+        # the newest editions): if its HTML changed, so may its text.
+        reindex = SEARCH_PAGES in p.files or any(
+            not (site / name).is_file() or (site / name).read_bytes() != new[name] for name in hand)
+        update: Update | None = None
+        said = "search index unchanged"
+        if reindex:
+            update = update_index(root, docs / SEARCH_PAGES, built, site / "search" / "digest_index.js",
+                                  directory_urls=directory_urls)
+            if update is None:  # no previous index to update: the whole index, as a full build makes it
+                index = IndexBuild(docs / SEARCH_PAGES, root, directory_urls=directory_urls)
+                said = "search index built afresh (no previous index to update)"
+            else:
+                said = (f"search index updated for {update.documents} page(s), "
+                        f"{len(update.changed) + len(update.removed)} shard(s) rewritten")
         for name in p.files:
             if name != SEARCH_PAGES:
                 new[name] = (docs / name).read_bytes()
         removed = {html_name(x) for x in p.removed_pages} | {x for x in p.removed_files if x != SEARCH_PAGES}
+        if update is not None:
+            removed |= {f"search/shards/{name}.js" for name in update.removed}
         if site_url and (site / SITEMAP).is_file():
             # With an address, the sitemap lists every page, dated as the build.
             date = get_build_date()  # SOURCE_DATE_EPOCH's, as in the MkDocs run above
@@ -365,19 +375,23 @@ def update_editions(root: Path, docs: Path, config_file: Path, p: Plan, site: Pa
         for name, data in new.items():
             _put(hosted, name, data)
         search: dict[str, bytes] = {}
-        if index is not None:
-            # The search folder is written whole, as a full build writes it.
+        if reindex:
+            # Material's index file (its configuration) as the partial build wrote it.
             _put(hosted, "search/search_index.json", (built / "search" / "search_index.json").read_bytes())
-            write_search_index(hosted, *index.finish(hosted))
-            index = None
-            search = {f"search/{n}": (hosted / "search" / n).read_bytes() for n in _walk_files(hosted / "search")}
+            if update is not None:
+                written = write_search_index(hosted, update.docs, update.folder, update.changed, update.removed)
+            else:
+                assert index is not None
+                written = write_search_index(hosted, *index.finish(hosted))
+                index = None
+            search = {name: (hosted / name).read_bytes() for name in written}
         _prune_empty(hosted)
         _refuse_loads({**new, **search})
         changed_offline = {name: offline_page(name, data) for name, data in new.items() if in_offline(name)}
         if search:
             changed_offline.update(search)
             changed_offline["search/search_index.js"] = b"var __index = " + search["search/search_index.json"]
-        off = _stage_from(offline, set(changed_offline) | removed, ("search/",) if search else ())
+        off = _stage_from(offline, set(changed_offline) | removed, ("search/",) if reindex and update is None else ())
         stages.append(off)
         for name, data in changed_offline.items():
             _put(off, name, data)
@@ -390,6 +404,7 @@ def update_editions(root: Path, docs: Path, config_file: Path, p: Plan, site: Pa
         stages.remove(off)
         os.replace(zip_tmp, zip_path)
         zip_tmp = None
+        return said
     finally:
         if index is not None:
             index.stop()

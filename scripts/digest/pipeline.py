@@ -314,7 +314,7 @@ def _build_site(project: Project, *, hosted: bool, offline: bool, progress: Prog
             if decided.kind == "incremental":
                 try:
                     with progress.step(INCREMENTAL_STEP):
-                        incremental_builds.update_editions(
+                        index_said = incremental_builds.update_editions(
                             project.root, project.docs, hosted_config, decided, project.site, project.offline,
                             project.offline_zip, directory_urls=directory_urls, nav=nav, offline_page=offline_page(rewrite),
                             site_url=site_url)
@@ -322,7 +322,7 @@ def _build_site(project: Project, *, hosted: bool, offline: bool, progress: Prog
                     reason = f"the incremental build failed ({str(exc).splitlines()[0]})"
                 else:
                     incremental_builds.remember(project.root, outputs, decided.docs_stats, decided.context)
-                    return SiteBuilt(f"incremental build: {reason}", _urls(decided, directory_urls))
+                    return SiteBuilt(f"incremental build: {reason}; {index_said}", _urls(decided, directory_urls))
     # A full build replaces the outputs: until it has finished, nothing
     # about them is known.
     incremental_builds.forget(project.root)

@@ -21,14 +21,16 @@ from __future__ import annotations
 import hashlib
 import html
 import json
+import os
 import re
 import shutil
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from digest.fsutil import give_back_memory, tied_to_this_process
+from digest.fsutil import atomic_write, give_back_memory, tied_to_this_process
 from digest.problems import BuildFailed
 from digest.render.search import SEARCH_PAGES as PAGES
 from digest.render.search import SNIPPET
@@ -88,35 +90,39 @@ def decode_shard(text: str) -> list[tuple[str, dict[int, dict[int, int]]]]:
     return entries
 
 
-def _pages(pages_file: Path) -> Iterator[dict[str, Any]]:
-    """The documents of pages.js, one at a time: the generator writes one a
-    line (render.search.pages_script), so that all the text is never held
-    here at once, as one string or as objects."""
-    if not pages_file.exists():
-        return
-    with pages_file.open("rb") as f:
-        for line in f:
-            line = line.rstrip(b"\n").rstrip(b",")
-            if line.startswith(b"{"):
-                yield json.loads(line)
+def _pages(pages_file: Path) -> Iterator[tuple[bytes, dict[str, Any]]]:
+    """The documents of pages.js, one at a time, with their line: the
+    generator writes one a line (render.search.pages_script), so that all the
+    text is never held here at once, as one string or as objects."""
+    for line in _raw_pages(pages_file):
+        yield line, json.loads(line)
+
+
+def _generated(pages_file: Path, directory_urls: bool) -> list[tuple[str, dict[str, Any], bytes, str]]:
+    """Each document of pages.js: its key, what the result list shows, what
+    Node indexes (see :func:`_fields`), and the hash of its line."""
+    records = []
+    for raw, page in _pages(pages_file):
+        where = location(page["src"], directory_urls)
+        shown: dict[str, Any] = {"location": where, **{k: page[k] for k in SHOWN if k in page}}
+        records.append((_key(where), shown, _fields(page), _digest(raw)))
+    return records
 
 
 def generated_documents(pages_file: Path, directory_urls: bool) -> tuple[list[dict[str, Any]], list[bytes]]:
     """The generated pages' documents, from the text the generator wrote for
-    them (digest/assets/search/pages.js), in index order: what the result
-    list shows of each, and Node's input for them (see :func:`_payload`).
+    them (digest/assets/search/pages.js), in id order, each with its ``id``
+    (:func:`doc_ids`) and what the result list shows of it, and Node's input
+    for them (see :func:`_payload`).
 
     Read a document at a time, the text kept only as Node's input, in UTF-8:
     holding the documents whole through the build, beside MkDocs and Node,
     took 1.2 GB at 10,000 long articles.
     """
-    records: list[tuple[str, dict[str, Any], bytes]] = []
-    for page in _pages(pages_file):
-        where = location(page["src"], directory_urls)
-        shown: dict[str, Any] = {"location": where, **{k: page[k] for k in SHOWN if k in page}}
-        records.append((_key(where), shown, _fields(page)))
-    records.sort(key=lambda r: r[0])
-    return [shown for _, shown, _ in records], [_line(i, fields) for i, (_, _, fields) in enumerate(records)]
+    records = _generated(pages_file, directory_urls)
+    fields = {key: data for key, _, data, _ in records}
+    docs, _ = _with_ids(records, None)
+    return docs, [_line(d["id"], fields.pop(d["key"])) for d in docs]
 
 
 def hand_written_documents(site: Path, generated: set[str]) -> list[dict[str, Any]]:
@@ -151,14 +157,14 @@ def _line(number: int, fields: bytes) -> bytes:
     return b'{"id": %d, ' % number + fields[1:] + b"\n"
 
 
-def _payload(docs: list[dict[str, Any]], first_id: int) -> list[bytes]:
+def _payload(docs: list[dict[str, Any]]) -> list[bytes]:
     """Node's input: one JSON document a line (JSON Lines), which Node parses
     and indexes one at a time. As one JSON text, Node held all of it as one
     string and again as objects, and this process as one string too: at
     10,000 long articles (160 MB of text) Node peaked at 2.4 GB, against
     1.5 GB a line at a time. (``json.dumps`` escapes line breaks inside
     strings, and UTF-8 never holds the byte of one inside a character.)"""
-    return [_line(first_id + i, _fields(d)) for i, d in enumerate(docs)]
+    return [_line(d["id"], _fields(d)) for d in docs]
 
 
 def _hash(lines: list[bytes]) -> str:
@@ -166,6 +172,112 @@ def _hash(lines: list[bytes]) -> str:
     for line in lines:
         h.update(line)
     return h.hexdigest()[:16]
+
+
+def _digest(data: bytes) -> str:
+    return hashlib.blake2b(data, digest_size=16).hexdigest()
+
+
+# Document ids. MiniSearch's ids were the documents' positions, so adding a
+# page shifted every later id and changed every shard. Here a document's id
+# is a hash of its key, in a space sixteen times the number of generated
+# pages (rounded up to a power of two), collisions taking the next free id
+# in key order: the same pages always get the same ids, whatever else
+# changed, except the few whose chain of collisions a new key joins (those
+# are updated like changed pages) and all of them when the space doubles
+# (then the index is built afresh). The cost is in the shards' size: at
+# 10,000 articles the gaps between ids are 26 on average instead of 1.
+MIN_SPACE: Final = 1 << 16
+SPREAD = 16  # ids per generated page; the tests lower it to make collisions common
+
+
+def id_space(generated: int) -> int:
+    space = MIN_SPACE
+    while space < SPREAD * generated:
+        space <<= 1
+    return space
+
+
+def doc_ids(keys: Iterable[str], space: int, taken: Iterable[int] = ()) -> dict[str, int]:
+    """Each key's id in ``space``: its hash, or the next id after it not
+    taken, keys taken in sorted order after the ids in ``taken``."""
+    used = set(taken)
+    ids: dict[str, int] = {}
+    keys = sorted(keys)
+    if len(used) + len(keys) > space:
+        raise BuildFailed(f"more search documents than ids ({space}): hand-written pages outnumber generated ones")
+    for key in keys:
+        slot = int.from_bytes(hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest(), "big") & (space - 1)
+        while slot in used:
+            slot = (slot + 1) & (space - 1)
+        used.add(slot)
+        ids[key] = slot
+    return ids
+
+
+def _with_ids(generated: list[tuple[str, dict[str, Any], bytes, str]],
+              hand: list[dict[str, Any]] | None) -> tuple[list[dict[str, Any]], int]:
+    """The documents in id order, generated ones first, each with ``id``,
+    ``key`` and ``line`` (the hash of what identifies its content), and the
+    id space."""
+    space = id_space(len(generated))
+    ids = doc_ids([r[0] for r in generated], space)
+    docs = sorted(({**shown, "id": ids[key], "key": key, "line": line} for key, shown, _, line in generated),
+                  key=lambda d: d["id"])
+    if hand is not None:
+        hand_ids = doc_ids([_key(d["location"]) for d in hand], space, ids.values())
+        docs += sorted(({**d, "id": hand_ids[_key(d["location"])], "key": _key(d["location"]),
+                         "line": _digest(_fields(d))} for d in hand), key=lambda d: d["id"])
+    return docs, space
+
+
+# What a built index's folder holds besides shards/ and vectors.txt: the
+# MiniSearch header (header.json) and the record of its documents
+# (record.json), which update_index() reads. The record is written last:
+# a folder without it is not an index.
+RECORD: Final = "record.json"
+RECORD_VERSION: Final = 1
+FIELDS: Final = ("title", "terms", "text")
+
+
+def _lengths(vectors: bytes) -> dict[int, list[int]]:
+    """Each document's field lengths, from vectors.txt (build-index.mjs)."""
+    lengths: dict[int, list[int]] = {}
+    for line in vectors.split(b"\n"):
+        if line:
+            doc, counts, _ = (line + b"\t").split(b"\t", 2)
+            lengths[int(doc, 36)] = [int(n, 36) for n in counts.split(b",")]
+    return lengths
+
+
+def _header(lengths: dict[int, list[int]], space: int) -> str:
+    """MiniSearch's serialized index (toJSON) without its terms. The average
+    field lengths are plain means (MiniSearch's running average would depend
+    on the order the documents came in)."""
+    ids = sorted(lengths)
+    count = len(ids)
+    averages = [sum(lengths[i][f] for i in ids) / count if count else 0 for f in range(len(FIELDS))]
+    return json.dumps({
+        "documentCount": count, "nextId": space,
+        "documentIds": {str(i): i for i in ids},
+        "fieldIds": {name: f for f, name in enumerate(FIELDS)},
+        "fieldLength": {str(i): lengths[i] for i in ids},
+        "averageFieldLength": averages, "storedFields": {}, "dirtCount": 0, "index": [],
+        "serializationVersion": 2}, separators=(",", ":"))
+
+
+def _finish_folder(folder: Path, docs: list[dict[str, Any]], space: int, vectors: bytes) -> None:
+    """Write the header and the record beside the shards and vectors.txt."""
+    (folder / "header.json").write_text(_header(_lengths(vectors), space), encoding="utf-8")
+    record = {"version": RECORD_VERSION, "space": space,
+              "docs": [[d["key"], d["id"], d["line"], "terms" in d,
+                        [d["location"], d["title"], d["snippet"], d.get("tags") or []]] for d in docs]}
+    atomic_write(folder / RECORD, json.dumps(record, ensure_ascii=False).encode("utf-8"))
+
+
+def _latest(cache: Path) -> Path | None:
+    found = [p for p in cache.glob("search-*") if (p / RECORD).is_file()]
+    return max(found, key=lambda p: (p / RECORD).stat().st_mtime_ns) if found else None
 
 
 class IndexBuild:
@@ -192,7 +304,7 @@ class IndexBuild:
         self.first_hash = _hash(payload)
         self.proc: subprocess.Popen[bytes] | None = None
         self.work = self.cache / f"search-{self.first_hash}.building"
-        if not any(self.cache.glob(f"search-{self.first_hash}-*/header.json")):
+        if not any(self.cache.glob(f"search-{self.first_hash}-*/{RECORD}")):
             self._start(payload)
         # else most likely the same index as last time: finish() decides.
         del payload
@@ -201,41 +313,28 @@ class IndexBuild:
     def _start(self, payload: list[bytes]) -> None:
         shutil.rmtree(self.work, ignore_errors=True)
         self.work.mkdir(parents=True)
-        source = self.work / "docs.jsonl"
-        with source.open("wb") as f:
-            f.writelines(payload)
-        # Dies with us, like MkDocs: a killed build leaves no Node behind.
-        with (self.work / "node.err").open("wb") as err:
-            self.proc = subprocess.Popen([self.node, str(BUILDER), str(self.engine), str(source), str(self.work)],
-                                         stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=err,
-                                         preexec_fn=tied_to_this_process())
+        self.proc = run_builder(self.node, self.engine, payload, self.work)
 
     def finish(self, site: Path) -> tuple[list[dict[str, Any]], Path]:
         """Add the hand-written pages, wait for Node; the documents in index
         order and the folder holding header.json and shards/."""
         hand = hand_written_documents(site, {d["location"] for d in self.generated})
-        docs = self.generated + hand
-        extra = _payload(hand, len(self.generated))
+        space = id_space(len(self.generated))
+        hand_ids = doc_ids([_key(d["location"]) for d in hand], space, (d["id"] for d in self.generated))
+        hand = sorted(({**d, "id": hand_ids[_key(d["location"])], "key": _key(d["location"]),
+                        "line": _digest(_fields(d))} for d in hand), key=lambda d: d["id"])
+        extra = _payload(hand)
+        docs = self.generated + [{k: v for k, v in d.items() if k != "text"} for d in hand]
         done = self.cache / f"search-{self.first_hash}-{_hash(extra)}"
-        if (done / "header.json").exists():
+        if (done / RECORD).exists():
             self.stop()
             return docs, done
         if self.proc is None:  # the cached index was for other hand-written pages
             self._start(generated_documents(self.pages_file, self.directory_urls)[1])
-        assert self.proc is not None and self.proc.stdin is not None
-        try:
-            self.proc.stdin.write(b"".join(extra))
-            self.proc.stdin.close()
-        except BrokenPipeError:
-            pass  # Node failed already; its message follows
-        code = self.proc.wait()
+        assert self.proc is not None
+        finish_builder(self.proc, extra, self.work)
         self.proc = None
-        if code != 0:
-            message = (self.work / "node.err").read_text(encoding="utf-8", errors="replace").strip()
-            shutil.rmtree(self.work, ignore_errors=True)
-            raise BuildFailed(f"building the search index failed: {message[-2000:]}")
-        (self.work / "docs.jsonl").unlink()
-        (self.work / "node.err").unlink()
+        _finish_folder(self.work, docs, space, (self.work / "vectors.txt").read_bytes())
         for old in self.cache.glob("search-*"):  # one edition's build feeds the other; keep the latest only
             if old != self.work:
                 shutil.rmtree(old) if old.is_dir() else old.unlink()
@@ -251,33 +350,316 @@ class IndexBuild:
         shutil.rmtree(self.work, ignore_errors=True)
 
 
+def run_builder(node: str, engine: Path, payload: list[bytes], work: Path) -> subprocess.Popen[bytes]:
+    """Start build-index.mjs on ``payload`` (more documents follow on its
+    standard input: finish_builder), writing into ``work``."""
+    source = work / "docs.jsonl"
+    with source.open("wb") as f:
+        f.writelines(payload)
+    # Dies with us, like MkDocs: a killed build leaves no Node behind.
+    with (work / "node.err").open("wb") as err:
+        return subprocess.Popen([node, str(BUILDER), str(engine), str(source), str(work)],
+                                stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=err,
+                                preexec_fn=tied_to_this_process())
+
+
+def finish_builder(proc: subprocess.Popen[bytes], extra: list[bytes], work: Path) -> None:
+    """Give build-index.mjs its last documents and wait for it."""
+    assert proc.stdin is not None
+    try:
+        proc.stdin.write(b"".join(extra))
+        proc.stdin.close()
+    except BrokenPipeError:
+        pass  # Node failed already; its message follows
+    code = proc.wait()
+    if code != 0:
+        message = (work / "node.err").read_text(encoding="utf-8", errors="replace").strip()
+        shutil.rmtree(work, ignore_errors=True)
+        raise BuildFailed(f"building the search index failed: {message[-2000:]}")
+    (work / "docs.jsonl").unlink()
+    (work / "node.err").unlink()
+
+
+# Updating an index for changed documents, instead of indexing every page
+# again: the shards' lines are in an order of their terms alone and the ids
+# are stable (doc_ids), so the shards a clean build would write differ from
+# the previous ones only in the lines of the terms the changed documents
+# hold or held. Node indexes the changed documents alone (their terms, from
+# vectors.txt); the old documents' terms come from the previous vectors.txt.
+# tests/test_incremental.py holds the result to a clean build's, byte for byte.
+
+def _utf16(term: str) -> bytes:
+    """A term's place in a shard: JavaScript's sort, by UTF-16 code units."""
+    return term.encode("utf-16-be")
+
+
+def _vector(line: bytes) -> dict[tuple[str, int], int]:
+    """(term, field) -> frequency, from a line of vectors.txt."""
+    out: dict[tuple[str, int], int] = {}
+    for part in line.decode("utf-8").split("\t")[2:]:
+        field, frequency, term = part.split(":", 2)
+        out[(term, int(field, 36))] = int(frequency, 36)
+    return out
+
+
+def _patch_line(line: str | None, term: str, changes: dict[int, dict[int, int | None]]) -> str | None:
+    """A shard line with postings set (a frequency) or removed (None), per
+    field; None when no posting is left."""
+    fields: dict[int, str] = {}
+    if line is not None:
+        for part in line.split("\t")[1:]:
+            name, _, postings = part.partition(":")
+            fields[int(name, 36)] = postings
+    for field_id, edits in changes.items():
+        freqs: dict[int, int] = {}
+        if field_id in fields:
+            doc = 0
+            for posting in fields[field_id].split(","):
+                delta, _, count = posting.partition("*")
+                doc += int(delta, 36)
+                freqs[doc] = int(count, 36) if count else 1
+        for doc, frequency in edits.items():
+            if frequency is None:
+                freqs.pop(doc, None)
+            else:
+                freqs[doc] = frequency
+        if not freqs:
+            fields.pop(field_id, None)
+            continue
+        parts, previous = [], 0
+        for doc in sorted(freqs):
+            n = freqs[doc]
+            parts.append(_b36(doc - previous) + ("" if n == 1 else "*" + _b36(n)))
+            previous = doc
+        fields[field_id] = ",".join(parts)
+    if not fields:
+        return None
+    return "\t".join([term, *(f"{_b36(f)}:{fields[f]}" for f in sorted(fields))])
+
+
+_DIGITS: Final = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+def _b36(n: int) -> str:
+    """JavaScript's n.toString(36) for n >= 0."""
+    if n < 36:
+        return _DIGITS[n]
+    out = []
+    while n:
+        n, r = divmod(n, 36)
+        out.append(_DIGITS[r])
+    return "".join(reversed(out))
+
+
+def _vector_lines(vectors: bytes) -> dict[int, bytes]:
+    lines: dict[int, bytes] = {}
+    for line in vectors.split(b"\n"):
+        if line:
+            lines[int(line.split(b"\t", 1)[0], 36)] = line
+    return lines
+
+
+@dataclass
+class Update:
+    """An index updated by :func:`update_index`: the documents and their
+    folder as IndexBuild.finish gives them, and the shards that changed
+    (written again) or are gone."""
+
+    docs: list[dict[str, Any]]
+    folder: Path
+    changed: set[str]
+    removed: set[str]
+    documents: int  # indexed again
+
+
+def update_index(project_root: Path, pages_file: Path, site: Path, live: Path, *, directory_urls: bool,
+                 node: str = "node") -> Update | None:
+    """The previous index (the latest in .digest-cache) updated for the
+    pages whose text changed, or None when there is no usable previous index
+    (missing, foreign, or not the one ``live``, the edition's
+    search/digest_index.js, was written from) or the id space changed: then
+    IndexBuild builds it afresh. ``site`` is where MkDocs built the
+    hand-written pages."""
+    cache = project_root / ".digest-cache"
+    previous = _latest(cache)
+    if previous is None:
+        return None
+    try:
+        record = json.loads((previous / RECORD).read_text(encoding="utf-8"))
+        if record.get("version") != RECORD_VERSION:
+            return None
+        old = {key: (doc_id, line, hand, shown) for key, doc_id, line, hand, shown in record["docs"]}
+        shown_before = [{"id": doc_id, "location": shown[0], "title": shown[1], "snippet": shown[2], "tags": shown[3]}
+                        for doc_id, _, _, shown in old.values()]
+        if live.read_bytes() != _index_script(shown_before, previous).encode("utf-8"):
+            return None
+        old_vectors = _vector_lines((previous / "vectors.txt").read_bytes())
+    except (OSError, ValueError, TypeError, KeyError):
+        return None
+    # The generated documents: a line of pages.js seen before is the same
+    # document (its hash is the record's), and is not parsed again.
+    by_line = {line: key for key, (_, line, hand, _) in old.items() if not hand}
+    generated: list[tuple[str, dict[str, Any], bytes, str]] = []
+    new_fields: dict[str, bytes] = {}
+    for raw in _raw_pages(pages_file):
+        line = _digest(raw)
+        key = by_line.get(line)
+        if key is not None:
+            where, title, snippet, tags = old[key][3]
+            generated.append((key, {"location": where, "title": title, "snippet": snippet, "tags": tags}, b"", line))
+            continue
+        page = json.loads(raw)
+        where = location(page["src"], directory_urls)
+        key = _key(where)
+        generated.append((key, {"location": where, **{k: page[k] for k in SHOWN if k in page}}, b"", line))
+        new_fields[key] = _fields(page)
+    if id_space(len(generated)) != record["space"]:
+        return None
+    hand = hand_written_documents(site, {g[1]["location"] for g in generated})
+    for d in hand:
+        new_fields[_key(d["location"])] = _fields(d)
+    docs, space = _with_ids(generated, hand)
+    docs = [{k: v for k, v in d.items() if k not in ("terms", "text")} for d in docs]
+    # Changed: new content, or a new id (a collision chain moved); gone: no
+    # longer a document, or moved to another id.
+    now = {d["key"]: d for d in docs}
+    changed = [d for d in docs if d["key"] not in old or old[d["key"]][1] != d["line"]
+               or old[d["key"]][0] != d["id"]]
+    gone = [doc_id for key, (doc_id, line, _, _) in old.items()
+            if key not in now or now[key]["id"] != doc_id or now[key]["line"] != line]
+    work = cache / f"search-{_digest(json.dumps([[d['key'], d['id'], d['line']] for d in docs]).encode())}.building"
+    shutil.rmtree(work, ignore_errors=True)
+    work.mkdir(parents=True)
+    try:
+        fresh: dict[int, bytes] = {}
+        if changed:
+            engine = project_root / ENGINE
+            proc = run_builder(node, engine, [_line(d["id"], new_fields[d["key"]]) for d in changed], work)
+            finish_builder(proc, [], work)
+            fresh = _vector_lines((work / "vectors.txt").read_bytes())
+            shutil.rmtree(work / "shards")
+        # term -> field -> doc -> frequency (None: removed)
+        edits: dict[str, dict[int, dict[int, int | None]]] = {}
+        for doc_id in gone:
+            for (term, field), _ in _vector(old_vectors.get(doc_id, b"")).items():
+                edits.setdefault(term, {}).setdefault(field, {})[doc_id] = None
+        for doc_id, vector in fresh.items():
+            for (term, field), frequency in _vector(vector).items():
+                edits.setdefault(term, {}).setdefault(field, {})[doc_id] = frequency
+        # A document whose id stayed: drop the edits that change nothing.
+        for doc_id in set(gone) & set(fresh):
+            before = _vector(old_vectors[doc_id])
+            for (term, field), frequency in before.items():
+                if edits.get(term, {}).get(field, {}).get(doc_id, -1) == frequency:
+                    del edits[term][field][doc_id]
+        by_shard: dict[str, dict[str, dict[int, dict[int, int | None]]]] = {}
+        for term, fields in edits.items():
+            fields = {f: e for f, e in fields.items() if e}
+            if fields:
+                by_shard.setdefault(shard_of(term), {})[term] = fields
+        (work / "shards").mkdir()
+        changed_shards: set[str] = set()
+        removed_shards: set[str] = set()
+        for shard in sorted(p.stem for p in (previous / "shards").glob("*.txt")):
+            if shard not in by_shard:
+                os.link(previous / "shards" / f"{shard}.txt", work / "shards" / f"{shard}.txt")
+        for shard, terms in by_shard.items():
+            source = previous / "shards" / f"{shard}.txt"
+            lines: dict[str, str] = {}
+            if source.is_file():
+                for text in source.read_text(encoding="utf-8").split("\n"):
+                    lines[text.split("\t", 1)[0]] = text
+            for term, changes in terms.items():
+                patched = _patch_line(lines.get(term), term, changes)
+                if patched is None:
+                    lines.pop(term, None)
+                else:
+                    lines[term] = patched
+            if lines:
+                (work / "shards" / f"{shard}.txt").write_text(
+                    "\n".join(lines[t] for t in sorted(lines, key=_utf16)), encoding="utf-8")
+                changed_shards.add(shard)
+            elif source.is_file():
+                removed_shards.add(shard)
+        vectors = {k: v for k, v in old_vectors.items() if k not in set(gone)}
+        vectors.update(fresh)
+        joined = b"\n".join(vectors[k] for k in sorted(vectors))
+        (work / "vectors.txt").write_bytes(joined)
+        _finish_folder(work, docs, space, joined)
+        done = work.with_name(work.name.removesuffix(".building"))
+        shutil.rmtree(done, ignore_errors=True)
+        work.rename(done)
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    for stale in cache.glob("search-*"):
+        if stale != done:
+            shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
+    return Update(docs, done, changed_shards, removed_shards, len(changed))
+
+
+def _raw_pages(pages_file: Path) -> Iterator[bytes]:
+    if not pages_file.exists():
+        return
+    with pages_file.open("rb") as f:
+        for line in f:
+            line = line.rstrip(b"\n").rstrip(b",")
+            if line.startswith(b"{"):
+                yield line
+
+
 # How the index's two kinds of file begin: a fixed assignment of one JSON
 # value (the worker reads these names). The guard recognises the same shapes.
 INDEX_ASSIGN: Final = "self.__digestSearch = "
 SHARD_ASSIGN: Final = "(self.__digestShards = self.__digestShards || {{}})[{name}] = "  # name: a JSON string
 
 
-def write_search_index(site: Path, docs: list[dict[str, Any]], built: Path) -> None:
-    """Replace Material's browser-side indexing with the prebuilt, sharded index."""
+def _index_script(docs: list[dict[str, Any]], built: Path) -> str:
+    """search/digest_index.js: the result list, the header, the shards' names."""
     shards = sorted(p.stem for p in (built / "shards").glob("*.txt"))
-    display = [[d["location"], d["title"], d["snippet"], d.get("tags") or []] for d in docs]
+    # The result list, by document id (the worker looks results up by id).
+    display = {d["id"]: [d["location"], d["title"], d["snippet"], d.get("tags") or []]
+               for d in sorted(docs, key=lambda d: d["id"])}
     # Indexes travel as JSON strings: browsers parse JSON faster than script literals.
-    (site / "search" / "digest_index.js").write_text(
-        INDEX_ASSIGN + "{\"docs\": " + json.dumps(display, ensure_ascii=True) + ", \"header\": "
-        + json.dumps((built / "header.json").read_text(encoding="utf-8"), ensure_ascii=True) + ", \"shards\": "
-        + json.dumps(shards) + "};\n", encoding="utf-8")
+    return (INDEX_ASSIGN + "{\"docs\": " + json.dumps(display, ensure_ascii=True) + ", \"header\": "
+            + json.dumps((built / "header.json").read_text(encoding="utf-8"), ensure_ascii=True) + ", \"shards\": "
+            + json.dumps(shards) + "};\n")
+
+
+def _shard_script(built: Path, name: str) -> str:
+    entries = (built / "shards" / f"{name}.txt").read_text(encoding="utf-8")
+    return SHARD_ASSIGN.format(name=json.dumps(name)) + json.dumps(entries, ensure_ascii=True) + ";\n"
+
+
+def write_search_index(site: Path, docs: list[dict[str, Any]], built: Path,
+                       only: set[str] | None = None, removed: Iterable[str] = ()) -> list[str]:
+    """Replace Material's browser-side indexing with the prebuilt, sharded
+    index; with ``only``, write only those shards (the others are the
+    previous index's, already in ``site``) and delete ``removed``. The files
+    written, relative to ``site``."""
+    shards = sorted(p.stem for p in (built / "shards").glob("*.txt"))
+    written = ["search/digest_index.js", "search/search_index.json"]
+    _replace(site / "search" / "digest_index.js", _index_script(docs, built))
     folder = site / "search" / "shards"
-    folder.mkdir()
-    for name in shards:
-        entries = (built / "shards" / f"{name}.txt").read_text(encoding="utf-8")
-        (folder / f"{name}.js").write_text(
-            SHARD_ASSIGN.format(name=json.dumps(name)) + json.dumps(entries, ensure_ascii=True) + ";\n",
-            encoding="utf-8")
+    folder.mkdir(exist_ok=True)
+    for name in shards if only is None else sorted(only):
+        _replace(folder / f"{name}.js", _shard_script(built, name))
+        written.append(f"search/shards/{name}.js")
+    for name in removed:
+        (folder / f"{name}.js").unlink(missing_ok=True)
     (site / PAGES).unlink(missing_ok=True)  # its text is in the index now
     material = site / "search" / "search_index.json"
     config = json.loads(material.read_text(encoding="utf-8"))
     config["docs"] = []
-    material.write_text(json.dumps(config), encoding="utf-8")
+    _replace(material, json.dumps(config))
     inline = site / "search" / "search_index.js"
     if inline.exists():  # the offline plugin's copy for file://
-        inline.write_text(f"var __index = {json.dumps(config)}", encoding="utf-8")
+        _replace(inline, f"var __index = {json.dumps(config)}")
+        written.append("search/search_index.js")
+    return written
+
+
+def _replace(path: Path, text: str) -> None:
+    """Write a new file: the one there may be a hard link to a live edition."""
+    path.unlink(missing_ok=True)
+    path.write_text(text, encoding="utf-8")

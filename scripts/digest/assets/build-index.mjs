@@ -4,9 +4,12 @@
 // node build-index.mjs MINISEARCH_ESM INPUT OUTDIR < MORE
 //   MINISEARCH_ESM: the project's node_modules/minisearch/dist/es/index.js
 //   INPUT, MORE: JSON Lines, a document {"id", "title", "terms", "text"} a line
-//   OUTDIR: receives header.json (the serialized index without its terms)
-//           and shards/<name>.txt (the terms, split by first character, in
-//           the compact form below)
+//   OUTDIR: receives shards/<name>.txt (the terms, split by first character,
+//           in the compact form below) and vectors.txt (each document's
+//           terms, for searchindex.py to update the shards incrementally)
+// The ids are searchindex.py's (doc_ids): stable across builds, not the
+// order of the input. The header (field lengths and their averages) is
+// written by searchindex.py from vectors.txt.
 // The options must match search-worker.js beside this file.
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
@@ -32,14 +35,13 @@ const OPTIONS = { fields: ["title", "terms", "text"], storeFields: [], tokenize:
 // needs the tree for prefix and fuzzy search in the browser, but building the
 // index needs neither, and at 10,000 long articles (ten million postings) the
 // Maps were most of Node's 1.5 GB. Here addTerm keeps, per term, a plain Map
-// from field id to two arrays, document ids and frequencies: documents are
-// added in id order, a document's words one field at a time, so a term met
-// again in the same field of the same document is always the last id. Field
-// ids and terms keep the order in which MiniSearch would have met them, so
-// the shards are the same bytes. Nothing here searches, and the worker loads
-// the shards into MiniSearch's own structures again (loadShard).
+// from field id to two arrays, document ids and frequencies: a document's
+// words are added one after another, so a term met again in the same field
+// of the same document is always the last id. Nothing here searches, and the
+// worker loads the shards into MiniSearch's own structures again (loadShard).
 const terms = new Map();
-function addTerm(fieldId, documentId, term) {
+let current = null; // the document being added: its id, field lengths and (term, field) postings met
+function addTerm(fieldId, _shortId, term) {
   let fields = terms.get(term);
   if (fields === undefined) {
     fields = new Map();
@@ -51,11 +53,17 @@ function addTerm(fieldId, documentId, term) {
     fields.set(fieldId, postings);
   }
   const last = postings.ids.length - 1;
-  if (last >= 0 && postings.ids[last] === documentId) postings.freqs[last] += 1;
+  if (last >= 0 && postings.ids[last] === current.id) postings.freqs[last] += 1;
   else {
-    postings.ids.push(documentId);
+    postings.ids.push(current.id);
     postings.freqs.push(1);
+    current.met.push(term, fieldId, postings);
   }
+}
+// MiniSearch's running average of field lengths depends on the order the
+// documents came in; searchindex.py computes the header from the lengths.
+function addFieldLength(_shortId, fieldId, _count, length) {
+  current.lengths[fieldId] = length;
 }
 
 // One document a line, parsed and indexed one at a time: Node never holds
@@ -71,21 +79,35 @@ function* documents(buffer) {
   }
 }
 
+// vectors.txt, a document a line: its id, its three field lengths, then each
+// (field, term) it holds with the term's frequency there, tab-separated:
+//   id TAB title,terms,text TAB field:frequency:term [TAB ...]
+// (numbers in base 36; a term holds no tab or line break, see below).
+const vectors = [];
 const index = new MiniSearch(OPTIONS);
 index.addTerm = addTerm;
-for (const doc of documents(readFileSync(input))) index.add(doc);
+index.addFieldLength = addFieldLength;
+function add(doc) {
+  current = { id: doc.id, lengths: [0, 0, 0], met: [] };
+  index.add(doc);
+  const parts = [doc.id.toString(36), current.lengths.map((n) => n.toString(36)).join(",")];
+  const met = current.met;
+  for (let i = 0; i < met.length; i += 3) {
+    const freqs = met[i + 2].freqs;
+    parts.push(met[i + 1].toString(36) + ":" + freqs[freqs.length - 1].toString(36) + ":" + met[i]);
+  }
+  vectors.push(parts.join("\t"));
+}
+for (const doc of documents(readFileSync(input))) add(doc);
 // The generated pages (INPUT) are indexed while MkDocs builds the site; the
 // hand-written pages, which exist only once MkDocs has built them, arrive on
-// standard input afterwards, in the same form, numbered after INPUT's.
-for (const doc of documents(readFileSync(0))) index.add(doc);
+// standard input afterwards, in the same form.
+for (const doc of documents(readFileSync(0))) add(doc);
+current = null;
 
-// index.toJSON() would copy the whole index into plain objects while the
-// index is still alive: at 10,000 articles that doubled Node's memory (1.9 GB).
-// Instead, the header is serialized with an empty term map (MiniSearch's own
-// term map is empty: addTerm above kept the terms), and the terms are
-// written shard by shard. toJSON()'s entry format ([term, {fieldId: {docId:
-// frequency}}], as JSON) spends most of its bytes on quotes and repeated
-// document ids, so a shard is written compactly instead, one term a line:
+// toJSON()'s entry format ([term, {fieldId: {docId: frequency}}], as JSON)
+// spends most of its bytes on quotes and repeated document ids, so a shard is
+// written compactly instead, one term a line:
 //
 //   term TAB field:postings [TAB field:postings ...]
 //
@@ -94,15 +116,28 @@ for (const doc of documents(readFileSync(0))) index.add(doc);
 // "*" and the frequency in base 36 when that is not 1. Terms never hold a line
 // break (MiniSearch splits words there) or a tab (searchindex.py turns tabs
 // into spaces before indexing: MiniSearch would keep them inside words).
-// The worker (loadShard) reads it straight into a MiniSearch term map; the shards
-// are a fifth of the size they were as toJSON() text in a JavaScript string.
-// minisearch is pinned in package-lock.json, and the tests check the decoded
-// entries against toJSON() and search the result in a browser.
-const header = JSON.stringify(index.toJSON());
-
+// Lines are in the order of their terms' UTF-16 code units (JavaScript's
+// sort), fields by id: an order that depends on the terms alone, not on
+// which document met a term first, so that searchindex.py can update a
+// shard's lines for a changed document and give these same bytes.
+// The worker (loadShard) reads it straight into a MiniSearch term map; the
+// shards are a fifth of the size they were as toJSON() text. minisearch is
+// pinned in package-lock.json, and the tests check the decoded entries
+// against toJSON() and search the result in a browser.
 function encode(term, fields) {
   const parts = [term];
-  for (const [fieldId, { ids, freqs }] of fields) {
+  for (const fieldId of Array.from(fields.keys()).sort((a, b) => a - b)) {
+    let { ids, freqs } = fields.get(fieldId);
+    // Documents came in the input's order, not always by id (the
+    // hand-written pages come last).
+    for (let i = 1; i < ids.length; i++) {
+      if (ids[i] < ids[i - 1]) {
+        const order = ids.map((_, k) => k).sort((a, b) => ids[a] - ids[b]);
+        ids = order.map((k) => ids[k]);
+        freqs = order.map((k) => freqs[k]);
+        break;
+      }
+    }
     const postings = [];
     let previous = 0;
     for (let i = 0; i < ids.length; i++) {
@@ -123,8 +158,10 @@ for (const term of terms.keys()) {
   shards.get(name).push(term);
 }
 mkdirSync(join(outdir, "shards"), { recursive: true });
-writeFileSync(join(outdir, "header.json"), header);
+writeFileSync(join(outdir, "vectors.txt"), vectors.join("\n"));
+vectors.length = 0;
 for (const [name, names] of shards) {
+  names.sort();
   const lines = names.map((term) => {
     const line = encode(term, terms.get(term));
     terms.delete(term);

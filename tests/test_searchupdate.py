@@ -1,0 +1,140 @@
+"""The search index updated for changed pages equals the index built afresh.
+
+searchindex.update_index rewrites only the shard lines of the terms that
+changed documents hold or held; a clean build indexes every page. Random
+edits (a title, a text, a page added or removed, a hand-written page
+changed) with ids crowded together, so that collisions move documents,
+each followed by both, compared byte for byte.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from digest import searchindex
+from digest.render.search import pages_script
+from digest.searchindex import IndexBuild, update_index, write_search_index
+
+from .conftest import REPO
+
+WORDS = ["alpha", "beta", "gamma", "delta", "Ёлка", "北京市长", "İstanbul", "x9", "zeta", "omega", "kaan", "baku"]
+
+
+def page(i: int, version: int = 0) -> dict[str, Any]:
+    words = [WORDS[(i * j + version) % len(WORDS)] for j in range(1 + i % 7)]
+    return {"src": f"digest/articles/{i:04}.md", "title": f"{WORDS[i % 5]} {i}" + (f" v{version}" if version else ""),
+            "terms": WORDS[(i * 3) % len(WORDS)], "text": " ".join(words), "snippet": f"s{i}", "tags": []}
+
+
+class Project:
+    """A folder with pages.js, the hand-written pages' Material index and a site."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        root.mkdir(parents=True)
+        (root / "node_modules").symlink_to(REPO / "node_modules")
+        self.pages = root / "pages.js"
+        self.hand = root / "hand"  # where MkDocs would have built the hand-written pages
+        self.site = root / "site"
+        (self.hand / "search").mkdir(parents=True)
+        (self.site / "search").mkdir(parents=True)
+
+    def write(self, pages: dict[int, dict[str, Any]], hand: dict[str, str]) -> None:
+        self.pages.write_bytes(pages_script([pages[i] for i in sorted(pages)]))
+        material = json.dumps({"config": {"lang": ["en"]}, "docs": [
+            {"location": where, "title": where, "text": f"<p>{text}</p>"} for where, text in sorted(hand.items())]})
+        (self.hand / "search" / "search_index.json").write_text(material, encoding="utf-8")
+        shutil.copy(self.hand / "search" / "search_index.json", self.site / "search" / "search_index.json")
+
+    def clean(self) -> None:
+        build = IndexBuild(self.pages, self.root, directory_urls=False)
+        write_search_index(self.site, *build.finish(self.hand))
+
+    def update(self) -> str:
+        done = update_index(self.root, self.pages, self.hand, self.site / "search" / "digest_index.js",
+                            directory_urls=False)
+        assert done is not None
+        write_search_index(self.site, done.docs, done.folder, done.changed, done.removed)
+        return f"{done.documents} documents, shards {sorted(done.changed)} changed, {sorted(done.removed)} removed"
+
+    def files(self) -> dict[str, bytes]:
+        return {p.relative_to(self.site).as_posix(): p.read_bytes()
+                for p in sorted((self.site / "search").rglob("*")) if p.is_file()}
+
+
+def edit(pages: dict[int, dict[str, Any]], hand: dict[str, str], kind: str, k: int) -> None:
+    keys = sorted(pages)
+    if kind == "title":
+        pages[keys[k % len(keys)]]["title"] = f"retitled {WORDS[k % len(WORDS)]} {k}"
+    elif kind == "text":
+        pages[keys[k % len(keys)]] = page(keys[k % len(keys)], 1 + k % 5)
+    elif kind == "add":
+        pages[1000 + k % 500] = page(1000 + k % 500, k % 3)
+    elif kind == "remove" and len(keys) > 3:
+        del pages[keys[k % len(keys)]]
+    elif kind == "hand":
+        hand[f"guide/p{k % 3}.html"] = f"handbook {WORDS[k % len(WORDS)]} {k}"
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=st.lists(st.tuples(st.sampled_from(["title", "text", "add", "remove", "hand"]), st.integers(0, 10**6)),
+                      min_size=1, max_size=4))
+def test_updated_index_equals_the_index_built_afresh(steps: list[tuple[str, int]], tmp_path_factory: Any,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    # 40 pages in 128 ids: collisions are common, and chains move documents.
+    monkeypatch.setattr(searchindex, "MIN_SPACE", 64)
+    monkeypatch.setattr(searchindex, "SPREAD", 3)
+    work = tmp_path_factory.mktemp("index")
+    pages = {i: page(i) for i in range(40)}
+    hand = {"index.html": "home alpha", "guide/p0.html": "handbook"}
+    live = Project(work / "live")
+    live.write(pages, hand)
+    live.clean()
+    for kind, k in steps:
+        space = searchindex.id_space(len(pages))
+        edit(pages, hand, kind, k)
+        live.write(pages, hand)
+        if searchindex.id_space(len(pages)) != space:  # every id changes: update_index declines
+            assert update_index(live.root, live.pages, live.hand, live.site / "search" / "digest_index.js",
+                                directory_urls=False) is None
+            return
+        said = live.update()
+        fresh = Project(work / f"fresh-{kind}-{k}")
+        fresh.write(pages, hand)
+        fresh.clean()
+        assert live.files() == fresh.files(), said
+        shutil.rmtree(fresh.root)
+
+
+def test_update_declines_without_a_previous_index_or_when_the_ids_must_change(tmp_path: Path,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(searchindex, "MIN_SPACE", 64)
+    monkeypatch.setattr(searchindex, "SPREAD", 3)
+    live = Project(tmp_path / "live")
+    pages = {i: page(i) for i in range(20)}
+    hand = {"index.html": "home"}
+    live.write(pages, hand)
+    (live.site / "search" / "digest_index.js").write_text("self.__digestSearch = {};\n", encoding="utf-8")
+    assert update_index(live.root, live.pages, live.hand, live.site / "search" / "digest_index.js",
+                        directory_urls=False) is None  # no previous index
+    live.clean()
+    index = live.site / "search" / "digest_index.js"
+    # An index the live edition was not written from (edited by hand): declined.
+    index.write_bytes(index.read_bytes().replace(b"s1", b"s-edited"))
+    assert update_index(live.root, live.pages, live.hand, index, directory_urls=False) is None
+    live.clean()
+    pages.update({i: page(i) for i in range(20, 30)})  # 30 pages need 90 ids: the space doubles to 128
+    live.write(pages, hand)
+    assert update_index(live.root, live.pages, live.hand, index, directory_urls=False) is None
+    # One page changed: updated, one document indexed again.
+    live.clean()
+    pages[3]["title"] = "zeta retitled"
+    live.write(pages, hand)
+    assert live.update().startswith("1 documents")
