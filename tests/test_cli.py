@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import json
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -50,6 +51,13 @@ def test_generate_writes_then_noop_then_removes_stale(project: ProjectFactory) -
     assert written > 5
     code, out, _ = run("generate", "--root", str(root))
     assert out == "digest: seeds/ unchanged since the last run; wrote 0 files\n"
+    # The manifest holds each file's size, time and content hash: a file that
+    # still has its size and time is not read again to compare.
+    files = json.loads((root / "docs/digest/.digest-manifest.json").read_text(encoding="utf-8"))["files"]
+    for rel, (size, mtime_ns, digest) in files.items():
+        data = (root / "docs" / rel).read_bytes()
+        assert [size, mtime_ns] == [len(data), (root / "docs" / rel).stat().st_mtime_ns]
+        assert digest == hashlib.sha256(data).hexdigest()[:32]
     # A hand-edited generated page is noticed and restored.
     page = root / "docs/digest/articles/a.md"
     original = page.read_text(encoding="utf-8")
