@@ -138,3 +138,37 @@ def test_update_declines_without_a_previous_index_or_when_the_ids_must_change(tm
     pages[3]["title"] = "zeta retitled"
     live.write(pages, hand)
     assert live.update().startswith("1 documents")
+
+
+def _encoded(freqs: dict[int, int]) -> str:
+    """build-index.mjs' postings for ``freqs`` (document id -> frequency)."""
+    def b36(n: int) -> str:
+        digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+        out = ""
+        while True:
+            n, r = divmod(n, 36)
+            out = digits[r] + out
+            if not n:
+                return out
+    parts, previous = [], 0
+    for doc in sorted(freqs):
+        parts.append(b36(doc - previous) + ("" if freqs[doc] == 1 else "*" + b36(freqs[doc])))
+        previous = doc
+    return ",".join(parts)
+
+
+@settings(max_examples=300, deadline=None)
+@given(before=st.dictionaries(st.integers(0, 100_000), st.integers(1, 50), max_size=40),
+       edits=st.dictionaries(st.integers(0, 100_000), st.none() | st.integers(1, 50), min_size=1, max_size=6),
+       reuse=st.lists(st.integers(0, 39), max_size=4))
+def test_patched_postings_equal_the_postings_encoded_afresh(before: dict[int, int], edits: dict[int, int | None],
+                                                            reuse: list[int]) -> None:
+    # Edits of documents already listed, as well as of new ones.
+    for k in reuse:
+        if before:
+            edits[sorted(before)[k % len(before)]] = None if k % 2 else k
+    after = {**before, **{d: f for d, f in edits.items() if f is not None}}
+    for doc, frequency in edits.items():
+        if frequency is None:
+            after.pop(doc, None)
+    assert searchindex._patch_postings(_encoded(before), edits) == _encoded(after)

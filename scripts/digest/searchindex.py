@@ -411,39 +411,65 @@ def _patch_line(line: str | None, term: str, changes: dict[int, dict[int, int | 
             name, _, postings = part.partition(":")
             fields[int(name, 36)] = postings
     for field_id, edits in changes.items():
-        freqs: dict[int, int] = {}
-        if field_id in fields:
-            doc = 0
-            for posting in fields[field_id].split(","):
-                delta, _, count = posting.partition("*")
-                doc += int(delta, 36)
-                freqs[doc] = int(count, 36) if count else 1
-        for doc, frequency in edits.items():
-            if frequency is None:
-                freqs.pop(doc, None)
-            else:
-                freqs[doc] = frequency
-        if not freqs:
+        patched = _patch_postings(fields.get(field_id, ""), edits)
+        if patched:
+            fields[field_id] = patched
+        else:
             fields.pop(field_id, None)
-            continue
-        parts, previous = [], 0
-        for doc in sorted(freqs):
-            n = freqs[doc]
-            parts.append(_b36(doc - previous) + ("" if n == 1 else "*" + _b36(n)))
-            previous = doc
-        fields[field_id] = ",".join(parts)
     if not fields:
         return None
     return "\t".join([term, *(f"{_b36(f)}:{fields[f]}" for f in sorted(fields))])
 
 
+def _patch_postings(postings: str, edits: dict[int, int | None]) -> str:
+    """A field's postings (see build-index.mjs) with each document of
+    ``edits`` given its frequency, or removed (None). Only the postings up to
+    the last edited document are decoded, and only those whose gap changes
+    are encoded again: a common word's list holds thousands."""
+    parts = postings.split(",") if postings else []
+    out: list[str] = []
+    doc = 0  # the id of the last posting read from ``parts``
+    emitted = 0  # the id of the last posting in ``out``
+    i = 0
+    for target in sorted(edits):
+        nid = -1
+        while i < len(parts):
+            part = parts[i]
+            star = part.find("*")
+            nid = doc + int(part if star < 0 else part[:star], 36)
+            if nid >= target:
+                break
+            out.append(part if emitted == doc else _b36(nid - emitted) + ("" if star < 0 else part[star:]))
+            emitted = doc = nid
+            i += 1
+        if i < len(parts) and nid == target:  # the document's old posting: replaced or removed
+            doc = nid
+            i += 1
+        frequency = edits[target]
+        if frequency is not None:
+            out.append(_b36(target - emitted) + ("" if frequency == 1 else "*" + _b36(frequency)))
+            emitted = target
+    if i < len(parts):
+        part = parts[i]
+        star = part.find("*")
+        nid = doc + int(part if star < 0 else part[:star], 36)
+        out.append(part if emitted == doc else _b36(nid - emitted) + ("" if star < 0 else part[star:]))
+        out.extend(parts[i + 1:])
+    return ",".join(out)
+
+
 _DIGITS: Final = "0123456789abcdefghijklmnopqrstuvwxyz"
+_SMALL: list[str] = []  # every number under 36 ** 3, in base 36, made on first use
 
 
 def _b36(n: int) -> str:
     """JavaScript's n.toString(36) for n >= 0."""
-    if n < 36:
-        return _DIGITS[n]
+    if not _SMALL:
+        _SMALL.extend(a + b + c for a in _DIGITS for b in _DIGITS for c in _DIGITS)
+        for k in range(36 * 36):  # without leading zeros
+            _SMALL[k] = _SMALL[k].lstrip("0") or "0"
+    if n < 46656:
+        return _SMALL[n]
     out = []
     while n:
         n, r = divmod(n, 36)
