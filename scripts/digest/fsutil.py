@@ -52,6 +52,15 @@ def atomic_write(target: Path, data: bytes) -> None:
         raise
 
 
+def write_unlinked(target: Path, data: bytes) -> None:
+    """Write ``data`` as a new file at ``target``: the file there may be a
+    hard link to a live edition (a staged tree links every unchanged file),
+    which writing into would change too."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.unlink(missing_ok=True)
+    target.write_bytes(data)
+
+
 def _libc_function(name: str) -> ctypes._NamedFuncPointer | None:
     """A C library function, or None where the platform lacks it."""
     try:

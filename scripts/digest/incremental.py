@@ -51,7 +51,7 @@ from typing import Any, Final
 from mkdocs.utils import get_build_date
 
 from digest.archive import entry_order, update_zip
-from digest.fsutil import atomic_write, new_folder, swap_in, tied_to_this_process
+from digest.fsutil import atomic_write, new_folder, swap_in, tied_to_this_process, write_unlinked
 from digest.guard import scan_text
 from digest.problems import BuildFailed
 from digest.render.search import SEARCH_PAGES
@@ -298,10 +298,7 @@ def _stage_from(live: Path, replaced: set[str], skip_prefixes: tuple[str, ...]) 
 
 
 def _put(stage: Path, name: str, data: bytes) -> None:
-    target = stage / name
-    target.parent.mkdir(parents=True, exist_ok=True)
-    target.unlink(missing_ok=True)  # a hard link to the live edition: never written into
-    target.write_bytes(data)
+    write_unlinked(stage / name, data)
 
 
 def _prune_empty(folder: Path) -> None:

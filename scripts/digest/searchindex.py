@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from digest.fsutil import atomic_write, give_back_memory, tied_to_this_process
+from digest.fsutil import atomic_write, give_back_memory, tied_to_this_process, write_unlinked
 from digest.problems import BuildFailed
 from digest.render.search import SEARCH_PAGES as PAGES
 from digest.render.search import SNIPPET
@@ -88,6 +88,17 @@ def decode_shard(text: str) -> list[tuple[str, dict[int, dict[int, int]]]]:
             data[int(field_id, 36)] = freqs
         entries.append((term, data))
     return entries
+
+
+def _raw_pages(pages_file: Path) -> Iterator[bytes]:
+    """The lines of pages.js that hold a document, as bytes."""
+    if not pages_file.exists():
+        return
+    with pages_file.open("rb") as f:
+        for line in f:
+            line = line.rstrip(b"\n").rstrip(b",")
+            if line.startswith(b"{"):
+                yield line
 
 
 def _pages(pages_file: Path) -> Iterator[tuple[bytes, dict[str, Any]]]:
@@ -226,10 +237,16 @@ def _with_ids(generated: list[tuple[str, dict[str, Any], bytes, str]],
     docs = sorted(({**shown, "id": ids[key], "key": key, "line": line} for key, shown, _, line in generated),
                   key=lambda d: d["id"])
     if hand is not None:
-        hand_ids = doc_ids([_key(d["location"]) for d in hand], space, ids.values())
-        docs += sorted(({**d, "id": hand_ids[_key(d["location"])], "key": _key(d["location"]),
-                         "line": _digest(_fields(d))} for d in hand), key=lambda d: d["id"])
+        docs += _hand_with_ids(hand, space, ids.values())
     return docs, space
+
+
+def _hand_with_ids(hand: list[dict[str, Any]], space: int, taken: Iterable[int]) -> list[dict[str, Any]]:
+    """The hand-written pages' documents in id order, with ``id``, ``key`` and
+    ``line`` (the hash of their fields), after the generated pages' ids."""
+    ids = doc_ids([_key(d["location"]) for d in hand], space, taken)
+    return sorted(({**d, "id": ids[_key(d["location"])], "key": _key(d["location"]), "line": _digest(_fields(d))}
+                   for d in hand), key=lambda d: d["id"])
 
 
 # What a built index's folder holds besides shards/ and vectors.txt: the
@@ -267,11 +284,12 @@ def _header(lengths: dict[int, list[int]], space: int) -> str:
         "serializationVersion": 2}, separators=(",", ":"))
 
 
-def _finish_folder(folder: Path, docs: list[dict[str, Any]], space: int, vectors: bytes) -> None:
-    """Write the header and the record beside the shards and vectors.txt."""
+def _finish_folder(folder: Path, docs: list[dict[str, Any]], space: int, vectors: bytes, hand: set[str]) -> None:
+    """Write the header and the record beside the shards and vectors.txt;
+    ``hand``: the keys of the hand-written pages."""
     (folder / "header.json").write_text(_header(_lengths(vectors), space), encoding="utf-8")
     record = {"version": RECORD_VERSION, "space": space,
-              "docs": [[d["key"], d["id"], d["line"], "terms" in d,
+              "docs": [[d["key"], d["id"], d["line"], d["key"] in hand,
                         [d["location"], d["title"], d["snippet"], d.get("tags") or []]] for d in docs]}
     atomic_write(folder / RECORD, json.dumps(record, ensure_ascii=False).encode("utf-8"))
 
@@ -321,9 +339,7 @@ class IndexBuild:
         order and the folder holding header.json and shards/."""
         hand = hand_written_documents(site, {d["location"] for d in self.generated})
         space = id_space(len(self.generated))
-        hand_ids = doc_ids([_key(d["location"]) for d in hand], space, (d["id"] for d in self.generated))
-        hand = sorted(({**d, "id": hand_ids[_key(d["location"])], "key": _key(d["location"]),
-                        "line": _digest(_fields(d))} for d in hand), key=lambda d: d["id"])
+        hand = _hand_with_ids(hand, space, (d["id"] for d in self.generated))
         extra = _payload(hand)
         docs = self.generated + [{k: v for k, v in d.items() if k != "text"} for d in hand]
         done = self.cache / f"search-{self.first_hash}-{_hash(extra)}"
@@ -335,7 +351,7 @@ class IndexBuild:
         assert self.proc is not None
         finish_builder(self.proc, extra, self.work)
         self.proc = None
-        _finish_folder(self.work, docs, space, (self.work / "vectors.txt").read_bytes())
+        _finish_folder(self.work, docs, space, (self.work / "vectors.txt").read_bytes(), {d["key"] for d in hand})
         for old in self.cache.glob("search-*"):  # one edition's build feeds the other; keep the latest only
             if old != self.work:
                 shutil.rmtree(old) if old.is_dir() else old.unlink()
@@ -518,7 +534,7 @@ def update_index(project_root: Path, pages_file: Path, site: Path, live: Path, *
         old = {key: (doc_id, line, hand, shown) for key, doc_id, line, hand, shown in record["docs"]}
         shown_before = [{"id": doc_id, "location": shown[0], "title": shown[1], "snippet": shown[2], "tags": shown[3]}
                         for doc_id, _, _, shown in old.values()]
-        if live.read_bytes() != _index_script(shown_before, previous).encode("utf-8"):
+        if live.read_bytes() != _index_script(shown_before, previous, _shard_names(previous)).encode("utf-8"):
             return None
         old_vectors = _vector_lines((previous / "vectors.txt").read_bytes())
     except (OSError, ValueError, TypeError, KeyError):
@@ -552,8 +568,8 @@ def update_index(project_root: Path, pages_file: Path, site: Path, live: Path, *
     now = {d["key"]: d for d in docs}
     changed = [d for d in docs if d["key"] not in old or old[d["key"]][1] != d["line"]
                or old[d["key"]][0] != d["id"]]
-    gone = [doc_id for key, (doc_id, line, _, _) in old.items()
-            if key not in now or now[key]["id"] != doc_id or now[key]["line"] != line]
+    gone = {doc_id for key, (doc_id, line, _, _) in old.items()
+            if key not in now or now[key]["id"] != doc_id or now[key]["line"] != line}
     # A page that only moved to another id was not parsed above: its text is
     # read again (a key that joined its chain of collisions moved it).
     moved = {d["line"] for d in changed if d["key"] not in new_fields}
@@ -582,7 +598,7 @@ def update_index(project_root: Path, pages_file: Path, site: Path, live: Path, *
             for (term, field), frequency in _vector(vector).items():
                 edits.setdefault(term, {}).setdefault(field, {})[doc_id] = frequency
         # A document whose id stayed: drop the edits that change nothing.
-        for doc_id in set(gone) & set(fresh):
+        for doc_id in gone & fresh.keys():
             before = _vector(old_vectors[doc_id])
             for (term, field), frequency in before.items():
                 if edits.get(term, {}).get(field, {}).get(doc_id, -1) == frequency:
@@ -616,11 +632,11 @@ def update_index(project_root: Path, pages_file: Path, site: Path, live: Path, *
                 changed_shards.add(shard)
             elif source.is_file():
                 removed_shards.add(shard)
-        vectors = {k: v for k, v in old_vectors.items() if k not in set(gone)}
+        vectors = {k: v for k, v in old_vectors.items() if k not in gone}
         vectors.update(fresh)
         joined = b"\n".join(vectors[k] for k in sorted(vectors))
         (work / "vectors.txt").write_bytes(joined)
-        _finish_folder(work, docs, space, joined)
+        _finish_folder(work, docs, space, joined, {_key(d["location"]) for d in hand})
         done = work.with_name(work.name.removesuffix(".building"))
         shutil.rmtree(done, ignore_errors=True)
         work.rename(done)
@@ -633,25 +649,18 @@ def update_index(project_root: Path, pages_file: Path, site: Path, live: Path, *
     return Update(docs, done, changed_shards, removed_shards, len(changed))
 
 
-def _raw_pages(pages_file: Path) -> Iterator[bytes]:
-    if not pages_file.exists():
-        return
-    with pages_file.open("rb") as f:
-        for line in f:
-            line = line.rstrip(b"\n").rstrip(b",")
-            if line.startswith(b"{"):
-                yield line
-
-
 # How the index's two kinds of file begin: a fixed assignment of one JSON
 # value (the worker reads these names). The guard recognises the same shapes.
 INDEX_ASSIGN: Final = "self.__digestSearch = "
 SHARD_ASSIGN: Final = "(self.__digestShards = self.__digestShards || {{}})[{name}] = "  # name: a JSON string
 
 
-def _index_script(docs: list[dict[str, Any]], built: Path) -> str:
+def _shard_names(built: Path) -> list[str]:
+    return sorted(p.stem for p in (built / "shards").glob("*.txt"))
+
+
+def _index_script(docs: list[dict[str, Any]], built: Path, shards: list[str]) -> str:
     """search/digest_index.js: the result list, the header, the shards' names."""
-    shards = sorted(p.stem for p in (built / "shards").glob("*.txt"))
     # The result list, by document id (the worker looks results up by id).
     display = {d["id"]: [d["location"], d["title"], d["snippet"], d.get("tags") or []]
                for d in sorted(docs, key=lambda d: d["id"])}
@@ -672,9 +681,9 @@ def write_search_index(site: Path, docs: list[dict[str, Any]], built: Path,
     index; with ``only``, write only those shards (the others are the
     previous index's, already in ``site``) and delete ``removed``. The files
     written, relative to ``site``."""
-    shards = sorted(p.stem for p in (built / "shards").glob("*.txt"))
+    shards = _shard_names(built)
     written = ["search/digest_index.js", "search/search_index.json"]
-    _replace(site / "search" / "digest_index.js", _index_script(docs, built))
+    _replace(site / "search" / "digest_index.js", _index_script(docs, built, shards))
     folder = site / "search" / "shards"
     folder.mkdir(exist_ok=True)
     for name in shards if only is None else sorted(only):
@@ -695,6 +704,4 @@ def write_search_index(site: Path, docs: list[dict[str, Any]], built: Path,
 
 
 def _replace(path: Path, text: str) -> None:
-    """Write a new file: the one there may be a hard link to a live edition."""
-    path.unlink(missing_ok=True)
-    path.write_text(text, encoding="utf-8")
+    write_unlinked(path, text.encode("utf-8"))

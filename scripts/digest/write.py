@@ -46,13 +46,6 @@ def _read_manifest(docs: Path, owned: str) -> dict[str, object]:
     return data if isinstance(data, dict) else {"files": {p: None for p in data}}
 
 
-def read_manifest(docs: Path, owned: str) -> set[str]:
-    """The paths the generator wrote last time (relative to docs/)."""
-    files = _read_manifest(docs, owned).get("files") or {}
-    assert isinstance(files, dict)
-    return set(files)
-
-
 def manifest_stats(docs: Path, owned: str) -> dict[str, list[int | str] | None]:
     """Each generated file's size, time and content hash as the last run
     left it (paths relative to docs/); the incremental build compares two of
@@ -124,7 +117,10 @@ def write_tree(docs: Path, files: dict[str, str | bytes], owned: str = "digest",
     recover(live)
     staging_prefix = f".{owned}.staging-"
     clear_stale(docs, staging_prefix)
-    previous = read_manifest(docs, owned)
+    # The last run's files, each with its size, time and hash: read once.
+    recorded = _read_manifest(docs, owned).get("files") or {}
+    assert isinstance(recorded, dict)
+    previous = set(recorded)
     foreign = sorted(p for p in files if p not in previous and (docs / p).exists())
     if foreign:
         raise WriteRefused(
@@ -134,7 +130,6 @@ def write_tree(docs: Path, files: dict[str, str | bytes], owned: str = "digest",
     written: list[str] = []
     unchanged: list[str] = []
     hashes: dict[str, str] = {}
-    recorded = manifest_stats(docs, owned)
     base = f"{docs}{os.sep}"  # plain strings: pathlib costs more than the I/O at 10,000 files
     for path, content in files.items():
         data = content.encode("utf-8") if isinstance(content, str) else content
