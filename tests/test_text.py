@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import re
+
 import markdown
+from hypothesis import given
+from hypothesis import strategies as st
 
 from digest.text import (
     Fix,
@@ -30,6 +34,29 @@ def test_paragraphs_split_on_blank_lines_only() -> None:
 def test_corrections_prefer_the_longer_key_and_keep_the_rest() -> None:
     segments = apply_corrections("Lham Aliyev met Lham.", {"Lham": "X", "Lham Aliyev": "İlham Aliyev"})
     assert segments == (Fix("Lham Aliyev", "İlham Aliyev"), " met ", Fix("Lham", "X"), ".")
+
+
+def _by_pattern(paragraph: str, corrections: dict[str, str]) -> tuple[object, ...]:
+    """The definition: one regular expression, longer keys first."""
+    keys = sorted((k for k in corrections if k), key=lambda k: (-len(k), k))
+    if not any(k in paragraph for k in keys):
+        return (paragraph,)
+    out: list[object] = []
+    pos = 0
+    for m in re.finditer("|".join(map(re.escape, keys)), paragraph):
+        if m.start() > pos:
+            out.append(paragraph[pos:m.start()])
+        out.append(Fix(m.group(0), corrections[m.group(0)]))
+        pos = m.end()
+    if pos < len(paragraph):
+        out.append(paragraph[pos:])
+    return tuple(out)
+
+
+@given(st.text(alphabet="abL ", max_size=40),
+       st.dictionaries(st.text(alphabet="abL ", min_size=1, max_size=4), st.just("X"), max_size=5))
+def test_corrections_split_as_one_pattern_of_the_keys_would(paragraph: str, corrections: dict[str, str]) -> None:
+    assert apply_corrections(paragraph, corrections) == _by_pattern(paragraph, corrections)
 
 
 def test_quote_found_across_wraps_and_typographic_quotes() -> None:
