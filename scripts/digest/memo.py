@@ -11,7 +11,10 @@ the bytes it was computed from:
 - ``mentions``: the entities the article's text mentions, for its text and
   corrections and every spelling the registry and the annotations know;
 - ``damage``: the words of an article's text that look damaged, for its
-  text, its corrections and those spellings.
+  text, its corrections and those spellings;
+- ``related``: the related articles of every article, for the facets
+  (date, entities, topics, regions) and chosen ``related`` of all of them
+  and the names shown in the reasons (one entry: the ranking is global).
 
 It is an optimisation, never a source of truth. Every key is a hash of the
 inputs, so a stale entry is never found, only missed. The file carries the
@@ -38,7 +41,7 @@ from digest.fsutil import atomic_write
 
 MEMO_FILE: Final = Path(".digest-cache") / "learned.pickle"
 _MAGIC: Final = b"briefing-digest memo 1\n"
-TABLES: Final = ("annotation", "placed", "mentions", "damage")
+TABLES: Final = ("annotation", "placed", "mentions", "damage", "related")
 _MISS: Final = object()
 
 # What the restricted loader may build: plain data, dates, and the library's
@@ -46,6 +49,7 @@ _MISS: Final = object()
 _ALLOWED: Final = {
     ("datetime", "date"), ("datetime", "datetime"), ("datetime", "timezone"), ("datetime", "timedelta"),
     ("digest.problems", "Problem"), ("digest.problems", "Severity"), ("digest.damage", "Damage"),
+    ("digest.connect", "Related"),
     ("builtins", "set"), ("builtins", "frozenset"),
 }
 
