@@ -169,7 +169,7 @@ def plan(root: Path, docs: Path, outputs: dict[str, Path]) -> Plan:
         return Plan("full", "the editions were changed or removed since the last build", docs_stats=stats,
                     context=context)
     old: dict[str, Any] = state["docs"]
-    changed = sorted(p for p in stats if old.get(p) != stats[p])
+    changed = sorted(p for p in stats if _content(old.get(p)) != _content(stats[p]))
     gone = sorted(p for p in old if p not in stats)
     if not changed and not gone:
         return Plan("none", "nothing changed since the last build", docs_stats=stats, context=context)
@@ -178,6 +178,12 @@ def plan(root: Path, docs: Path, outputs: dict[str, Path]) -> Plan:
     return Plan("incremental", f"{len(pages)} changed page(s), {len(removed_pages)} removed",
                 pages, removed_pages, tuple(p for p in changed if not p.endswith(".md")),
                 tuple(p for p in gone if not p.endswith(".md")), stats, context)
+
+
+def _content(entry: Any) -> Any:
+    """What says a generated file changed: its size, time and hash; not the
+    page's key (digest.render.reuse), which may change with the same bytes."""
+    return entry[:3] if isinstance(entry, list) else entry
 
 
 def html_name(page: str) -> str:

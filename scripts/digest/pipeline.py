@@ -21,7 +21,7 @@ from digest.archive import zip_tree
 from digest.audience import Settings, read_settings, restrict
 from digest.fsutil import clear_stale, give_back_memory, new_folder, project_lock, recover, swap_in
 from digest.load import Limits, load
-from digest.memo import MEMO_FILE, Memo, open_memo, save_memo
+from digest.memo import MEMO_FILE, Memo, generator_version, open_memo, save_memo
 from digest.model import Delivery, Digest, build
 from digest.printed import print_briefs
 from digest.problems import BuildFailed, CheckFailed, Problem, Severity
@@ -30,11 +30,12 @@ from digest.reading import Refused, links_leaving, read_file
 from digest.render import HOME_SNIPPET, render_all
 from digest.render.common import BRIEFS
 from digest.render.feeds import render_feeds
+from digest.render.reuse import Page, Reuse
 from digest.render.search import SEARCH_PAGES, search_script
 from digest.searchindex import location
 from digest.site import mkdocs_build, offline_from_hosted, offline_page, offline_rewriter, site_settings
 from digest.validate import validate
-from digest.write import WriteReport, is_fresh, manifest_stats, write_tree
+from digest.write import WriteReport, is_fresh, manifest_stats, reusable, write_tree
 
 SHIM_SOURCE = Path("node_modules/iframe-worker/shim/index.js")
 # Served from the site itself; Material's offline plugin then skips its CDN copy
@@ -128,7 +129,7 @@ def check(project: Project, options: Options | None = None, memo: Memo | None = 
     return Checked(digest, tuple(problems))
 
 
-def plan(project: Project, digest: Digest, progress: Progress = QUIET) -> dict[str, str | bytes]:
+def plan(project: Project, digest: Digest, progress: Progress = QUIET, reuse: Reuse | None = None) -> dict[str, Page]:
     """Everything the generator owns under docs/: pages plus the served shim.
 
     Pages are held as UTF-8 bytes (see render_all). The search documents are
@@ -137,7 +138,7 @@ def plan(project: Project, digest: Digest, progress: Progress = QUIET) -> dict[s
     moment is not added to the pages' memory.
     """
     script = search_script(digest)
-    files: dict[str, str | bytes] = render_all(digest, progress, encoded=True)
+    files: dict[str, Page] = render_all(digest, progress, encoded=True, reuse=reuse)
     for target, source in ASSETS.items():
         if not (project.root / source).is_file():
             raise BuildFailed(f"{source} is missing: run 'make setup' (it runs 'npm ci') first")
@@ -205,9 +206,13 @@ def up_to_date(project: Project, options: Options) -> bool:
 def generate(project: Project, digest: Digest, options: Options | None = None) -> WriteReport:
     options = options or Options()
     stamp = fingerprint(project, options)
-    files = plan(project, digest, options.progress)
+    # Pages made from the same inputs as the last run's are kept, not
+    # rendered again (digest.render.reuse); every key holds the generator's
+    # version and the delivery settings.
+    reuse = Reuse(f"{generator_version()}\0{digest.delivery!r}", reusable(project.docs))
+    files = plan(project, digest, options.progress, reuse)
     with options.progress.step("writing docs/digest/", len(files)):
-        return write_tree(project.docs, files, fingerprint=stamp)
+        return write_tree(project.docs, files, fingerprint=stamp, keys=reuse.keys)
 
 
 FEEDS_STEP = "making the feeds"

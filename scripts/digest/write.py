@@ -20,6 +20,7 @@ from pathlib import Path
 
 from digest.fsutil import atomic_write, clear_stale, recover, swap_in
 from digest.problems import WriteRefused
+from digest.render.reuse import Kept, Page
 
 MANIFEST = ".digest-manifest.json"  # a dot-file: MkDocs never publishes it
 
@@ -55,6 +56,20 @@ def manifest_stats(docs: Path, owned: str) -> dict[str, list[int | str] | None]:
     except (OSError, ValueError):
         return {}
     return dict(files) if isinstance(files, dict) else {}
+
+
+def reusable(docs: Path, owned: str = "digest") -> dict[str, str]:
+    """Each keyed page the last run wrote (digest.render.reuse) whose file
+    still has the size and time it had then, with its key."""
+    try:
+        files = _read_manifest(docs, owned).get("files")
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(files, dict):
+        return {}
+    base = f"{docs}{os.sep}"
+    return {p: st[3] for p, st in files.items()
+            if isinstance(st, list) and len(st) == 4 and isinstance(st[3], str) and _stat(base + p) == st[:2]}
 
 
 def _stat(path: Path | str) -> list[int] | None:
@@ -103,9 +118,15 @@ def _link_or_copy(src: Path, dst: Path) -> None:
         shutil.copy2(src, dst)
 
 
-def write_tree(docs: Path, files: dict[str, str | bytes], owned: str = "digest", fingerprint: str = "") -> WriteReport:
+def write_tree(docs: Path, files: dict[str, Page], owned: str = "digest", fingerprint: str = "",
+               keys: dict[str, str] | None = None) -> WriteReport:
     """Make ``docs/<owned>/`` hold ``files`` (paths relative to docs/) plus any
-    files in it that the generator did not create, which are kept untouched."""
+    files in it that the generator did not create, which are kept untouched.
+
+    A file given as KEPT is the one the last run wrote, left as it is (it
+    must still have its recorded size and time: see :func:`reusable`).
+    ``keys``: the pages' keys, recorded for the next run's :func:`reusable`."""
+    keys = keys or {}
     folded: dict[str, str] = {}
     for path in files:
         _check_path(path, owned)
@@ -132,6 +153,13 @@ def write_tree(docs: Path, files: dict[str, str | bytes], owned: str = "digest",
     hashes: dict[str, str] = {}
     base = f"{docs}{os.sep}"  # plain strings: pathlib costs more than the I/O at 10,000 files
     for path, content in files.items():
+        if isinstance(content, Kept):
+            last = recorded.get(path)
+            if not (isinstance(last, list) and len(last) >= 3 and _stat(base + path) == last[:2]):
+                raise WriteRefused(f"docs/{path} changed while the digest was being generated; run the build again")
+            hashes[path] = last[2]
+            unchanged.append(path)
+            continue
         data = content.encode("utf-8") if isinstance(content, str) else content
         hashes[path] = digest = _content_hash(data)
         # Only a file the last run wrote can be unchanged (any other that
@@ -141,7 +169,7 @@ def write_tree(docs: Path, files: dict[str, str | bytes], owned: str = "digest",
         same = False
         if path in previous:
             last = recorded.get(path)
-            if isinstance(last, list) and len(last) == 3 and last[2] == digest and _stat(base + path) == last[:2]:
+            if isinstance(last, list) and len(last) >= 3 and last[2] == digest and _stat(base + path) == last[:2]:
                 same = True
             else:
                 try:
@@ -153,7 +181,7 @@ def write_tree(docs: Path, files: dict[str, str | bytes], owned: str = "digest",
     removed = sorted(p for p in previous - set(files) if (docs / p).is_file())
     if not written and not removed:
         # Nothing to swap; only remember the fingerprint so the next run can skip.
-        stats = {p: _with_hash(_stat(docs / p), hashes[p]) for p in sorted(files)}
+        stats = {p: _with_hash(_stat(docs / p), hashes[p], keys.get(p)) for p in sorted(files)}
         atomic_write(live / MANIFEST, _manifest(fingerprint, stats))
         return WriteReport((), len(unchanged), ())
 
@@ -172,11 +200,12 @@ def write_tree(docs: Path, files: dict[str, str | bytes], owned: str = "digest",
             _link_or_copy(docs / path, folders.for_file(stage / path[len(owned) + 1:]))
         for path in written:
             content = files[path]
+            assert not isinstance(content, Kept)  # a kept file is unchanged
             target = folders.for_file(stage / path[len(owned) + 1:])
             # Encoded again rather than kept from the comparison above: holding
             # every page twice would cost hundreds of MB at 10,000 articles.
             target.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
-        stats = {p: _with_hash(_stat(stage / p[len(owned) + 1:]), hashes[p]) for p in sorted(files)}
+        stats = {p: _with_hash(_stat(stage / p[len(owned) + 1:]), hashes[p], keys.get(p)) for p in sorted(files)}
         atomic_write(stage / MANIFEST, _manifest(fingerprint, stats))
         _fsync_tree(stage)
         swap_in(stage, live)
@@ -186,8 +215,11 @@ def write_tree(docs: Path, files: dict[str, str | bytes], owned: str = "digest",
     return WriteReport(tuple(written), len(unchanged), tuple(removed))
 
 
-def _with_hash(stat: list[int] | None, digest: str) -> list[int | str] | None:
-    return None if stat is None else [*stat, digest]
+def _with_hash(stat: list[int] | None, digest: str, key: str | None) -> list[int | str] | None:
+    """A manifest entry: size, time, content hash and, for a keyed page, its key."""
+    if stat is None:
+        return None
+    return [*stat, digest, key] if key else [*stat, digest]
 
 
 def _manifest(fingerprint: str, stats: dict[str, list[int | str] | None]) -> bytes:

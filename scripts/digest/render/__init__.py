@@ -31,6 +31,7 @@ from digest.render.common import (
 )
 from digest.render.editions import months, render_edition, render_editions_index, render_home, render_month, render_unreviewed
 from digest.render.hubs import (
+    HUB_PAGE_SIZE,
     draw_entity_charts,
     entity_chart,
     hub_pages,
@@ -40,14 +41,18 @@ from digest.render.hubs import (
 )
 from digest.render.marking import audience_note, mark_pages
 from digest.render.overview import overview, render_grades, render_timeline
+from digest.render.reuse import KEPT, Page, Reuse
 
 HOME_SNIPPET = f"{ROOT}/home.md"
 CHARTS_BESIDE: Final = 40  # fewer charts are drawn in this process: a child takes about 0.3 s to start
 
 
-def render_all(digest: Digest, progress: Progress = QUIET, *, encoded: bool = False) -> dict[str, str | bytes]:
+def render_all(digest: Digest, progress: Progress = QUIET, *, encoded: bool = False,
+               reuse: Reuse | None = None) -> dict[str, Page]:
     """Every generated page (Markdown) and chart (SVG), keyed by its path
     relative to ``docs/``; with ``encoded``, every page as UTF-8 bytes.
+    With ``reuse``, a page the last run wrote from the same inputs is
+    :data:`KEPT` instead of rendered (digest.render.reuse).
 
     Encoded, each page is held as bytes from the moment it is rendered:
     nearly every page has a character beyond Latin-1 (a typographic quote, a
@@ -55,10 +60,12 @@ def render_all(digest: Digest, progress: Progress = QUIET, *, encoded: bool = Fa
     At 10,000 long articles (630 MB of Markdown) that was 400 MB more at the
     peak of the run.
     """
-    pages: dict[str, str | bytes] = {}
+    pages: dict[str, Page] = {}
+    if reuse is not None:
+        reuse.start(digest)
     progress.start("rendering pages", len(digest.articles) + sum(len(digest.hubs(k)) for k in HUB_FOLDERS))
 
-    def put(path: str, text: str | bytes) -> None:
+    def put(path: str, text: Page) -> None:
         # Two pages on one path would silently lose one of them.
         if path in pages:
             raise ValueError(f"two pages render to {path}")
@@ -69,13 +76,19 @@ def render_all(digest: Digest, progress: Progress = QUIET, *, encoded: bool = Fa
     # while this one renders the pages, unless they are too few to be worth
     # one or only one core is available.
     wanted = [c for c in (entity_chart(digest, hub) for hub in digest.hubs("entity").values()) if c]
+    if reuse is not None:
+        # A chart is a function of what it shows.
+        kept = {path for path, title, rows in wanted if reuse.keep(path, (title, rows))}
+        wanted = [c for c in wanted if c[0] not in kept]
+        for path in kept:
+            put(path, KEPT)
     if len(wanted) >= CHARTS_BESIDE and usable_cores() > 1:
         with spawned_pool(1) as pool:
             drawn = pool.submit(draw_entity_charts, wanted)
-            _render_pages(digest, put, progress)
+            _render_pages(digest, put, progress, reuse)
             svgs = drawn.result()
     else:
-        _render_pages(digest, put, progress)
+        _render_pages(digest, put, progress, reuse)
         svgs = draw_entity_charts(wanted)
     for path, data in svgs.items():
         put(path, data)
@@ -83,7 +96,7 @@ def render_all(digest: Digest, progress: Progress = QUIET, *, encoded: bool = Fa
     return mark_pages(digest, dict(sorted(pages.items())))
 
 
-def _render_pages(digest: Digest, put: Callable[[str, str | bytes], None], progress: Progress) -> None:
+def _render_pages(digest: Digest, put: Callable[[str, Page], None], progress: Progress, reuse: Reuse | None) -> None:
     put(HOME_SNIPPET, audience_note(digest) + render_home(digest))
     put(EDITIONS, render_editions_index(digest))
     put(GRADES, render_grades(digest))
@@ -99,14 +112,19 @@ def _render_pages(digest: Digest, put: Callable[[str, str | bytes], None], progr
         older = dates[i + 1] if i + 1 < len(dates) else None
         put(edition_path(date), render_edition(digest, date, ids, newer, older))
     for article in digest.articles.values():
-        put(article_path(article.id), render_article(digest, article))
+        path = article_path(article.id)
+        put(path, KEPT if reuse is not None and reuse.article(digest, article, path) else render_article(digest, article))
         progress.advance()
     for key, group in months(digest):
         put(month_path(key), render_month(digest, key, group))
     for kind in HUB_FOLDERS:
         put(hub_index_path(kind), render_hub_index(digest, kind))
         for hub in digest.hubs(kind).values():
-            put(hub_path(hub), render_hub(digest, hub))
+            path = hub_path(hub)
+            put(path, KEPT if reuse is not None and reuse.hub(digest, hub, 1, path, HUB_PAGE_SIZE) else
+                render_hub(digest, hub))
             for number in range(2, hub_pages(hub) + 1):
-                put(hub_page_path(hub, number), render_hub_page(digest, hub, number))
+                path = hub_page_path(hub, number)
+                put(path, KEPT if reuse is not None and reuse.hub(digest, hub, number, path, HUB_PAGE_SIZE) else
+                    render_hub_page(digest, hub, number))
             progress.advance()

@@ -19,9 +19,14 @@ from typing import Final
 from digest.model import Digest
 from digest.render.common import HUB_FOLDERS, article_path, hub_page_path, hub_path
 from digest.render.hubs import hub_pages
+from digest.render.reuse import Page
 from digest.schema import TLP_LABELS, tlp_rank
 
 _LINKED: Final = re.compile(r"articles/([A-Za-z0-9._-]+)\.html")
+# From one article's page to another the link is relative to the folder
+# both live in: "beta.html", without "articles/".
+_LINKED_BESIDE: Final = re.compile(r'href="([A-Za-z0-9._-]+)\.html[#"]')
+_ARTICLES: Final = article_path("x").rpartition("/")[0]
 _FRONT: Final = re.compile(r"\A---\n.*?\n---\n", re.S)
 
 
@@ -48,9 +53,11 @@ def audience_note(digest: Digest) -> str:
             f"it holds only items marked {', '.join('TLP:' + x for x in wider)}.</p>\n\n")
 
 
-def mark_pages(digest: Digest, pages: Mapping[str, str | bytes]) -> dict[str, str | bytes]:
+def mark_pages(digest: Digest, pages: Mapping[str, Page]) -> dict[str, Page]:
     """Every Markdown page with its label at the top (after the front matter)
-    and the bottom; pages unchanged when no item is marked."""
+    and the bottom; pages unchanged when no item is marked. A page kept from
+    the last run (digest.render.reuse) is kept: it was marked then, and its
+    key holds every label."""
     labels = {a.id: a.tlp for a in digest.articles.values()}
     if not any(labels.values()):
         return dict(pages)
@@ -63,13 +70,15 @@ def mark_pages(digest: Digest, pages: Mapping[str, str | bytes]) -> dict[str, st
             hubs[hub_path(hub)] = label
             for number in range(2, hub_pages(hub) + 1):
                 hubs[hub_page_path(hub, number)] = label
-    out: dict[str, str | bytes] = {}
+    out: dict[str, Page] = {}
     for path, content in pages.items():
-        if not path.endswith(".md"):
+        if not path.endswith(".md") or not isinstance(content, str | bytes):
             out[path] = content
             continue
         text = content.decode("utf-8") if isinstance(content, bytes) else content
         linked = {m.group(1) for m in _LINKED.finditer(text)}
+        if path.rpartition("/")[0] == _ARTICLES:
+            linked.update(m.group(1) for m in _LINKED_BESIDE.finditer(text))
         own = owners.get(path)
         if own:
             linked.add(own)

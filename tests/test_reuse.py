@@ -1,0 +1,133 @@
+"""Pages made from the same inputs as the last run's are kept, not rendered
+again (digest.render.reuse; issue 17): after an edit, only the pages whose
+inputs changed are rendered, and the result is what a run from nothing
+writes."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import digest.render as render
+from digest.pipeline import Options, Project, run_build
+
+from .conftest import FIXTURE_CORPUS, make_project
+
+
+def tree(root: Path) -> dict[str, bytes]:
+    docs = root / "docs" / "digest"
+    return {p.relative_to(docs).as_posix(): p.read_bytes() for p in sorted(docs.rglob("*"))
+            if p.is_file() and p.name != ".digest-manifest.json"}
+
+
+@pytest.fixture
+def rendered(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
+    """How many times each article's and hub's page is rendered."""
+    calls: Counter[str] = Counter()
+    real_article, real_hub = render.render_article, render.render_hub
+
+    def article(digest: Any, a: Any) -> str:
+        calls[f"article:{a.id}"] += 1
+        return real_article(digest, a)
+
+    def hub(digest: Any, h: Any) -> str:
+        calls[f"{h.kind}:{h.key}"] += 1
+        return real_hub(digest, h)
+
+    monkeypatch.setattr(render, "render_article", article)
+    monkeypatch.setattr(render, "render_hub", hub)
+    return calls
+
+
+def generate(root: Path) -> None:
+    run_build(Project(root), Options(), site=False)
+
+
+def edit(root: Path, name: str, old: str, new: str) -> None:
+    path = root / "seeds" / name
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+
+
+def fresh(root: Path, where: Path) -> dict[str, bytes]:
+    clean = make_project(where, root / "seeds")
+    generate(clean)
+    return tree(clean)
+
+
+def test_a_title_change_renders_its_page_and_those_that_show_the_title(tmp_path: Path, rendered: Counter[str]) -> None:
+    root = make_project(tmp_path / "p", FIXTURE_CORPUS / "seeds")
+    generate(root)
+    first = dict(rendered)
+    assert first and all(n == 1 for n in first.values())
+    rendered.clear()
+    edit(root, "alpha.yml", "title: ROKETSAN opens", "title: ROKETSAN opens, says a new title,")
+    generate(root)
+    again = set(rendered)
+    # Its own page and every hub that lists it; an article whose related
+    # list shows it; not the others.
+    assert "article:alpha" in again
+    assert "topic:defense industry" in again and "source:example wire" in again
+    assert "article:gamma" not in again
+    for name in again:
+        if name.startswith("article:") and name != "article:alpha":
+            page = root / f"docs/digest/articles/{name.removeprefix('article:')}.md"
+            assert "alpha.html" in page.read_text(encoding="utf-8"), name
+    assert len(again) < len(first)
+    assert tree(root) == fresh(root, tmp_path / "clean")
+
+
+def test_nothing_is_rendered_again_when_nothing_it_shows_changed(tmp_path: Path, rendered: Counter[str]) -> None:
+    root = make_project(tmp_path / "p", FIXTURE_CORPUS / "seeds")
+    generate(root)
+    rendered.clear()
+    # A change that no page shows: the same bytes, a new time.
+    path = root / "seeds" / "alpha.yml"
+    path.write_text(path.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    generate(root)
+    assert not rendered
+
+
+def test_a_label_change_relabels_every_page_that_shows_the_article(tmp_path: Path, rendered: Counter[str]) -> None:
+    root = make_project(tmp_path / "p", FIXTURE_CORPUS / "seeds")
+    edit(root, "alpha.yml", "importance: high", "importance: high\ntlp: GREEN")
+    generate(root)
+    edit(root, "alpha.yml", "tlp: GREEN", "tlp: AMBER")
+    generate(root)
+    # Every page that links alpha takes the stricter label.
+    linking = [p for p in (root / "docs/digest/articles").glob("*.md")
+               if p.stem != "alpha" and "alpha.html" in p.read_text(encoding="utf-8")]
+    assert linking
+    for page in linking:
+        assert f"article:{page.stem}" in rendered
+        assert "TLP:AMBER" in page.read_text(encoding="utf-8"), page
+    assert tree(root) == fresh(root, tmp_path / "clean")
+
+
+def test_a_page_edited_by_hand_is_rendered_again(tmp_path: Path, rendered: Counter[str]) -> None:
+    root = make_project(tmp_path / "p", FIXTURE_CORPUS / "seeds")
+    generate(root)
+    page = root / "docs/digest/articles/gamma.md"
+    page.write_text("edited by hand\n", encoding="utf-8")
+    rendered.clear()
+    edit(root, "alpha.yml", "importance: high", "importance: low")
+    generate(root)
+    assert "article:gamma" in rendered
+    assert tree(root) == fresh(root, tmp_path / "clean")
+
+
+def test_another_generator_renders_every_page_again(tmp_path: Path, rendered: Counter[str],
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    root = make_project(tmp_path / "p", FIXTURE_CORPUS / "seeds")
+    generate(root)
+    every = set(rendered)
+    rendered.clear()
+    import digest.pipeline as pipeline
+    monkeypatch.setattr(pipeline, "generator_version", lambda: "another version")
+    edit(root, "alpha.yml", "importance: high", "importance: low")
+    generate(root)
+    assert set(rendered) == every
