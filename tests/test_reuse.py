@@ -131,3 +131,48 @@ def test_another_generator_renders_every_page_again(tmp_path: Path, rendered: Co
     edit(root, "alpha.yml", "importance: high", "importance: low")
     generate(root)
     assert set(rendered) == every
+
+
+def test_the_ranking_of_related_articles_is_reused_until_a_facet_changes(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    import digest.model as model
+    ranked: list[int] = []
+    real = model.rank_related
+
+    def rank(*args: Any) -> Any:
+        ranked.append(1)
+        return real(*args)
+
+    monkeypatch.setattr(model, "rank_related", rank)
+    root = make_project(tmp_path / "p", FIXTURE_CORPUS / "seeds")
+    generate(root)
+    assert len(ranked) == 1
+    edit(root, "alpha.yml", "title: ROKETSAN opens", "title: ROKETSAN now opens")
+    generate(root)
+    assert len(ranked) == 1  # a title is not a facet: the last ranking stands
+    edit(root, "alpha.yml", "topics: [Defense Industry]", "topics: [Defense Industry, Exports]")
+    generate(root)
+    assert len(ranked) == 2
+    assert tree(root) == fresh(root, tmp_path / "clean")
+
+
+def test_only_the_feeds_that_list_a_changed_article_are_made_again(tmp_path: Path,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    import digest.render.feeds as feeds
+    made: list[str] = []
+    real = feeds._atom_feed
+
+    def atom(entries: Any, base: str, *rest: Any) -> bytes:
+        made.append(base)
+        return real(entries, base, *rest)
+
+    monkeypatch.setattr(feeds, "_atom_feed", atom)
+    root = make_project(tmp_path / "p", FIXTURE_CORPUS / "seeds")
+    generate(root)
+    every = set(made)
+    made.clear()
+    edit(root, "alpha.yml", "title: ROKETSAN opens", "title: ROKETSAN now opens")
+    generate(root)
+    assert made and set(made) < every
+    assert all("topics/" not in base or "defense" in base for base in made), made
+    assert tree(root) == fresh(root, tmp_path / "clean")

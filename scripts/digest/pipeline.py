@@ -150,7 +150,7 @@ def plan(project: Project, digest: Digest, progress: Progress = QUIET, reuse: Re
     files["digest/assets/search/tokenize.js"] = TOKENIZE.read_bytes()
     files[SEARCH_PAGES] = script
     with progress.step(FEEDS_STEP):
-        files.update(render_feeds(digest))
+        files.update(render_feeds(digest, reuse))
     files.update(print_briefs(project.root, digest, progress))
     return files
 

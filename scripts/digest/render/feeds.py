@@ -26,6 +26,7 @@ from xml.sax.xmlreader import AttributesImpl
 
 from digest.model import Article, Digest, Hub
 from digest.render.common import HUB_FOLDERS, HUB_TITLES, ROOT, article_path, grade_title, hub_path
+from digest.render.reuse import KEPT, Page, Reuse
 
 FEEDS: Final = f"{ROOT}/feeds"  # under docs/; the hosted edition's feeds/ folder
 ALL: Final = f"{FEEDS}/index"  # the whole digest's feeds, without their suffix
@@ -101,6 +102,12 @@ class _Entries:
             hubs = d.hubs(kind)
             out += [(HUB_TITLES[kind].lower(), hubs[k].name) for k in keys if k in hubs]
         return out
+
+    def inputs(self, article: Article) -> tuple[object, ...]:
+        """Everything the article's entry shows (for digest.render.reuse)."""
+        return (article.id, article.title, article.date, article.author, article.summary, article.reliability,
+                article.credibility, article.importance, article.tlp, self.source_line(article),
+                tuple(self.categories(article)))
 
     def source_line(self, article: Article) -> str:
         source = self.digest.sources.get(article.source)
@@ -188,24 +195,32 @@ def _json_feed(entries: _Entries, base: str, page: str, title: str, articles: li
     return f'{text},"items":[{",".join(entries.json_item(a) for a in articles)}]}}\n'.encode()
 
 
-def render_feeds(digest: Digest) -> dict[str, bytes]:
-    """Every feed, keyed by its path under docs/; none without ``site_url``."""
+def render_feeds(digest: Digest, reuse: Reuse | None = None) -> dict[str, Page]:
+    """Every feed, keyed by its path under docs/; none without ``site_url``.
+    With ``reuse``, a feed made from the same entries as the last run's is
+    KEPT (digest.render.reuse): its key holds what each entry shows."""
     if not digest.delivery.site_url:
         return {}
     entries = _Entries(digest)
     site_name = digest.delivery.site_name
     limit = digest.delivery.feed_items
-    out: dict[str, bytes] = {}
-    every = _newest(digest, digest.reviewed, limit)
-    out[ALL + ATOM] = _atom_feed(entries, ALL, "index.md", site_name, every)
-    out[ALL + JSON_FEED] = _json_feed(entries, ALL, "index.md", site_name, every)
+    out: dict[str, Page] = {}
+    shown: dict[str, tuple[object, ...]] = {}  # what an entry shows, per article (many feeds share one)
+
+    def feed(base: str, page: str, title: str, articles: list[Article]) -> None:
+        if reuse is not None:
+            inputs = (base, page, title, tuple(shown.get(a.id) or shown.setdefault(a.id, entries.inputs(a))
+                                               for a in articles))
+            if reuse.keep(base + ATOM, inputs) & reuse.keep(base + JSON_FEED, inputs):
+                out[base + ATOM] = out[base + JSON_FEED] = KEPT
+                return
+        out[base + ATOM] = _atom_feed(entries, base, page, title, articles)
+        out[base + JSON_FEED] = _json_feed(entries, base, page, title, articles)
+
+    feed(ALL, "index.md", site_name, _newest(digest, digest.reviewed, limit))
     for kind in HUB_FOLDERS:
         for hub in digest.hubs(kind).values():
-            base = feed_base(hub)
-            title = f"{site_name}: {hub.name}"
-            articles = _newest(digest, hub.articles, limit)
-            out[base + ATOM] = _atom_feed(entries, base, hub_path(hub), title, articles)
-            out[base + JSON_FEED] = _json_feed(entries, base, hub_path(hub), title, articles)
+            feed(feed_base(hub), hub_path(hub), f"{site_name}: {hub.name}", _newest(digest, hub.articles, limit))
     # Material for MkDocs reads every <link rel="alternate"> as a version of
     # the site in another language and fetches a sitemap.xml beside it (on
     # every page, with or without instant navigation): an empty one in each

@@ -49,6 +49,9 @@ Page = str | bytes | Kept  # a rendered page, or KEPT
 _FIELDS: Final = tuple(f.name for f in dataclasses.fields(Article) if f.name != "paragraphs")
 
 
+_HUB_FIELDS: Final = tuple(f.name for f in dataclasses.fields(Hub) if f.name not in ("articles", "mentioned"))
+
+
 def _hub(hub: Hub | None) -> tuple[str, str, str, str] | None:
     return None if hub is None else (hub.kind, hub.name, hub.slug, hub.entity_kind)
 
@@ -64,6 +67,7 @@ class Reuse:
     previous: Mapping[str, str]
     keys: dict[str, str] = field(default_factory=dict)
     _context: str = ""
+    _listings: dict[str, tuple[object, ...]] = field(default_factory=dict)  # per article, once a run
 
     def start(self, digest: Digest) -> None:
         """What every page of ``digest`` depends on besides its own inputs:
@@ -72,6 +76,7 @@ class Reuse:
         off the page, so a label change renders every page again; rare)."""
         labels = sorted((a.id, a.tlp) for a in digest.articles.values()) if \
             any(a.tlp for a in digest.articles.values()) else []
+        self._listings.clear()
         self._context = hashlib.blake2b(repr((self.salt, digest.audience, labels)).encode(), digest_size=16).hexdigest()
 
     def keep(self, path: str, inputs: object) -> bool:
@@ -107,7 +112,11 @@ class Reuse:
         and last seen) and the names of the entities it appears with."""
         first = (number - 1) * size
         shown = (*hub.articles[first:first + size], *hub.mentioned[first:first + size])
-        inputs: tuple[object, ...] = (hub, number, tuple(self._listed(digest, i) for i in shown))
+        # The hub without its lists of ids (thousands, for a large topic, on
+        # each of its pages): a page shows its own part of them and their counts.
+        fields = tuple(getattr(hub, name) for name in _HUB_FIELDS)
+        inputs: tuple[object, ...] = (fields, len(hub.articles), len(hub.mentioned), number,
+                                      tuple(self._listed(digest, i) for i in shown))
         if hub.kind == "entity" and number == 1:
             inputs += (tuple(digest.articles[i].date for i in (*hub.articles, *hub.mentioned)),
                        tuple(_hub(digest.entities.get(k)) for k, _ in hub.appears_with))
@@ -116,6 +125,11 @@ class Reuse:
     def _listed(self, digest: Digest, ident: str) -> tuple[object, ...]:
         """What a list of articles shows of one (digest.render.common's
         item and line_item)."""
+        known = self._listings.get(ident)
+        if known is not None:
+            return known
         o = digest.articles[ident]
-        return (o.id, o.title, o.date, o.summary, o.reliability, o.credibility, o.importance,
-                _hub(digest.sources.get(o.source)))
+        listed = (o.id, o.title, o.date, o.summary, o.reliability, o.credibility, o.importance,
+                  _hub(digest.sources.get(o.source)))
+        self._listings[ident] = listed
+        return listed
