@@ -41,12 +41,25 @@ def entry_order(name: str) -> tuple[str, ...]:
     return tuple(name.split("/"))
 
 
+# The search index's files change with almost every edit, so an incremental
+# build deflates them again each time (29 MB at 10,000 articles, a quarter
+# of the zip). At level 1 that took 0.36 s against 2.6 s at level 6, for
+# 11% more compressed bytes (14.0 MB against 12.6 MB); pages, which an edit
+# rarely touches, stay at level 6. The level goes by name, so a clean build
+# and an incremental one make the same bytes.
+FAST_PREFIX: Final = "search/"
+
+
+def compress_level(name: str) -> int:
+    return 1 if name.startswith(FAST_PREFIX) else 6
+
+
 def _add(zf: zipfile.ZipFile, name: str, data: bytes) -> None:
     """One entry, deflated, with the fixed date and permissions."""
     info = zipfile.ZipInfo(name, ZIP_DATE)
     info.compress_type = zipfile.ZIP_DEFLATED
     info.external_attr = 0o644 << 16
-    zf.writestr(info, data)
+    zf.writestr(info, data, compresslevel=compress_level(name))
 
 
 def write_zip(folder: Path, zip_path: Path, names: Iterator[str]) -> None:

@@ -42,6 +42,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -287,20 +288,52 @@ def _walk_files(folder: Path) -> Iterator[str]:
             yield name if rel == "." else f"{rel}/{name}".replace(os.sep, "/")
 
 
-def _stage_from(live: Path, replaced: set[str], skip_prefixes: tuple[str, ...]) -> Path:
-    """A staging folder beside ``live`` holding hard links to every file of
-    ``live`` except ``replaced`` and those under ``skip_prefixes``."""
-    stage = new_folder(live.parent, f".{live.name}.building-")
-    made: set[str] = set()
-    for name in _walk_files(live):
-        if name in replaced or name.startswith(skip_prefixes):
-            continue
-        parent = name.rpartition("/")[0]
-        if parent and parent not in made:
-            (stage / parent).mkdir(parents=True, exist_ok=True)
-            made.add(parent)
-        os.link(live / name, stage / name)
-    return stage
+class _Staged:
+    """A staging folder beside ``live`` holding a hard link to every file
+    of ``live``, made in a thread of its own from the moment the build
+    starts. Linking the two editions' 25,000 files took 1.1 s at 10,000
+    articles; the link calls release the GIL, so it goes on while MkDocs
+    builds the changed pages and the search index is updated. The caller
+    then writes the changed files (unlinking each first: see
+    write_unlinked) and unlinks the removed ones."""
+
+    def __init__(self, live: Path) -> None:
+        self.folder = new_folder(live.parent, f".{live.name}.building-")
+        self._failed: BaseException | None = None
+        self._thread = threading.Thread(target=self._link, args=(live,), name="digest-stage")
+        self._thread.start()
+
+    def _link(self, live: Path) -> None:
+        try:
+            top, base = f"{live}{os.sep}", f"{self.folder}{os.sep}"
+            for here, dirs, files in os.walk(live):
+                dirs.sort()
+                there = base + here[len(top):] if here != str(live) else str(self.folder)
+                for name in dirs:
+                    os.mkdir(os.path.join(there, name))
+                for name in files:
+                    os.link(os.path.join(here, name), os.path.join(there, name))
+        except BaseException as exc:  # raised again by ready(), in the build's thread
+            self._failed = exc
+
+    def ready(self) -> Path:
+        """The staged folder, once every file is linked."""
+        self._thread.join()
+        if self._failed is not None:
+            raise self._failed
+        return self.folder
+
+    def discard(self) -> None:
+        self._thread.join()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _unlink(stage: Path, names: set[str], prefixes: tuple[str, ...] = ()) -> None:
+    """Remove ``names`` and every file under ``prefixes`` (folders) from a staged tree."""
+    for name in names:
+        (stage / name).unlink(missing_ok=True)
+    for prefix in prefixes:
+        shutil.rmtree(stage / prefix, ignore_errors=True)
 
 
 def _put(stage: Path, name: str, data: bytes) -> None:
@@ -333,7 +366,8 @@ def update_editions(root: Path, docs: Path, config_file: Path, p: Plan, site: Pa
     (root / ".digest-cache").mkdir(exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="digest-partial-", dir=root / ".digest-cache"))
     index: IndexBuild | None = None
-    stages: list[Path] = []
+    staging = [_Staged(site), _Staged(offline)]
+    swapped: list[Path] = []  # staged folders swapped in (they now hold the previous trees)
     zip_tmp: Path | None = None
     try:
         small, built = work / "docs", work / "site"
@@ -373,8 +407,8 @@ def update_editions(root: Path, docs: Path, config_file: Path, p: Plan, site: Pa
             date = get_build_date()  # SOURCE_DATE_EPOCH's, as in the MkDocs run above
             new[SITEMAP], new[SITEMAP + ".gz"] = sitemap((site / SITEMAP).read_bytes(), site_url,
                                                          pages, set(p.removed_pages), date)
-        hosted = _stage_from(site, set(new) | removed, ("search/",) if index is not None else ())
-        stages.append(hosted)
+        hosted = staging[0].ready()
+        _unlink(hosted, removed, ("search",) if index is not None else ())
         for name, data in new.items():
             _put(hosted, name, data)
         search: dict[str, bytes] = {}
@@ -390,29 +424,31 @@ def update_editions(root: Path, docs: Path, config_file: Path, p: Plan, site: Pa
             search = {name: (hosted / name).read_bytes() for name in written}
         _prune_empty(hosted)
         _refuse_loads({**new, **search})
+        # The hosted edition goes live first: it is what `digest serve` shows.
+        swap_in(hosted, site, later=True)
+        swapped.append(hosted)
         changed_offline = {name: offline_page(name, data) for name, data in new.items() if in_offline(name)}
         if search:
             changed_offline.update(search)
             changed_offline["search/search_index.js"] = b"var __index = " + search["search/search_index.json"]
-        off = _stage_from(offline, set(changed_offline) | removed, ("search/",) if reindex and update is None else ())
-        stages.append(off)
+        off = staging[1].ready()
+        _unlink(off, removed, ("search",) if reindex and update is None else ())
         for name, data in changed_offline.items():
             _put(off, name, data)
         _prune_empty(off)
         _refuse_loads({n: d for n, d in changed_offline.items() if n.endswith(".html")})
         zip_tmp = update_zip(zip_path, off, sorted(_walk_files(off), key=entry_order), changed=set(changed_offline))
-        swap_in(hosted, site)
-        stages.remove(hosted)
-        swap_in(off, offline)
-        stages.remove(off)
+        swap_in(off, offline, later=True)
+        swapped.append(off)
         os.replace(zip_tmp, zip_path)
         zip_tmp = None
         return said
     finally:
         if index is not None:
             index.stop()
-        for stage in stages:
-            shutil.rmtree(stage, ignore_errors=True)
+        for staged in staging:
+            if staged.folder not in swapped:
+                staged.discard()
         if zip_tmp is not None:
             zip_tmp.unlink(missing_ok=True)
         shutil.rmtree(work, ignore_errors=True)

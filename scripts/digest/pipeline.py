@@ -19,7 +19,7 @@ from pathlib import Path
 from digest import incremental as incremental_builds
 from digest.archive import zip_tree
 from digest.audience import Settings, read_settings, restrict
-from digest.fsutil import clear_stale, give_back_memory, new_folder, project_lock, recover, swap_in
+from digest.fsutil import clear_stale, give_back_memory, new_folder, project_lock, recover, settle, swap_in
 from digest.load import Limits, load
 from digest.memo import MEMO_FILE, Memo, generator_version, open_memo, save_memo
 from digest.model import Delivery, Digest, build
@@ -458,7 +458,10 @@ def run_build(project: Project, options: Options, *, hosted: bool = True, offlin
         # own work does not add to it; MkDocs and Node run as child processes.
         gc.collect()
         give_back_memory()
-        ran = build_site(project, hosted=hosted, offline=offline, progress=options.progress,
-                         incremental=incremental) if site else SiteBuilt("")
+        try:
+            ran = build_site(project, hosted=hosted, offline=offline, progress=options.progress,
+                             incremental=incremental) if site else SiteBuilt("")
+        finally:
+            settle()  # the trees swapped out, deleted meanwhile: gone before the lock is let go
     notes = () if settings.site_url else (NO_FEEDS,)
     return Built(problems, report, said, ran.how, time.perf_counter() - started, learned, ran.pages, notes)

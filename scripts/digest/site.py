@@ -160,7 +160,7 @@ def _staged(site_dir: Path) -> Iterator[Path]:
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    swap_in(tmp, site_dir)
+    swap_in(tmp, site_dir, later=True)
 
 
 def _guard(site: Path, workers: int, scanned: frozenset[str] = frozenset(), found: Sequence[Finding] = ()) -> None:
