@@ -176,3 +176,45 @@ def test_only_the_feeds_that_list_a_changed_article_are_made_again(tmp_path: Pat
     assert made and set(made) < every
     assert all("topics/" not in base or "defense" in base for base in made), made
     assert tree(root) == fresh(root, tmp_path / "clean")
+
+
+def test_the_search_documents_of_unchanged_pages_are_taken_from_the_last_pages_js(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import digest.render.search as search
+    made: list[str] = []  # the articles whose document was made afresh
+    real = search._article_document
+
+    def article_document(digest: Any, article: Any, *rest: Any) -> Any:
+        key, doc = real(digest, article, *rest)
+        if doc is not None:
+            made.append(article.id)
+        return key, doc
+
+    monkeypatch.setattr(search, "_article_document", article_document)
+    root = make_project(tmp_path / "p", FIXTURE_CORPUS / "seeds")
+    generate(root)
+    every = sorted(made)
+    assert len(every) > 3
+    made.clear()
+    pages_js = root / "docs/digest/assets/search/pages.js"
+
+    def lines() -> dict[bytes, bytes]:
+        return {line[7:39]: line for line in pages_js.read_bytes().split(b"\n") if line.startswith(b'{"k": "')}
+
+    before = lines()
+    edit(root, "alpha.yml", "title: ROKETSAN opens", "title: ROKETSAN now opens")
+    generate(root)
+    after = lines()
+    # Alpha's document is made again (its title changed); every other line
+    # is the last run's, and the whole is what a run from nothing writes.
+    assert made == ["alpha"]
+    assert len(after) == len(before) and len(set(after) - set(before)) == 1
+    assert b"ROKETSAN now opens" in next(after[k] for k in set(after) - set(before))
+    assert tree(root) == fresh(root, tmp_path / "clean")
+    # A pages.js changed by hand is not trusted: every document is made again.
+    pages_js.write_bytes(pages_js.read_bytes().replace(b"ROKETSAN now opens", b"ROKETSAN xxx opens"))
+    made.clear()
+    edit(root, "alpha.yml", "title: ROKETSAN now opens", "title: ROKETSAN opens")
+    generate(root)
+    assert sorted(made) == every
+    assert tree(root) == fresh(root, tmp_path / "clean2")

@@ -276,6 +276,56 @@ def settle() -> None:
         _removing.pop().join()
 
 
+class LinkedCopy:
+    """Fills ``folder`` (new and empty) with a hard link to every file of
+    ``live``, in a thread of its own: a staged tree starts as the live one,
+    and the caller then writes the changed files (unlinking each first: see
+    :func:`write_unlinked`) and unlinks the removed ones.
+
+    At 10,000 articles the two editions hold 25,000 files and docs/digest/
+    13,000; linking them took 1.1 s and 0.5 s. The link calls release the
+    GIL, so the linking goes on while the run does other work (rendering,
+    MkDocs in a child process).
+    """
+
+    def __init__(self, live: Path, folder: Path) -> None:
+        self.folder = folder
+        self._failed: BaseException | None = None
+        self._thread = threading.Thread(target=self._link, args=(live,), name="digest-link")
+        self._thread.start()
+
+    def _link(self, live: Path) -> None:
+        try:
+            top = str(live)
+            for here, dirs, files in os.walk(top):
+                dirs.sort()
+                there = str(self.folder) + here[len(top):]
+                for name in dirs:
+                    os.mkdir(os.path.join(there, name))
+                for name in files:
+                    os.link(os.path.join(here, name), os.path.join(there, name))
+        except BaseException as exc:  # raised again by ready(), in the caller's thread
+            self._failed = exc
+
+    def ready(self) -> Path:
+        """The folder, once every file is linked."""
+        self._thread.join()
+        if self._failed is not None:
+            raise self._failed
+        return self.folder
+
+    def discard(self) -> None:
+        self._thread.join()
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def prune_empty(folder: Path) -> None:
+    """Remove the folders under ``folder`` left empty by removed files."""
+    for here, _dirs, _files in os.walk(folder, topdown=False):
+        if here != str(folder) and not os.listdir(here):
+            os.rmdir(here)
+
+
 def new_folder(parent: Path, prefix: str) -> Path:
     """A new empty folder in ``parent``, named ``prefix`` and a random part.
 

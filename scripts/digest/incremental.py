@@ -42,7 +42,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from importlib import metadata
@@ -52,7 +51,7 @@ from typing import Any, Final
 from mkdocs.utils import get_build_date
 
 from digest.archive import entry_order, update_zip
-from digest.fsutil import atomic_write, new_folder, swap_in, tied_to_this_process, write_unlinked
+from digest.fsutil import LinkedCopy, atomic_write, new_folder, prune_empty, swap_in, tied_to_this_process, write_unlinked
 from digest.guard import scan_text
 from digest.problems import BuildFailed
 from digest.render.search import SEARCH_PAGES
@@ -288,46 +287,6 @@ def _walk_files(folder: Path) -> Iterator[str]:
             yield name if rel == "." else f"{rel}/{name}".replace(os.sep, "/")
 
 
-class _Staged:
-    """A staging folder beside ``live`` holding a hard link to every file
-    of ``live``, made in a thread of its own from the moment the build
-    starts. Linking the two editions' 25,000 files took 1.1 s at 10,000
-    articles; the link calls release the GIL, so it goes on while MkDocs
-    builds the changed pages and the search index is updated. The caller
-    then writes the changed files (unlinking each first: see
-    write_unlinked) and unlinks the removed ones."""
-
-    def __init__(self, live: Path) -> None:
-        self.folder = new_folder(live.parent, f".{live.name}.building-")
-        self._failed: BaseException | None = None
-        self._thread = threading.Thread(target=self._link, args=(live,), name="digest-stage")
-        self._thread.start()
-
-    def _link(self, live: Path) -> None:
-        try:
-            top, base = f"{live}{os.sep}", f"{self.folder}{os.sep}"
-            for here, dirs, files in os.walk(live):
-                dirs.sort()
-                there = base + here[len(top):] if here != str(live) else str(self.folder)
-                for name in dirs:
-                    os.mkdir(os.path.join(there, name))
-                for name in files:
-                    os.link(os.path.join(here, name), os.path.join(there, name))
-        except BaseException as exc:  # raised again by ready(), in the build's thread
-            self._failed = exc
-
-    def ready(self) -> Path:
-        """The staged folder, once every file is linked."""
-        self._thread.join()
-        if self._failed is not None:
-            raise self._failed
-        return self.folder
-
-    def discard(self) -> None:
-        self._thread.join()
-        shutil.rmtree(self.folder, ignore_errors=True)
-
-
 def _unlink(stage: Path, names: set[str], prefixes: tuple[str, ...] = ()) -> None:
     """Remove ``names`` and every file under ``prefixes`` (folders) from a staged tree."""
     for name in names:
@@ -338,13 +297,6 @@ def _unlink(stage: Path, names: set[str], prefixes: tuple[str, ...] = ()) -> Non
 
 def _put(stage: Path, name: str, data: bytes) -> None:
     write_unlinked(stage / name, data)
-
-
-def _prune_empty(folder: Path) -> None:
-    """Remove folders left empty by removed pages: a clean build has none."""
-    for here, _dirs, _files in os.walk(folder, topdown=False):
-        if Path(here) != folder and not os.listdir(here):
-            os.rmdir(here)
 
 
 def _refuse_loads(files: dict[str, bytes]) -> None:
@@ -366,7 +318,9 @@ def update_editions(root: Path, docs: Path, config_file: Path, p: Plan, site: Pa
     (root / ".digest-cache").mkdir(exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="digest-partial-", dir=root / ".digest-cache"))
     index: IndexBuild | None = None
-    staging = [_Staged(site), _Staged(offline)]
+    # Linked in threads while MkDocs builds the changed pages and the index is updated.
+    staging = [LinkedCopy(site, new_folder(site.parent, f".{site.name}.building-")),
+               LinkedCopy(offline, new_folder(offline.parent, f".{offline.name}.building-"))]
     swapped: list[Path] = []  # staged folders swapped in (they now hold the previous trees)
     zip_tmp: Path | None = None
     try:
@@ -422,7 +376,7 @@ def update_editions(root: Path, docs: Path, config_file: Path, p: Plan, site: Pa
                 written = write_search_index(hosted, *index.finish(hosted))
                 index = None
             search = {name: (hosted / name).read_bytes() for name in written}
-        _prune_empty(hosted)
+        prune_empty(hosted)
         _refuse_loads({**new, **search})
         # The hosted edition goes live first: it is what `digest serve` shows.
         swap_in(hosted, site, later=True)
@@ -435,7 +389,7 @@ def update_editions(root: Path, docs: Path, config_file: Path, p: Plan, site: Pa
         _unlink(off, removed, ("search",) if reindex and update is None else ())
         for name, data in changed_offline.items():
             _put(off, name, data)
-        _prune_empty(off)
+        prune_empty(off)
         _refuse_loads({n: d for n, d in changed_offline.items() if n.endswith(".html")})
         zip_tmp = update_zip(zip_path, off, sorted(_walk_files(off), key=entry_order), changed=set(changed_offline))
         swap_in(off, offline, later=True)

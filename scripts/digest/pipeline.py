@@ -31,11 +31,11 @@ from digest.render import HOME_SNIPPET, render_all
 from digest.render.common import BRIEFS
 from digest.render.feeds import render_feeds
 from digest.render.reuse import Page, Reuse
-from digest.render.search import SEARCH_PAGES, search_script
+from digest.render.search import SEARCH_PAGES, previous_lines, search_script
 from digest.searchindex import location
 from digest.site import mkdocs_build, offline_from_hosted, offline_page, offline_rewriter, site_settings
 from digest.validate import validate
-from digest.write import WriteReport, is_fresh, manifest_stats, reusable, write_tree
+from digest.write import WriteReport, is_fresh, manifest_stats, reusable, stage_for, write_tree
 
 SHIM_SOURCE = Path("node_modules/iframe-worker/shim/index.js")
 # Served from the site itself; Material's offline plugin then skips its CDN copy
@@ -137,7 +137,7 @@ def plan(project: Project, digest: Digest, progress: Progress = QUIET, reuse: Re
     (180 MB of them at 10,000 long articles), and before the pages that
     moment is not added to the pages' memory.
     """
-    script = search_script(digest)
+    script = _search_script(project, digest, reuse)
     files: dict[str, Page] = render_all(digest, progress, encoded=True, reuse=reuse)
     for target, source in ASSETS.items():
         if not (project.root / source).is_file():
@@ -153,6 +153,21 @@ def plan(project: Project, digest: Digest, progress: Progress = QUIET, reuse: Re
         files.update(render_feeds(digest, reuse))
     files.update(print_briefs(project.root, digest, progress))
     return files
+
+
+def _search_script(project: Project, digest: Digest, reuse: Reuse | None) -> bytes:
+    """pages.js, its documents keyed by what they are made from; with
+    ``reuse``, those the last run's pages.js holds (as that run wrote it)
+    are taken from it."""
+    if reuse is None:
+        return search_script(digest)
+    previous: dict[str, bytes] = {}
+    if SEARCH_PAGES in reuse.previous:  # as the last run wrote it (reusable checked its size and time)
+        with suppress(OSError):
+            previous = previous_lines((project.docs / SEARCH_PAGES).read_bytes())
+    # Its lines carry their own keys; the file's is there for reusable().
+    reuse.keys[SEARCH_PAGES] = "lines"
+    return search_script(digest, reuse.salt, previous)
 
 
 def fingerprint(project: Project, options: Options) -> str:
@@ -210,9 +225,14 @@ def generate(project: Project, digest: Digest, options: Options | None = None) -
     # rendered again (digest.render.reuse); every key holds the generator's
     # version and the delivery settings.
     reuse = Reuse(f"{generator_version()}\0{digest.delivery!r}", reusable(project.docs))
-    files = plan(project, digest, options.progress, reuse)
+    staged = stage_for(project.docs)  # linked while the pages are rendered
+    try:
+        files = plan(project, digest, options.progress, reuse)
+    except BaseException:
+        staged.discard()
+        raise
     with options.progress.step("writing docs/digest/", len(files)):
-        return write_tree(project.docs, files, fingerprint=stamp, keys=reuse.keys)
+        return write_tree(project.docs, files, fingerprint=stamp, keys=reuse.keys, staged=staged)
 
 
 FEEDS_STEP = "making the feeds"

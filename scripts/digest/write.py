@@ -14,11 +14,10 @@ import hashlib
 import json
 import os
 import posixpath
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from digest.fsutil import atomic_write, clear_stale, recover, swap_in
+from digest.fsutil import LinkedCopy, atomic_write, clear_stale, prune_empty, recover, swap_in, write_unlinked
 from digest.problems import WriteRefused
 from digest.render.reuse import Kept, Page
 
@@ -97,36 +96,41 @@ def _content_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:32]
 
 
-class _Folders:
-    """Makes each staged file's folder once, not once per file (thousands of
-    files share a few folders)."""
-
-    def __init__(self) -> None:
-        self.made: set[Path] = set()
-
-    def for_file(self, path: Path) -> Path:
-        if path.parent not in self.made:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            self.made.add(path.parent)
-        return path
-
-
-def _link_or_copy(src: Path, dst: Path) -> None:
-    try:
-        os.link(src, dst)
-    except OSError:
-        shutil.copy2(src, dst)
+def stage_for(docs: Path, owned: str = "digest") -> LinkedCopy:
+    """Begin the staging folder of ``docs/<owned>/`` for :func:`write_tree`:
+    finish or clear what a killed run left, then link every live file into
+    a new folder, in a thread (start it before rendering, which goes on
+    meanwhile). The caller must pass it to write_tree or discard it."""
+    live = docs / owned
+    recover(live)
+    staging_prefix = f".{owned}.staging-"
+    clear_stale(docs, staging_prefix)
+    docs.mkdir(parents=True, exist_ok=True)
+    stage = docs / f"{staging_prefix}{os.getpid()}"
+    stage.mkdir()
+    return LinkedCopy(live, stage)
 
 
 def write_tree(docs: Path, files: dict[str, Page], owned: str = "digest", fingerprint: str = "",
-               keys: dict[str, str] | None = None) -> WriteReport:
+               keys: dict[str, str] | None = None, staged: LinkedCopy | None = None) -> WriteReport:
     """Make ``docs/<owned>/`` hold ``files`` (paths relative to docs/) plus any
     files in it that the generator did not create, which are kept untouched.
 
     A file given as KEPT is the one the last run wrote, left as it is (it
     must still have its recorded size and time: see :func:`reusable`).
-    ``keys``: the pages' keys, recorded for the next run's :func:`reusable`."""
-    keys = keys or {}
+    ``keys``: the pages' keys, recorded for the next run's :func:`reusable`.
+    ``staged``: :func:`stage_for`'s, started earlier; made here if not given.
+    It is used up either way (swapped in, or removed)."""
+    staged = staged or stage_for(docs, owned)
+    try:
+        return _write_tree(docs, files, owned, fingerprint, keys or {}, staged)
+    except BaseException:
+        staged.discard()
+        raise
+
+
+def _write_tree(docs: Path, files: dict[str, Page], owned: str, fingerprint: str, keys: dict[str, str],
+                staged: LinkedCopy) -> WriteReport:
     folded: dict[str, str] = {}
     for path in files:
         _check_path(path, owned)
@@ -135,9 +139,6 @@ def write_tree(docs: Path, files: dict[str, Page], owned: str = "digest", finger
         if other != path:
             raise WriteRefused(f"{other!r} and {path!r} differ only in case")
     live = docs / owned
-    recover(live)
-    staging_prefix = f".{owned}.staging-"
-    clear_stale(docs, staging_prefix)
     # The last run's files, each with its size, time and hash: read once.
     recorded = _read_manifest(docs, owned).get("files") or {}
     assert isinstance(recorded, dict)
@@ -151,6 +152,7 @@ def write_tree(docs: Path, files: dict[str, Page], owned: str = "digest", finger
     written: list[str] = []
     unchanged: list[str] = []
     hashes: dict[str, str] = {}
+    stats: dict[str, list[int] | None] = {}  # of the unchanged files, as they are now
     base = f"{docs}{os.sep}"  # plain strings: pathlib costs more than the I/O at 10,000 files
     for path, content in files.items():
         if isinstance(content, Kept):
@@ -158,6 +160,7 @@ def write_tree(docs: Path, files: dict[str, Page], owned: str = "digest", finger
             if not (isinstance(last, list) and len(last) >= 3 and _stat(base + path) == last[:2]):
                 raise WriteRefused(f"docs/{path} changed while the digest was being generated; run the build again")
             hashes[path] = last[2]
+            stats[path] = last[:2]
             unchanged.append(path)
             continue
         data = content.encode("utf-8") if isinstance(content, str) else content
@@ -169,7 +172,8 @@ def write_tree(docs: Path, files: dict[str, Page], owned: str = "digest", finger
         same = False
         if path in previous:
             last = recorded.get(path)
-            if isinstance(last, list) and len(last) >= 3 and last[2] == digest and _stat(base + path) == last[:2]:
+            now = _stat(base + path)
+            if isinstance(last, list) and len(last) >= 3 and last[2] == digest and now == last[:2]:
                 same = True
             else:
                 try:
@@ -177,41 +181,35 @@ def write_tree(docs: Path, files: dict[str, Page], owned: str = "digest", finger
                         same = f.read() == data
                 except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
                     pass
+            stats[path] = now
         (unchanged if same else written).append(path)
     removed = sorted(p for p in previous - set(files) if (docs / p).is_file())
     if not written and not removed:
         # Nothing to swap; only remember the fingerprint so the next run can skip.
-        stats = {p: _with_hash(_stat(docs / p), hashes[p], keys.get(p)) for p in sorted(files)}
-        atomic_write(live / MANIFEST, _manifest(fingerprint, stats))
+        staged.discard()
+        atomic_write(live / MANIFEST, _manifest(fingerprint, {p: _with_hash(stats[p], hashes[p], keys.get(p))
+                                                              for p in sorted(files)}))
         return WriteReport((), len(unchanged), ())
 
-    docs.mkdir(parents=True, exist_ok=True)
-    stage = docs / f"{staging_prefix}{os.getpid()}"
-    try:
-        stage.mkdir()
-        folders = _Folders()
-        if live.is_dir():
-            for src in live.rglob("*"):
-                rel = f"{owned}/{src.relative_to(live).as_posix()}"
-                # Files the generator did not create travel along untouched.
-                if src.is_file() and rel not in previous and src.name != MANIFEST:
-                    _link_or_copy(src, folders.for_file(stage / src.relative_to(live)))
-        for path in unchanged:
-            _link_or_copy(docs / path, folders.for_file(stage / path[len(owned) + 1:]))
-        for path in written:
-            content = files[path]
-            assert not isinstance(content, Kept)  # a kept file is unchanged
-            target = folders.for_file(stage / path[len(owned) + 1:])
-            # Encoded again rather than kept from the comparison above: holding
-            # every page twice would cost hundreds of MB at 10,000 articles.
-            target.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
-        stats = {p: _with_hash(_stat(stage / p[len(owned) + 1:]), hashes[p], keys.get(p)) for p in sorted(files)}
-        atomic_write(stage / MANIFEST, _manifest(fingerprint, stats))
-        _fsync_tree(stage)
-        swap_in(stage, live)
-    except BaseException:
-        shutil.rmtree(stage, ignore_errors=True)
-        raise
+    # The staged folder holds a link to every live file: the unchanged ones
+    # (which keep their size and time), and those the generator did not
+    # create, which travel along untouched.
+    stage = staged.ready()
+    cut = len(owned) + 1
+    for path in previous - set(files):
+        (stage / path[cut:]).unlink(missing_ok=True)
+    for path in written:
+        content = files[path]
+        assert not isinstance(content, Kept)  # a kept file is unchanged
+        # Encoded again rather than kept from the comparison above: holding
+        # every page twice would cost hundreds of MB at 10,000 articles.
+        write_unlinked(stage / path[cut:], content.encode("utf-8") if isinstance(content, str) else content)
+        stats[path] = _stat(stage / path[cut:])
+    prune_empty(stage)
+    atomic_write(stage / MANIFEST, _manifest(fingerprint, {p: _with_hash(stats[p], hashes[p], keys.get(p))
+                                                           for p in sorted(files)}))
+    _fsync_tree(stage)
+    swap_in(stage, live)
     return WriteReport(tuple(written), len(unchanged), tuple(removed))
 
 

@@ -26,7 +26,7 @@ from xml.sax.xmlreader import AttributesImpl
 
 from digest.model import Article, Digest, Hub
 from digest.render.common import HUB_FOLDERS, HUB_TITLES, ROOT, article_path, grade_title, hub_path
-from digest.render.reuse import KEPT, Page, Reuse
+from digest.render.reuse import KEPT, Page, Reuse, fingerprint
 
 FEEDS: Final = f"{ROOT}/feeds"  # under docs/; the hosted edition's feeds/ folder
 ALL: Final = f"{FEEDS}/index"  # the whole digest's feeds, without their suffix
@@ -205,13 +205,14 @@ def render_feeds(digest: Digest, reuse: Reuse | None = None) -> dict[str, Page]:
     site_name = digest.delivery.site_name
     limit = digest.delivery.feed_items
     out: dict[str, Page] = {}
-    shown: dict[str, tuple[object, ...]] = {}  # what an entry shows, per article (many feeds share one)
+    # What an entry shows, per article, as a hash: many feeds share an entry.
+    shown: dict[str, str] = {}
 
     def feed(base: str, page: str, title: str, articles: list[Article]) -> None:
         if reuse is not None:
-            inputs = (base, page, title, tuple(shown.get(a.id) or shown.setdefault(a.id, entries.inputs(a))
+            inputs = (base, page, title, tuple(shown.get(a.id) or shown.setdefault(a.id, fingerprint(entries.inputs(a)))
                                                for a in articles))
-            if reuse.keep(base + ATOM, inputs) & reuse.keep(base + JSON_FEED, inputs):
+            if reuse.keep(base + ATOM, inputs, base + JSON_FEED):
                 out[base + ATOM] = out[base + JSON_FEED] = KEPT
                 return
         out[base + ATOM] = _atom_feed(entries, base, page, title, articles)

@@ -19,6 +19,7 @@ part of every key.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -52,6 +53,16 @@ _FIELDS: Final = tuple(f.name for f in dataclasses.fields(Article) if f.name != 
 _HUB_FIELDS: Final = tuple(f.name for f in dataclasses.fields(Hub) if f.name not in ("articles", "mentioned"))
 
 
+def fingerprint(value: object) -> str:
+    """A hash of ``value``'s repr: a key, or a part of one that many keys
+    share (made once, it spares each of them the repr of the whole)."""
+    return hashlib.blake2b(repr(value).encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+def _day(date: dt.date | None) -> int:
+    return date.toordinal() if date else 0
+
+
 def _hub(hub: Hub | None) -> tuple[str, str, str, str] | None:
     return None if hub is None else (hub.kind, hub.name, hub.slug, hub.entity_kind)
 
@@ -67,7 +78,7 @@ class Reuse:
     previous: Mapping[str, str]
     keys: dict[str, str] = field(default_factory=dict)
     _context: str = ""
-    _listings: dict[str, tuple[object, ...]] = field(default_factory=dict)  # per article, once a run
+    _listings: dict[str, str] = field(default_factory=dict)  # per article, once a run
 
     def start(self, digest: Digest) -> None:
         """What every page of ``digest`` depends on besides its own inputs:
@@ -79,16 +90,19 @@ class Reuse:
         self._listings.clear()
         self._context = hashlib.blake2b(repr((self.salt, digest.audience, labels)).encode(), digest_size=16).hexdigest()
 
-    def keep(self, path: str, inputs: object) -> bool:
-        """Record the key of the page at ``path``, made from ``inputs`` (a
-        value whose repr holds everything the page is made from besides
-        what :meth:`start` took in); True when the page need not be made."""
+    def keep(self, path: str, inputs: object, *more: str) -> bool:
+        """Record the key of the page at ``path`` (and of the files ``more``
+        made from the same inputs), made from ``inputs`` (a value whose repr
+        holds everything the page is made from besides what :meth:`start`
+        took in); True when none of them need be made."""
         if not self._context:
             return False
-        key = hashlib.blake2b(repr((self._context, inputs)).encode("utf-8", "surrogatepass"),
-                              digest_size=16).hexdigest()
-        self.keys[path] = key
-        return self.previous.get(path) == key
+        key = fingerprint((self._context, inputs))
+        kept = True
+        for name in (path, *more):
+            self.keys[name] = key
+            kept = kept and self.previous.get(name) == key
+        return kept
 
     def article(self, digest: Digest, article: Article, path: str) -> bool:
         """:meth:`keep` for an article's page."""
@@ -118,18 +132,22 @@ class Reuse:
         inputs: tuple[object, ...] = (fields, len(hub.articles), len(hub.mentioned), number,
                                       tuple(self._listed(digest, i) for i in shown))
         if hub.kind == "entity" and number == 1:
-            inputs += (tuple(digest.articles[i].date for i in (*hub.articles, *hub.mentioned)),
+            # Dates as day numbers: the repr of thousands of date objects
+            # (an entity in every third article) cost more than the rest.
+            inputs += (tuple(_day(digest.articles[i].date) for i in (*hub.articles, *hub.mentioned)),
                        tuple(_hub(digest.entities.get(k)) for k, _ in hub.appears_with))
         return self.keep(path, inputs)
 
-    def _listed(self, digest: Digest, ident: str) -> tuple[object, ...]:
+    def _listed(self, digest: Digest, ident: str) -> str:
         """What a list of articles shows of one (digest.render.common's
-        item and line_item)."""
+        item and line_item), as a hash: made once a run, where a hub's
+        pages list each article again (the repr of every listed summary,
+        page by page, cost 0.5 s at 10,000 articles)."""
         known = self._listings.get(ident)
         if known is not None:
             return known
         o = digest.articles[ident]
-        listed = (o.id, o.title, o.date, o.summary, o.reliability, o.credibility, o.importance,
-                  _hub(digest.sources.get(o.source)))
+        listed = fingerprint((o.id, o.title, o.date, o.summary, o.reliability, o.credibility, o.importance,
+                              _hub(digest.sources.get(o.source))))
         self._listings[ident] = listed
         return listed
