@@ -11,14 +11,16 @@ import subprocess
 import sys
 import tracemalloc
 import zipfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from digest import reading
 from digest.cli import EXIT_BUILD, EXIT_OK, EXIT_PROBLEMS
-from digest.load import load
+from digest.load import _split_suffix, load
 from digest.reading import Refused, open_folder, read_file
 
 from .conftest import make_project, run
@@ -224,3 +226,10 @@ def test_link_out_of_docs_stops_the_build(project: Any, tmp_path: Path) -> None:
     assert code == EXIT_BUILD
     assert "docs/guide/secret.md: a symbolic link to a path outside the project" in err
     assert not (root / "site").exists()
+
+
+# Names starting with a dot are skipped before they are split (and pathlib
+# reads "." and ".." as folders, not names).
+@given(st.text(alphabet="ab.Y_-", min_size=1, max_size=8).filter(lambda n: not n.startswith(".")))
+def test_a_seed_name_splits_into_stem_and_suffix_as_pathlib_splits_it(name: str) -> None:
+    assert _split_suffix(name) == (PurePosixPath(name).stem, PurePosixPath(name).suffix)

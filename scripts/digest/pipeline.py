@@ -327,27 +327,30 @@ def _build_site(project: Project, *, hosted: bool, offline: bool, progress: Prog
     reason = "one edition was asked for" if not both else "the incremental build is off"
     decided: incremental_builds.Plan | None = None
     if both and incremental:
+        decided = incremental_builds.plan(project.root, project.docs, outputs)
+        reason = decided.reason
+        if decided.kind == "none":
+            # The outputs are those of the last build, from the same inputs
+            # (the configurations among them): whatever kind it was.
+            return SiteBuilt(f"{NO_BUILD}: {reason}", ())
+        # Read only now: loading the MkDocs configuration twice took a
+        # quarter of a build with nothing to do.
         directory_urls, nav, site_url = site_settings(hosted_config)
         rewrite = offline_rewriter(hosted_config, offline_config)
         if rewrite is None:
             reason = "mkdocs.offline.yml differs from mkdocs.yml in more than the offline settings"
-        else:
-            decided = incremental_builds.plan(project.root, project.docs, outputs)
-            reason = decided.reason
-            if decided.kind == "none":
-                return SiteBuilt(f"{NO_BUILD}: {reason}", ())
-            if decided.kind == "incremental":
-                try:
-                    with progress.step(INCREMENTAL_STEP):
-                        index_said = incremental_builds.update_editions(
-                            project.root, project.docs, hosted_config, decided, project.site, project.offline,
-                            project.offline_zip, directory_urls=directory_urls, nav=nav, offline_page=offline_page(rewrite),
-                            site_url=site_url)
-                except BuildFailed as exc:
-                    reason = f"the incremental build failed ({str(exc).splitlines()[0]})"
-                else:
-                    incremental_builds.remember(project.root, outputs, decided.docs_stats, decided.context)
-                    return SiteBuilt(f"incremental build: {reason}; {index_said}", _urls(decided, directory_urls))
+        elif decided.kind == "incremental":
+            try:
+                with progress.step(INCREMENTAL_STEP):
+                    index_said = incremental_builds.update_editions(
+                        project.root, project.docs, hosted_config, decided, project.site, project.offline,
+                        project.offline_zip, directory_urls=directory_urls, nav=nav, offline_page=offline_page(rewrite),
+                        site_url=site_url)
+            except BuildFailed as exc:
+                reason = f"the incremental build failed ({str(exc).splitlines()[0]})"
+            else:
+                incremental_builds.remember(project.root, outputs, decided.docs_stats, decided.context)
+                return SiteBuilt(f"incremental build: {reason}; {index_said}", _urls(decided, directory_urls))
     # A full build replaces the outputs: until it has finished, nothing
     # about them is known.
     incremental_builds.forget(project.root)
