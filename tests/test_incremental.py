@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from digest.archive import update_zip, write_zip
+from digest.archive import entry_order, update_zip, write_zip
 from digest.cli import EXIT_OK
 from digest.incremental import STATE
 from digest.synth import write_corpus
@@ -165,25 +165,43 @@ def test_incremental_equals_clean_after_any_edits(steps: list[tuple[object, int]
         assert outputs(root) == clean_build(root / "seeds", work / "clean"), f"after {edit}"
 
 
-def test_zip_update_copies_unchanged_entries_byte_for_byte(tmp_path: Path) -> None:
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(edits=st.lists(st.tuples(st.sampled_from(["change", "remove", "add"]), st.integers(0, 29)), max_size=8))
+@example(edits=[("change", 3), ("remove", 7), ("add", 12)])
+@example(edits=[])
+def test_zip_update_copies_unchanged_entries_byte_for_byte(tmp_path_factory: pytest.TempPathFactory,
+                                                           edits: list[tuple[str, int]]) -> None:
+    tmp_path = tmp_path_factory.mktemp("zip")
     folder = tmp_path / "f"
-    (folder / "a").mkdir(parents=True)
+    for sub in ("a", "search"):  # search/ is deflated at another level (archive.compress_level)
+        (folder / sub).mkdir(parents=True)
     for i in range(20):
-        (folder / "a" / f"{i}.html").write_bytes(f"<p>page {i}</p>".encode() * (i + 1))
-    names = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
+        (folder / ("search" if i % 5 == 0 else "a") / f"{i}.html").write_bytes(f"<p>page {i}</p>".encode() * (i + 1))
+
+    def listing() -> list[str]:
+        return sorted((p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()),
+                      key=entry_order)
+
     first = tmp_path / "first.zip"
-    write_zip(folder, first, iter(names))
-    (folder / "a" / "3.html").write_bytes(b"<p>changed</p>")
-    (folder / "a" / "7.html").unlink()
-    (folder / "a" / "new.html").write_bytes(b"<p>new</p>")
-    names = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file())
-    updated = update_zip(first, folder, names, changed={"a/3.html", "a/new.html"})
+    write_zip(folder, first, iter(listing()))
+    changed = set()
+    for what, i in edits:
+        name = f"{'search' if i % 5 == 0 else 'a'}/{i}.html"
+        path = folder / name
+        if what == "remove":
+            path.unlink(missing_ok=True)
+            changed.discard(name)
+        elif what == "add" or path.exists():
+            path.write_bytes(f"<p>{what} {i}</p>".encode())
+            changed.add(name)
+    names = listing()
+    updated = update_zip(first, folder, names, changed=changed)
     clean = tmp_path / "clean.zip"
     write_zip(folder, clean, iter(names))
     assert updated.read_bytes() == clean.read_bytes()
     with zipfile.ZipFile(updated) as zf:
         assert zf.testzip() is None
-        assert zf.read("a/3.html") == b"<p>changed</p>"
+        assert {n: zf.read(n) for n in zf.namelist()} == {n: (folder / n).read_bytes() for n in names}
 
 
 def test_state_problems_mean_a_full_build_that_says_why(tmp_path: Path) -> None:

@@ -17,9 +17,9 @@ written) and takes its names, NUL-separated, on its standard input:
 from __future__ import annotations
 
 import copy
+import itertools
 import os
 import secrets
-import struct
 import subprocess
 import sys
 import tempfile
@@ -69,52 +69,74 @@ def write_zip(folder: Path, zip_path: Path, names: Iterator[str]) -> None:
             _add(zf, name, (folder / name).read_bytes())
 
 
-_LOCAL_HEADER: Final = struct.Struct("<4s5H3L2H")  # zipfile's structFileHeader
-
-
-def _copy_entry(source: IO[bytes], info: zipfile.ZipInfo, zf: zipfile.ZipFile) -> None:
-    """Copy one entry's local header and compressed bytes as they are.
-
-    zipfile has no public way to do this; it writes the central directory
-    from ``filelist`` when it closes, so an entry appended there with its
-    new offset is an entry like any other. The entry read back carries the
-    fields that were written, so the zip is the one :func:`write_zip` makes
-    (tests/test_incremental.py compares them byte for byte).
-    """
-    source.seek(info.header_offset)
-    header = source.read(_LOCAL_HEADER.size)
-    fields = _LOCAL_HEADER.unpack(header)
-    rest = source.read(fields[-2] + fields[-1] + info.compress_size)  # name, extra, data
-    copied = copy.copy(info)
-    assert zf.fp is not None
-    copied.header_offset = zf.fp.tell()
-    zf.fp.write(header)
-    zf.fp.write(rest)
-    zf.filelist.append(copied)
-    zf.NameToInfo[copied.filename] = copied
-    zf.start_dir = zf.fp.tell()
-
-
 def update_zip(old: Path, folder: Path, names: list[str], changed: set[str]) -> Path:
     """A new zip of ``folder``'s files ``names`` (in that order) beside
     ``old``, made from ``old``: an entry not in ``changed`` that ``old``
     holds is copied without being deflated again. Returns the new file's
-    path; the caller moves it into place."""
+    path; the caller moves it into place.
+
+    Unchanged entries that lie one after the other in ``old`` (most of
+    them: both zips list the files in the same order) are copied as one
+    range of bytes: copied one by one, the 12,000 entries of a 10,000-article
+    edition took 0.6 s."""
     tmp = old.with_name(f".{old.name}.{secrets.token_hex(4)}")
     try:
         with open(old, "rb") as source, zipfile.ZipFile(source) as previous, \
                 zipfile.ZipFile(tmp, "x", zipfile.ZIP_DEFLATED, compresslevel=6) as zf:
             kept = {info.filename: info for info in previous.infolist()}
+            # Where each entry of ``old`` ends: where the next begins, the
+            # last one where the central directory begins.
+            ordered = sorted(kept.values(), key=lambda i: i.header_offset)
+            ends = {a.filename: b.header_offset for a, b in itertools.pairwise(ordered)}
+            if ordered:
+                ends[ordered[-1].filename] = previous.start_dir
+            run: list[zipfile.ZipInfo] = []
             for name in names:
                 info = kept.get(name)
                 if info is not None and name not in changed:
-                    _copy_entry(source, info, zf)
-                else:
-                    _add(zf, name, (folder / name).read_bytes())
+                    if run and ends[run[-1].filename] != info.header_offset:
+                        _copy_run(source, run, ends[run[-1].filename], zf)
+                    run.append(info)
+                    continue
+                _copy_run(source, run, ends[run[-1].filename] if run else 0, zf)
+                _add(zf, name, (folder / name).read_bytes())
+            _copy_run(source, run, ends[run[-1].filename] if run else 0, zf)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     return tmp
+
+
+def _copy_run(source: IO[bytes], run: list[zipfile.ZipInfo], end: int, zf: zipfile.ZipFile) -> None:
+    """Copy the entries ``run`` (adjacent in ``source``, up to ``end``) as
+    they are: their local headers and compressed bytes, with their central
+    directory records at their new offsets; then empty ``run``.
+
+    zipfile has no public way to do this; it writes the central directory
+    from ``filelist`` when it closes, so an entry appended there with its
+    new offset is an entry like any other. The entries read back carry the
+    fields that were written, so the zip is the one :func:`write_zip` makes
+    (tests/test_incremental.py compares them byte for byte)."""
+    if not run:
+        return
+    assert zf.fp is not None
+    start = run[0].header_offset
+    shift = zf.fp.tell() - start
+    source.seek(start)
+    left = end - start
+    while left > 0:
+        chunk = source.read(min(left, 1 << 24))
+        if not chunk:
+            raise BuildFailed("the previous zip ends early; it is built afresh")
+        zf.fp.write(chunk)
+        left -= len(chunk)
+    for info in run:
+        copied = copy.copy(info)
+        copied.header_offset = info.header_offset + shift
+        zf.filelist.append(copied)
+        zf.NameToInfo[copied.filename] = copied
+    zf.start_dir = zf.fp.tell()
+    run.clear()
 
 
 class ZipWriter:
