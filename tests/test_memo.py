@@ -150,3 +150,16 @@ def test_deleting_the_memo_changes_nothing_but_time(tmp_path: Path) -> None:
 def test_the_memo_lives_in_one_git_ignored_folder() -> None:
     ignored = (Path(__file__).resolve().parent.parent / ".gitignore").read_text(encoding="utf-8").splitlines()
     assert f"/{MEMO_FILE.parent.as_posix()}/" in ignored
+
+
+def test_work_in_a_child_is_done_when_waited_for_and_says_if_it_failed(tmp_path: Path) -> None:
+    from digest.fsutil import in_child
+    target = tmp_path / "written"
+    wait = in_child(lambda: target.write_text("done", encoding="utf-8"))
+    assert wait() is True and target.read_text(encoding="utf-8") == "done"
+    assert wait() is True  # asked again: the same answer, the child reaped once
+
+    def fails() -> None:
+        raise OSError("no room")
+
+    assert in_child(fails)() is False

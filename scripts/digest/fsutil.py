@@ -136,6 +136,40 @@ def spawned_pool(workers: int) -> ProcessPoolExecutor:
                                initializer=die_with_parent, initargs=(os.getpid(),))
 
 
+def in_child(work: Callable[[], object]) -> Callable[[], bool]:
+    """Run ``work`` in a forked child and go on; the function returned waits
+    for the child and says whether ``work`` succeeded. Where fork does not
+    exist, ``work`` runs here first. For work whose result is a file, done
+    while the run goes on (the child dies with this process, leaving at
+    most a temporary file, which the next run's tidy-up removes); call it
+    with no other thread running (a fork copies only the calling thread).
+    """
+    if not hasattr(os, "fork"):
+        try:
+            work()
+        except Exception:
+            return lambda: False
+        return lambda: True
+    parent = os.getpid()
+    pid = os.fork()
+    if pid == 0:  # the child: work, and leave without running the parent's clean-ups
+        code = 1
+        try:
+            die_with_parent(parent)
+            work()
+            code = 0
+        finally:
+            os._exit(code)
+    outcome: list[bool] = []
+
+    def wait() -> bool:
+        if not outcome:
+            outcome.append(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0)
+        return outcome[0]
+
+    return wait
+
+
 @contextmanager
 def beside(work: Callable[[], T], wanted: bool = True) -> Iterator[Callable[[], T]]:
     """Run ``work`` in a forked child while the block runs; the block gets a
