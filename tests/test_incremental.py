@@ -20,9 +20,10 @@ from hypothesis import strategies as st
 from digest.archive import entry_order, update_zip, write_zip
 from digest.cli import EXIT_OK
 from digest.incremental import STATE
+from digest.pipeline import Options, Project, run_build
 from digest.synth import write_corpus
 
-from .conftest import make_project, run
+from .conftest import FIXTURE_CORPUS, make_project, run
 
 ARTICLES = 200
 
@@ -240,3 +241,27 @@ def test_state_problems_mean_a_full_build_that_says_why(tmp_path: Path) -> None:
     code, out, _ = run("build", "--root", str(root))
     assert "digest: full build: the editions were changed or removed since the last build" in out
     assert outputs(root) == clean_build(root / "seeds", tmp_path / "clean")
+
+
+def test_the_hosted_edition_is_live_before_the_offline_edition_is_made(tmp_path: Path) -> None:
+    """`digest serve` reloads the changed pages when the hosted edition has
+    them (pipeline.Live), not once the offline edition and the zip are made."""
+    root = make_project(tmp_path / "p", FIXTURE_CORPUS / "seeds")
+    assert run("build", "--root", str(root))[0] == EXIT_OK
+    alpha = root / "seeds/alpha.yml"
+    alpha.write_text(alpha.read_text(encoding="utf-8").replace("title: ROKETSAN opens", "title: ROKETSAN now opens"),
+                     encoding="utf-8")
+    seen: list[tuple[tuple[str, ...] | None, bool, bool]] = []
+
+    def live(pages: tuple[str, ...] | None) -> None:
+        hosted = (root / "site/digest/articles/alpha.html").read_text(encoding="utf-8")
+        offline = (root / "dist/offline/digest/articles/alpha.html").read_text(encoding="utf-8")
+        seen.append((pages, "ROKETSAN now opens" in hosted, "ROKETSAN now opens" in offline))
+
+    built = run_build(Project(root), Options(), live=live)
+    assert built.how.startswith("incremental build:")
+    assert len(seen) == 1
+    pages, hosted_new, offline_new = seen[0]
+    assert pages is not None and "digest/articles/alpha.html" in pages
+    assert hosted_new and not offline_new
+    assert "ROKETSAN now opens" in (root / "dist/offline/digest/articles/alpha.html").read_text(encoding="utf-8")

@@ -310,10 +310,12 @@ def _refuse_loads(files: dict[str, bytes]) -> None:
 
 def update_editions(root: Path, docs: Path, config_file: Path, p: Plan, site: Path, offline: Path, zip_path: Path,
                     *, directory_urls: bool, nav: set[str], offline_page: Callable[[str, bytes], bytes],
-                    site_url: str = "") -> str:
-    """Build the changed pages and swap in the updated hosted edition, offline
-    edition and zip; what became of the search index. Raises BuildFailed,
-    having changed nothing, on any problem."""
+                    site_url: str = "", on_hosted: Callable[[], None] = lambda: None) -> str:
+    """Build the changed pages and swap in the updated hosted edition (then
+    call ``on_hosted``), offline edition and zip; what became of the search
+    index. Raises BuildFailed on any problem: having changed nothing when it
+    comes before the hosted edition's swap (the caller then builds both
+    editions in full)."""
     pages = set(p.pages) - {f"{OWNED}/home.md"}  # a snippet of index.md, not a page
     (root / ".digest-cache").mkdir(exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="digest-partial-", dir=root / ".digest-cache"))
@@ -381,6 +383,7 @@ def update_editions(root: Path, docs: Path, config_file: Path, p: Plan, site: Pa
         # The hosted edition goes live first: it is what `digest serve` shows.
         swap_in(hosted, site, later=True)
         swapped.append(hosted)
+        on_hosted()
         changed_offline = {name: offline_page(name, data) for name, data in new.items() if in_offline(name)}
         if search:
             changed_offline.update(search)

@@ -246,6 +246,12 @@ NO_BUILD = "no build needed"
 OFFLINE_STEP = "building the offline edition"
 
 
+# Told when the hosted edition's new pages are live, before the build ends
+# (the offline edition and the zip come after): the hosted pages that
+# changed (URLs), or None for any of them. `digest serve` reloads them then.
+Live = Callable[[tuple[str, ...] | None], None]
+
+
 @dataclass(frozen=True)
 class SiteBuilt:
     """Which kind of site build ran and why, and the hosted pages (their
@@ -282,12 +288,13 @@ def digest_date(docs: Path) -> Iterator[None]:
 
 
 def build_site(project: Project, *, hosted: bool = True, offline: bool = True, progress: Progress = QUIET,
-               incremental: bool = True) -> SiteBuilt:
+               incremental: bool = True, live: Live | None = None) -> SiteBuilt:
     """Run MkDocs for the chosen editions; zip the offline one. Both
     editions are built incrementally when that is known to give the bytes a
     full build gives (digest.incremental)."""
     with digest_date(project.docs):
-        built = _build_site(project, hosted=hosted, offline=offline, progress=progress, incremental=incremental)
+        built = _build_site(project, hosted=hosted, offline=offline, progress=progress, incremental=incremental,
+                            live=live or (lambda _pages: None))
     if hosted:
         publish_briefs(project.site / BRIEFS, project.briefs)
     return built
@@ -313,7 +320,8 @@ def publish_briefs(built: Path, dest: Path) -> None:
         raise
 
 
-def _build_site(project: Project, *, hosted: bool, offline: bool, progress: Progress, incremental: bool) -> SiteBuilt:
+def _build_site(project: Project, *, hosted: bool, offline: bool, progress: Progress, incremental: bool,
+                live: Live) -> SiteBuilt:
     hosted_config, offline_config = project.root / "mkdocs.yml", project.root / "mkdocs.offline.yml"
     # MkDocs copies docs/ and overrides/ into the site, following links:
     # one that leads out of the project would publish whatever it points at.
@@ -345,7 +353,7 @@ def _build_site(project: Project, *, hosted: bool, offline: bool, progress: Prog
                     index_said = incremental_builds.update_editions(
                         project.root, project.docs, hosted_config, decided, project.site, project.offline,
                         project.offline_zip, directory_urls=directory_urls, nav=nav, offline_page=offline_page(rewrite),
-                        site_url=site_url)
+                        site_url=site_url, on_hosted=lambda: live(_urls(decided, directory_urls)))
             except BuildFailed as exc:
                 reason = f"the incremental build failed ({str(exc).splitlines()[0]})"
             else:
@@ -360,6 +368,7 @@ def _build_site(project: Project, *, hosted: bool, offline: bool, progress: Prog
     if hosted:
         with progress.step(HOSTED_STEP):
             mkdocs_build(hosted_config, project.site)
+        live(None)
     if offline:
         with progress.step(OFFLINE_STEP):
             # From the hosted edition just built when the configurations
@@ -459,7 +468,7 @@ def _check_and_generate(project: Project, options: Options) -> tuple[tuple[Probl
 
 
 def run_build(project: Project, options: Options, *, hosted: bool = True, offline: bool = True,
-              incremental: bool = True, site: bool = True) -> Built:
+              incremental: bool = True, site: bool = True, live: Live | None = None) -> Built:
     """Check, generate and (with ``site``) build the editions, under the
     project lock: what ``digest generate``, ``digest build`` and ``digest
     serve`` do. Raises CheckFailed (nothing written), Busy or BuildFailed."""
@@ -488,7 +497,7 @@ def run_build(project: Project, options: Options, *, hosted: bool = True, offlin
         give_back_memory()
         try:
             ran = build_site(project, hosted=hosted, offline=offline, progress=options.progress,
-                             incremental=incremental) if site else SiteBuilt("")
+                             incremental=incremental, live=live) if site else SiteBuilt("")
         finally:
             settle()  # the trees swapped out, deleted meanwhile: gone before the lock is let go
             while _memo_saved:

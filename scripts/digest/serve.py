@@ -208,8 +208,16 @@ def _folders(project: Project) -> list[str]:
 
 def rebuild(project: Project, options: Options, status: Status, out: TextIO, err: TextIO) -> bool:
     """One ``digest build``; the status says how it went."""
+    told: list[bool] = []
+
+    def live(pages: tuple[str, ...] | None) -> None:
+        # The hosted edition's new pages are being served: reload them now,
+        # not once the offline edition and the zip are made too.
+        status.succeeded(None if status.problems else pages)
+        told.append(True)
+
     try:
-        result = run_build(project, options)
+        result = run_build(project, options, live=live)
     except CheckFailed as exc:
         lines = [p.format() for p in exc.problems]
         for line in lines:
@@ -227,7 +235,7 @@ def rebuild(project: Project, options: Options, status: Status, out: TextIO, err
     for problem in result.problems:
         print(problem.format(), file=err)
     print(f"digest: {result.how} ({result.seconds:.1f} s)", file=out, flush=True)
-    if result.changed or status.problems:  # a page reloads only when there is something new to see
+    if not told and (result.changed or status.problems):  # a page reloads only when there is something new to see
         # After a failed save every page reloads, to drop its banner.
         status.succeeded(None if status.problems else result.pages)
     return True
