@@ -306,3 +306,15 @@ def test_a_block_that_fails_stops_the_work_beside_it(monkeypatch: pytest.MonkeyP
     child = int(started.read_text())
     with pytest.raises(ChildProcessError):  # killed and reaped: no such child any more
         os.waitpid(child, os.WNOHANG)
+
+
+def test_an_article_copied_with_changes_is_the_one_dataclasses_replace_makes() -> None:
+    import dataclasses
+
+    from digest.model import Article, _with
+    assert not hasattr(Article, "__post_init__") and not hasattr(Article, "__slots__")
+    article = Article(id="a", seed="seeds/a.txt", format="txt", title="T", reviewed=True, paragraphs=(("x",),),
+                      mentions=("k",))
+    changed = _with(article, mentions=("m",), links=((0, 0, 1, "m"),))
+    assert changed == dataclasses.replace(article, mentions=("m",), links=((0, 0, 1, "m"),))
+    assert article.mentions == ("k",) and hash(changed) == hash(dataclasses.replace(changed))

@@ -5,6 +5,7 @@ writes."""
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,7 @@ def tree(root: Path) -> dict[str, bytes]:
 
 @pytest.fixture
 def rendered(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
-    """How many times each article's and hub's page is rendered."""
+    """How many times each article's, hub's and edition's page is rendered."""
     calls: Counter[str] = Counter()
     real_article, real_hub = render.render_article, render.render_hub
 
@@ -37,8 +38,14 @@ def rendered(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
         calls[f"{h.kind}:{h.key}"] += 1
         return real_hub(digest, h)
 
+    def edition(digest: Any, date: Any, *rest: Any) -> str:
+        calls[f"edition:{date}"] += 1
+        return real_edition(digest, date, *rest)
+
+    real_edition = render.render_edition
     monkeypatch.setattr(render, "render_article", article)
     monkeypatch.setattr(render, "render_hub", hub)
+    monkeypatch.setattr(render, "render_edition", edition)
     return calls
 
 
@@ -73,6 +80,10 @@ def test_a_title_change_renders_its_page_and_those_that_show_the_title(tmp_path:
     assert "article:alpha" in again
     assert "topic:defense industry" in again and "source:example wire" in again
     assert "article:gamma" not in again
+    # Its edition lists it; the other editions do not.
+    alpha_date = re.search(r"^date: (\S+)", (root / "seeds/alpha.yml").read_text(encoding="utf-8"), re.M)
+    assert alpha_date and {n for n in again if n.startswith("edition:")} == {f"edition:{alpha_date.group(1)}"}
+    assert len([n for n in first if n.startswith("edition:")]) > 1
     for name in again:
         if name.startswith("article:") and name != "article:alpha":
             page = root / f"docs/digest/articles/{name.removeprefix('article:')}.md"

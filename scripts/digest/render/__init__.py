@@ -110,7 +110,9 @@ def _render_pages(digest: Digest, put: Callable[[str, Page], None], progress: Pr
     for i, (date, ids) in enumerate(digest.editions):
         newer = dates[i - 1] if i > 0 else None
         older = dates[i + 1] if i + 1 < len(dates) else None
-        put(edition_path(date), render_edition(digest, date, ids, newer, older))
+        path = edition_path(date)
+        put(path, KEPT if reuse is not None and reuse.edition(digest, date, ids, newer, older, path) else
+            render_edition(digest, date, ids, newer, older))
     for article in digest.articles.values():
         path = article_path(article.id)
         put(path, KEPT if reuse is not None and reuse.article(digest, article, path) else render_article(digest, article))

@@ -138,6 +138,19 @@ class Reuse:
                        tuple(_hub(digest.entities.get(k)) for k, _ in hub.appears_with))
         return self.keep(path, inputs)
 
+    def edition(self, digest: Digest, date: dt.date, ids: tuple[str, ...], newer: dt.date | None,
+                older: dt.date | None, path: str) -> bool:
+        """:meth:`keep` for an edition's page (render.editions.render_edition):
+        its date and neighbours, whether it has a printed brief, what each of
+        its articles shows in a list, and its brief's hubs and counts."""
+        brief = digest.briefs.get(date)
+        hubs: tuple[object, ...] = ()
+        if brief is not None:
+            hubs = (tuple(_hub(digest.entities.get(k)) for k in brief.first_seen),
+                    tuple((_hub(digest.topics.get(k)), n, before) for k, n, before in brief.rising))
+        return self.keep(path, (_day(date), _day(newer), _day(older), date in digest.delivery.printed, hubs,
+                                tuple(self._listed(digest, i) for i in ids)))
+
     def _listed(self, digest: Digest, ident: str) -> str:
         """What a list of articles shows of one (digest.render.common's
         item and line_item), as a hash: made once a run, where a hub's
