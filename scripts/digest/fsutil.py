@@ -337,7 +337,11 @@ class LinkedCopy:
                 for name in dirs:
                     os.mkdir(os.path.join(there, name))
                 for name in files:
-                    os.link(os.path.join(here, name), os.path.join(there, name))
+                    src, dst = os.path.join(here, name), os.path.join(there, name)
+                    try:
+                        os.link(src, dst)
+                    except OSError:  # a file system without hard links: a copy, with its times
+                        shutil.copy2(src, dst)
         except BaseException as exc:  # raised again by ready(), in the caller's thread
             self._failed = exc
 
