@@ -8,6 +8,7 @@ import hashlib
 import os
 import pickle
 import shutil
+import time
 from pathlib import Path
 
 import pytest
@@ -163,3 +164,8 @@ def test_work_in_a_child_is_done_when_waited_for_and_says_if_it_failed(tmp_path:
         raise OSError("no room")
 
     assert in_child(fails)() is False
+    # A child stuck (a lock held by a thread the fork did not copy) is
+    # killed after the limit, not waited for forever.
+    started = time.monotonic()
+    assert in_child(lambda: time.sleep(60), limit=0.5)() is False
+    assert time.monotonic() - started < 10

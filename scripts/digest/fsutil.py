@@ -20,6 +20,7 @@ import shutil
 import signal
 import tempfile
 import threading
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from contextlib import contextmanager
@@ -136,13 +137,17 @@ def spawned_pool(workers: int) -> ProcessPoolExecutor:
                                initializer=die_with_parent, initargs=(os.getpid(),))
 
 
-def in_child(work: Callable[[], object]) -> Callable[[], bool]:
+def in_child(work: Callable[[], object], limit: float = 120.0) -> Callable[[], bool]:
     """Run ``work`` in a forked child and go on; the function returned waits
     for the child and says whether ``work`` succeeded. Where fork does not
-    exist, ``work`` runs here first. For work whose result is a file, done
-    while the run goes on (the child dies with this process, leaving at
-    most a temporary file, which the next run's tidy-up removes); call it
-    with no other thread running (a fork copies only the calling thread).
+    exist, ``work`` runs here first. For optional work whose result is a
+    file, done while the run goes on (the child dies with this process,
+    leaving at most a temporary file, which the next run's tidy-up removes).
+
+    A fork copies only the calling thread: a lock another thread held at
+    that moment stays held in the child. `digest serve` forks with its HTTP
+    threads running, so a child still working after ``limit`` seconds is
+    killed and counted as failed rather than waited for forever.
     """
     if not hasattr(os, "fork"):
         try:
@@ -162,9 +167,21 @@ def in_child(work: Callable[[], object]) -> Callable[[], bool]:
             os._exit(code)
     outcome: list[bool] = []
 
+    started = time.monotonic()
+
     def wait() -> bool:
         if not outcome:
-            outcome.append(os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0)
+            while True:
+                done, status = os.waitpid(pid, os.WNOHANG)
+                if done:
+                    outcome.append(os.waitstatus_to_exitcode(status) == 0)
+                    break
+                if time.monotonic() - started > limit:
+                    os.kill(pid, signal.SIGKILL)
+                    os.waitpid(pid, 0)
+                    outcome.append(False)
+                    break
+                time.sleep(0.005)
         return outcome[0]
 
     return wait
