@@ -95,21 +95,21 @@ def update_zip(old: Path, folder: Path, names: list[str], changed: set[str]) -> 
                 info = kept.get(name)
                 if info is not None and name not in changed:
                     if run and ends[run[-1].filename] != info.header_offset:
-                        _copy_run(source, run, ends[run[-1].filename], zf)
+                        _copy_run(source, run, ends, zf)
                     run.append(info)
                     continue
-                _copy_run(source, run, ends[run[-1].filename] if run else 0, zf)
+                _copy_run(source, run, ends, zf)
                 _add(zf, name, (folder / name).read_bytes())
-            _copy_run(source, run, ends[run[-1].filename] if run else 0, zf)
+            _copy_run(source, run, ends, zf)
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
     return tmp
 
 
-def _copy_run(source: IO[bytes], run: list[zipfile.ZipInfo], end: int, zf: zipfile.ZipFile) -> None:
-    """Copy the entries ``run`` (adjacent in ``source``, up to ``end``) as
-    they are: their local headers and compressed bytes, with their central
+def _copy_run(source: IO[bytes], run: list[zipfile.ZipInfo], ends: dict[str, int], zf: zipfile.ZipFile) -> None:
+    """Copy the entries ``run`` (adjacent in ``source``; ``ends`` says where
+    each entry there ends) as they are: their local headers and compressed bytes, with their central
     directory records at their new offsets; then empty ``run``.
 
     zipfile has no public way to do this; it writes the central directory
@@ -120,7 +120,7 @@ def _copy_run(source: IO[bytes], run: list[zipfile.ZipInfo], end: int, zf: zipfi
     if not run:
         return
     assert zf.fp is not None
-    start = run[0].header_offset
+    start, end = run[0].header_offset, ends[run[-1].filename]
     shift = zf.fp.tell() - start
     source.seek(start)
     left = end - start

@@ -166,7 +166,6 @@ def in_child(work: Callable[[], object], limit: float = 120.0) -> Callable[[], b
         finally:
             os._exit(code)
     outcome: list[bool] = []
-
     started = time.monotonic()
 
     def wait() -> bool:

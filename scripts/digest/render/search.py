@@ -66,11 +66,12 @@ def _documents(digest: Digest, salt: str, known: Container[str]) -> list[tuple[s
             about = " ".join(t for t in (hub.description, hub.note, hub.country) if t)
             n = hub.appearances
             label = (hub.entity_kind or "entity") if kind == "entity" else kind
-            hub_doc: Document = {"src": hub_path(hub), "title": hub.name, "terms": " ".join(hub.aliases),
+            src = hub_path(hub)
+            hub_doc: Document = {"src": src, "title": hub.name, "terms": " ".join(hub.aliases),
                                  "text": about, "snippet": about or f"{n} article{'s' if n != 1 else ''}",
                                  "tags": [label]}
             key = fingerprint((salt, hub_doc))  # small: made in full, and keyed like the others
-            out.append((hub_path(hub), key, None if key in known else {"k": key, **hub_doc}))
+            out.append((src, key, None if key in known else {"k": key, **hub_doc}))
     out.sort(key=lambda d: d[0])
     return out
 
@@ -89,7 +90,12 @@ def pages_script(docs: Iterable[Mapping[str, object]]) -> bytes:
     """``pages.js``: documents as one script assigning them to
     ``self.__digestPages``, one document a line, so that the site build can
     read them one at a time (searchindex._pages)."""
-    return PAGES_START + b",\n".join(json.dumps(doc, ensure_ascii=False).encode("utf-8") for doc in docs) + b"\n];\n"
+    return _script(json.dumps(doc, ensure_ascii=False).encode("utf-8") for doc in docs)
+
+
+def _script(lines: Iterable[bytes]) -> bytes:
+    """pages.js's form: one assignment, a document's JSON a line."""
+    return PAGES_START + b",\n".join(lines) + b"\n];\n"
 
 
 def previous_lines(script: bytes) -> dict[str, bytes]:
@@ -122,4 +128,4 @@ def search_script(digest: Digest, salt: str = "", previous: Mapping[str, bytes] 
             _, key, doc = docs.pop()
             yield known[key] if doc is None else json.dumps(doc, ensure_ascii=False).encode("utf-8")
 
-    return PAGES_START + b",\n".join(draining()) + b"\n];\n"
+    return _script(draining())
