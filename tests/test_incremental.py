@@ -17,10 +17,12 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from digest import site
 from digest.archive import entry_order, update_zip, write_zip
 from digest.cli import EXIT_OK
 from digest.incremental import STATE
 from digest.pipeline import Options, Project, run_build
+from digest.site import TEMPLATE_CACHE
 from digest.synth import write_corpus
 
 from .conftest import FIXTURE_CORPUS, make_project, run
@@ -265,3 +267,32 @@ def test_the_hosted_edition_is_live_before_the_offline_edition_is_made(tmp_path:
     assert pages is not None and "digest/articles/alpha.html" in pages
     assert hosted_new and not offline_new
     assert "ROKETSAN now opens" in (root / "dist/offline/digest/articles/alpha.html").read_text(encoding="utf-8")
+
+
+def test_an_edit_loads_no_configuration_and_compiles_no_template(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """After an edit, what the last build learned of the configurations (the
+    record) and MkDocs' compiled templates (kept by
+    overrides/hooks/generated_pages.py) are used again; a damaged template
+    entry is compiled afresh, and the result is still a clean build's."""
+    root = make_project(tmp_path / "p", FIXTURE_CORPUS / "seeds")
+    assert run("build", "--root", str(root))[0] == EXIT_OK
+    cached = sorted((root / TEMPLATE_CACHE).iterdir())
+    assert len(cached) > 10
+    times = {p.name: p.stat().st_mtime_ns for p in cached}
+    loads: list[Path] = []
+    real = site._load_config
+    monkeypatch.setattr(site, "_load_config", lambda path: loads.append(path) or real(path))
+    alpha = root / "seeds/alpha.yml"
+    alpha.write_text(alpha.read_text(encoding="utf-8").replace("title: ROKETSAN opens", "title: ROKETSAN now opens"),
+                     encoding="utf-8")
+    assert run_build(Project(root), Options()).how.startswith("incremental build:")
+    assert loads == []
+    assert {p.name: p.stat().st_mtime_ns for p in sorted((root / TEMPLATE_CACHE).iterdir())} == times
+    for path in cached:
+        path.write_bytes(b"not a compiled template")
+    alpha.write_text(alpha.read_text(encoding="utf-8").replace("ROKETSAN now opens", "ROKETSAN opens again"),
+                     encoding="utf-8")
+    assert run_build(Project(root), Options()).how.startswith("incremental build:")
+    # The templates this build loaded (most of them) were compiled and kept again.
+    assert sum(path.read_bytes() != b"not a compiled template" for path in cached) > len(cached) / 2
+    assert outputs(root) == clean_build(root / "seeds", tmp_path / "clean")

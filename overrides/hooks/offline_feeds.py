@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from digest.site import OFFLINE_PLUGIN, in_offline
+from digest.names import OFFLINE_PLUGIN, in_offline  # not digest.site: see digest/names.py
 
 
 def on_files(files: Any, config: Any) -> Any:

@@ -53,14 +53,15 @@ from mkdocs.utils import get_build_date
 from digest.archive import entry_order, update_zip
 from digest.fsutil import LinkedCopy, atomic_write, new_folder, prune_empty, swap_in, tied_to_this_process, write_unlinked
 from digest.guard import scan_text
+from digest.names import in_offline
 from digest.problems import BuildFailed
 from digest.render.search import SEARCH_PAGES
 from digest.searchindex import IndexBuild, Update, update_index, write_search_index
-from digest.site import in_offline
+from digest.site import mkdocs_environment
 from digest.write import manifest_stats
 
 STATE: Final = ".digest-cache/editions.json"
-STATE_VERSION: Final = 1
+STATE_VERSION: Final = 2
 OWNED: Final = "digest"  # the generated folder under docs/
 # The configuration MkDocs runs for the changed pages: the project's own,
 # with another docs folder. In the project folder, so that every relative
@@ -80,6 +81,9 @@ class Plan:
     removed_files: tuple[str, ...] = ()
     docs_stats: dict[str, Any] = field(default_factory=dict, compare=False)
     context: str = ""  # context_stamp() when planned: what remember() records after the build
+    # site.edition_settings() as the last build recorded them, when its
+    # context is this one's (None: load the configurations).
+    settings: dict[str, Any] | None = field(default=None, compare=False)
 
 
 def _tree_stamp(h: Any, folder: Path, skip: Path | None = None, suffixes: tuple[str, ...] = ()) -> None:
@@ -136,7 +140,14 @@ def read_state(root: Path) -> dict[str, Any] | None:
     if not isinstance(data, dict) or data.get("version") != STATE_VERSION:
         return None
     if not all(isinstance(data.get(k), t) for k, t in
-               (("context", str), ("docs", dict), ("outputs", dict))):
+               (("context", str), ("docs", dict), ("outputs", dict), ("settings", dict))):
+        return None
+    settings = data["settings"]
+    features = settings.get("features")
+    if not (isinstance(settings.get("directory_urls"), bool) and isinstance(settings.get("site_url"), str)
+            and isinstance(settings.get("nav"), list) and all(isinstance(n, str) for n in settings["nav"])
+            and (features is None or (isinstance(features, list) and len(features) == 2 and all(
+                isinstance(f, list) and all(isinstance(x, str) for x in f) for f in features)))):
         return None
     return data
 
@@ -147,9 +158,11 @@ def forget(root: Path) -> None:
     (root / STATE).unlink(missing_ok=True)
 
 
-def remember(root: Path, outputs: dict[str, Path], docs_stats: dict[str, Any], context: str) -> None:
-    """Record what the editions were built from, after they were swapped in."""
-    data = {"version": STATE_VERSION, "context": context, "docs": docs_stats,
+def remember(root: Path, outputs: dict[str, Path], docs_stats: dict[str, Any], context: str,
+             settings: dict[str, Any]) -> None:
+    """Record what the editions were built from, after they were swapped in,
+    and the configurations' settings (site.edition_settings)."""
+    data = {"version": STATE_VERSION, "context": context, "docs": docs_stats, "settings": settings,
             "outputs": {name: _identity(path) for name, path in sorted(outputs.items())}}
     atomic_write(root / STATE, json.dumps(data, sort_keys=True).encode("utf-8"))
 
@@ -172,12 +185,13 @@ def plan(root: Path, docs: Path, outputs: dict[str, Path]) -> Plan:
     changed = sorted(p for p in stats if _content(old.get(p)) != _content(stats[p]))
     gone = sorted(p for p in old if p not in stats)
     if not changed and not gone:
-        return Plan("none", "nothing changed since the last build", docs_stats=stats, context=context)
+        return Plan("none", "nothing changed since the last build", docs_stats=stats, context=context,
+                    settings=state["settings"])
     pages = tuple(p for p in changed if p.endswith(".md"))
     removed_pages = tuple(p for p in gone if p.endswith(".md"))
     return Plan("incremental", f"{len(pages)} changed page(s), {len(removed_pages)} removed",
                 pages, removed_pages, tuple(p for p in changed if not p.endswith(".md")),
-                tuple(p for p in gone if not p.endswith(".md")), stats, context)
+                tuple(p for p in gone if not p.endswith(".md")), stats, context, state["settings"])
 
 
 def _content(entry: Any) -> Any:
@@ -240,7 +254,7 @@ def _run_mkdocs(root: Path, config_file: Path, docs_folder: Path, site_dir: Path
     try:
         proc = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--config-file", str(partial),
                                "--site-dir", str(site_dir)], cwd=root, capture_output=True, text=True,
-                              env={**os.environ, "NO_MKDOCS_2_WARNING": "1"}, preexec_fn=tied_to_this_process())
+                              env=mkdocs_environment(root), preexec_fn=tied_to_this_process())
     finally:
         partial.unlink(missing_ok=True)
     if proc.returncode != 0:

@@ -16,6 +16,7 @@ from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 from digest import incremental as incremental_builds
 from digest.archive import zip_tree
@@ -34,7 +35,7 @@ from digest.render.feeds import render_feeds
 from digest.render.reuse import Page, Reuse
 from digest.render.search import SEARCH_PAGES, previous_lines, search_script
 from digest.searchindex import location
-from digest.site import mkdocs_build, offline_from_hosted, offline_page, offline_rewriter, site_settings
+from digest.site import edition_settings, mkdocs_build, offline_from_hosted, offline_page, rewriter
 from digest.validate import validate
 from digest.write import WriteReport, is_fresh, manifest_stats, reusable, stage_for, write_tree
 
@@ -215,13 +216,12 @@ def tidy(project: Project) -> None:
     (project.root / incremental_builds.PARTIAL_CONFIG).unlink(missing_ok=True)
 
 
-def up_to_date(project: Project, options: Options) -> bool:
-    return is_fresh(project.docs, fingerprint(project, options))
-
-
-def generate(project: Project, digest: Digest, options: Options | None = None) -> WriteReport:
+def generate(project: Project, digest: Digest, options: Options | None = None, stamp: str | None = None) -> WriteReport:
+    """Write docs/digest/ for ``digest``. ``stamp``: the inputs' fingerprint
+    taken before they were read (run_build's), which the manifest records;
+    taken now if not given."""
     options = options or Options()
-    stamp = fingerprint(project, options)
+    stamp = stamp or fingerprint(project, options)
     # Pages made from the same inputs as the last run's are kept, not
     # rendered again (digest.render.reuse); every key holds the generator's
     # version and the delivery settings.
@@ -335,6 +335,7 @@ def _build_site(project: Project, *, hosted: bool, offline: bool, progress: Prog
     both = hosted and offline
     reason = "one edition was asked for" if not both else "the incremental build is off"
     decided: incremental_builds.Plan | None = None
+    settings: dict[str, Any] | None = None
     if both and incremental:
         decided = incremental_builds.plan(project.root, project.docs, outputs)
         reason = decided.reason
@@ -342,23 +343,25 @@ def _build_site(project: Project, *, hosted: bool, offline: bool, progress: Prog
             # The outputs are those of the last build, from the same inputs
             # (the configurations among them): whatever kind it was.
             return SiteBuilt(f"{NO_BUILD}: {reason}", ())
-        # Read only now: loading the MkDocs configuration twice took a
-        # quarter of a build with nothing to do.
-        directory_urls, nav, site_url = site_settings(hosted_config)
-        rewrite = offline_rewriter(hosted_config, offline_config)
-        if rewrite is None:
+        # Read only now (loading the MkDocs configuration took a quarter of
+        # a build with nothing to do), and only when the last build's
+        # record does not hold them for the same configurations.
+        settings = decided.settings or edition_settings(hosted_config, offline_config)
+        directory_urls = settings["directory_urls"]
+        if settings["features"] is None:
             reason = "mkdocs.offline.yml differs from mkdocs.yml in more than the offline settings"
         elif decided.kind == "incremental":
             try:
                 with progress.step(INCREMENTAL_STEP):
                     index_said = incremental_builds.update_editions(
                         project.root, project.docs, hosted_config, decided, project.site, project.offline,
-                        project.offline_zip, directory_urls=directory_urls, nav=nav, offline_page=offline_page(rewrite),
-                        site_url=site_url, on_hosted=lambda: live(_urls(decided, directory_urls)))
+                        project.offline_zip, directory_urls=directory_urls, nav=set(settings["nav"]),
+                        offline_page=offline_page(rewriter(*settings["features"])), site_url=settings["site_url"],
+                        on_hosted=lambda: live(_urls(decided, directory_urls)))
             except BuildFailed as exc:
                 reason = f"the incremental build failed ({str(exc).splitlines()[0]})"
             else:
-                incremental_builds.remember(project.root, outputs, decided.docs_stats, decided.context)
+                incremental_builds.remember(project.root, outputs, decided.docs_stats, decided.context, settings)
                 return SiteBuilt(f"incremental build: {reason}; {index_said}", _urls(decided, directory_urls))
     # A full build replaces the outputs: until it has finished, nothing
     # about them is known.
@@ -379,7 +382,9 @@ def _build_site(project: Project, *, hosted: bool, offline: bool, progress: Prog
                 mkdocs_build(offline_config, project.offline)
                 zip_tree(project.offline, project.offline_zip)
     if both:
-        incremental_builds.remember(project.root, outputs, stats, context)
+        # The configurations are those the build ran with (the context says so).
+        settings = settings or edition_settings(hosted_config, offline_config)
+        incremental_builds.remember(project.root, outputs, stats, context, settings)
     return SiteBuilt(f"full build: {reason}")
 
 
@@ -453,14 +458,15 @@ def without_cycle_collection() -> Iterator[None]:
 _memo_saved: list[Callable[[], bool]] = []  # the memo being saved (in_child's waits)
 
 
-def _check_and_generate(project: Project, options: Options) -> tuple[tuple[Problem, ...], WriteReport, str, str, Memo]:
+def _check_and_generate(project: Project, options: Options,
+                        stamp: str) -> tuple[tuple[Problem, ...], WriteReport, str, str, Memo]:
     """A function of its own so that the corpus and the model are freed when
     it returns; what the run learned is returned, for run_build to save (a
     run that fails leaves the last memo as it was)."""
     with without_cycle_collection():
         memo = open_memo(project.root)
         checked = check(project, options, memo)
-        report = generate(project, checked.digest, options)
+        report = generate(project, checked.digest, options, stamp)
         return checked.problems, report, counts(checked.digest), memo.summary(), memo
 
 
@@ -486,8 +492,11 @@ def run_build(project: Project, options: Options, *, hosted: bool = True, offlin
         report: WriteReport | None = None
         said = learned = ""
         memo: Memo | None = None
-        if not up_to_date(project, options):
-            problems, report, said, learned, memo = _check_and_generate(project, options)
+        # Taken once, before the seeds are read: a seed saved while this run
+        # reads them then makes the next run's fingerprint differ.
+        stamp = fingerprint(project, options)
+        if not is_fresh(project.docs, stamp):
+            problems, report, said, learned, memo = _check_and_generate(project, options, stamp)
         # The corpus and the model are gone by now (their cycles collected
         # here, the memory handed back to the system), so the site build's
         # own work does not add to it; MkDocs and Node run as child processes.

@@ -12,6 +12,7 @@ from typing import Final
 
 from digest.fsutil import spawned_pool, usable_cores
 from digest.model import Digest
+from digest.names import ROOT
 from digest.progress import QUIET, Progress
 from digest.render.article import render_article
 from digest.render.common import (
@@ -19,7 +20,6 @@ from digest.render.common import (
     GRADES,
     HUB_FOLDERS,
     OVERVIEW,
-    ROOT,
     TIMELINE,
     UNREVIEWED,
     article_path,

@@ -20,9 +20,9 @@ from functools import cache, lru_cache
 from typing import Final
 
 from digest.model import Article, Digest, Hub
+from digest.names import ROOT
 from digest.text import html_attr, md_text
 
-ROOT: Final = "digest"  # the folder under docs/ that the generator owns
 HOME: Final = "index.md"  # the hand-written home page that includes home.md
 HUB_FOLDERS: Final = {"topic": "topics", "region": "regions", "entity": "entities", "source": "sources"}
 HUB_TITLES: Final = {"topic": "Topics", "region": "Regions", "entity": "Entities", "source": "Sources"}

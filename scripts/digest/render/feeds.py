@@ -25,10 +25,10 @@ from xml.sax.saxutils import XMLGenerator
 from xml.sax.xmlreader import AttributesImpl
 
 from digest.model import Article, Digest, Hub
-from digest.render.common import HUB_FOLDERS, HUB_TITLES, ROOT, article_path, grade_title, hub_path
+from digest.names import FEEDS, ROOT
+from digest.render.common import HUB_FOLDERS, HUB_TITLES, article_path, grade_title, hub_path
 from digest.render.reuse import KEPT, Page, Reuse, fingerprint
 
-FEEDS: Final = f"{ROOT}/feeds"  # under docs/; the hosted edition's feeds/ folder
 ALL: Final = f"{FEEDS}/index"  # the whole digest's feeds, without their suffix
 ATOM: Final = ".xml"
 JSON_FEED: Final = ".json"
