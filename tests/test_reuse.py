@@ -229,3 +229,46 @@ def test_the_search_documents_of_unchanged_pages_are_taken_from_the_last_pages_j
     generate(root)
     assert sorted(made) == every
     assert tree(root) == fresh(root, tmp_path / "clean2")
+
+
+def test_an_article_key_holds_every_field_but_the_text_and_not_object_identity() -> None:
+    """Reuse.article's key: any field changed (the text is stood for by
+    text_key) changes it; an equal article made of other objects keeps it."""
+    import copy
+    import dataclasses
+    import datetime as dt
+
+    from digest.connect import Related
+    from digest.model import Article, Correction, Digest, Quote
+    from digest.render.reuse import Reuse
+
+    base = Article(id="a", seed="seeds/a.txt", format="txt", title="T", reviewed=True, paragraphs=(),
+                   date=dt.date(2026, 1, 2), published=dt.date(2026, 1, 1), summary="S", key_points=("k",),
+                   topics=("t",), quotes=(Quote("q", "by", 1),), corrections=(Correction("o", "c", (1,)),),
+                   related=("b",), mentions=("e",), links=((1, 0, 1, "e"),), ranked=(Related("b", "why"),),
+                   credibility=2, text_key="h")
+    other = Article(id="b", seed="seeds/b.txt", format="txt", title="B", reviewed=True, paragraphs=(),
+                    date=dt.date(2026, 1, 3), text_key="hb")
+    digest = Digest(articles={"a": base, "b": other}, reviewed=("b", "a"), unreviewed=(), editions=(), topics={},
+                    regions={}, entities={}, sources={})
+
+    def key(article: Article) -> str:
+        reuse = Reuse("salt", {})
+        reuse.start(digest)
+        reuse.article(digest, article, "p")
+        return reuse.keys["p"]
+
+    changed = {"id": "z", "seed": "x", "format": "md", "title": "U", "reviewed": False, "date": dt.date(2026, 1, 5),
+               "source": "s", "source_url": "u", "published": None, "author": "w", "reliability": "A",
+               "summary": "R", "key_points": ("k", "l"), "assessment": "x", "confidence": "high", "credibility": 3,
+               "importance": "high", "topics": ("u",), "regions": ("r",), "entities": ("e",),
+               "quotes": (Quote("q", "by", 2),), "corrections": (Correction("o", "d", (1,)),), "related": (),
+               "language": "tr", "draft": True, "mentions": (), "links": ((1, 0, 2, "e"),),
+               "ranked": (Related("b", "why", True),), "tlp": "AMBER", "text_key": "h2"}
+    fields = {f.name for f in dataclasses.fields(Article)} - {"paragraphs"}
+    assert set(changed) == fields  # a new field needs a case here
+    before = key(base)
+    assert key(copy.deepcopy(base)) == before
+    assert key(dataclasses.replace(base, paragraphs=("any text",))) == before  # stood for by text_key
+    for name, value in changed.items():
+        assert key(dataclasses.replace(base, **{name: value})) != before, name

@@ -90,7 +90,13 @@ TIMELINE_MONTHS = 24  # months shown by an entity's appearance chart
 def entity_timeline(digest: Digest, hub: Hub) -> list[tuple[str, int]]:
     """Articles naming or mentioning the entity, per month, up to its last
     appearance (at most :data:`TIMELINE_MONTHS`, months without any included)."""
-    counts = Counter(_month_key(d) for d in (digest.articles[i].date for i in (*hub.articles, *hub.mentioned)) if d)
+    # Counted by day first: a month key made for each of an entity's
+    # thousands of articles took 0.3 s for the whole digest at 10,000.
+    days = Counter(digest.articles[i].date for i in (*hub.articles, *hub.mentioned))
+    counts: Counter[str] = Counter()
+    for day, n in days.items():
+        if day:
+            counts[_month_key(day)] += n
     if not hub.last_seen or not hub.first_seen:
         return []
     keys = _months_back(hub.last_seen, TIMELINE_MONTHS)
