@@ -68,6 +68,12 @@ class Project:
         return {p.relative_to(self.site).as_posix(): p.read_bytes()
                 for p in sorted((self.site / "search").rglob("*")) if p.is_file()}
 
+    def kept(self) -> dict[str, bytes]:
+        """The index folder kept for the next update (vectors, header, record)."""
+        folder = searchindex._latest(self.root / ".digest-cache")
+        assert folder is not None
+        return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
 
 def edit(pages: dict[int, dict[str, Any]], hand: dict[str, str], kind: str, k: int) -> None:
     keys = sorted(pages)
@@ -113,6 +119,7 @@ def test_updated_index_equals_the_index_built_afresh(steps: list[tuple[str, int]
         fresh.write(pages, hand)
         fresh.clean()
         assert live.files() == fresh.files(), said
+        assert live.kept() == fresh.kept(), said  # so that the next update starts from what a clean build keeps
         shutil.rmtree(fresh.root)
 
 
@@ -141,6 +148,15 @@ def test_update_declines_without_a_previous_index_or_when_the_ids_must_change(tm
     pages[3]["title"] = "zeta retitled"
     live.write(pages, hand)
     assert live.update().startswith("1 documents")
+    # A bucket of vectors the update needs is gone: declined.
+    folder = searchindex._latest(live.root / ".digest-cache")
+    assert folder is not None
+    pages[3]["title"] = "zeta retitled again"
+    live.write(pages, hand)
+    record = json.loads((folder / searchindex.RECORD).read_text(encoding="utf-8"))
+    doc_id = next(d[1] for d in record["docs"] if d[0] == "digest/articles/0003")
+    (folder / searchindex.VECTORS / searchindex._bucket(doc_id)).unlink()
+    assert update_index(live.root, live.pages, live.hand, index, directory_urls=False) is None
 
 
 def _encoded(freqs: dict[int, int]) -> str:
