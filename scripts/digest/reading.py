@@ -73,6 +73,9 @@ class Entry:
     name: str
     kind: str
     refused: Refused | None = None
+    # A regular file's size, times, inode and device, when it is not a link:
+    # what tells digest.load that the file is as an earlier read found it.
+    stamp: tuple[int, ...] | None = None
 
 
 class Folder:
@@ -113,11 +116,12 @@ class Folder:
     def entry(self, name: str) -> Entry:
         """Classify ``name`` from lstat alone (nothing is opened)."""
         try:
-            _, st = self._resolve(name)
+            resolved, st = self._resolve(name)
         except Refused as exc:
             return Entry(name, "refused", exc)
         if stat.S_ISREG(st.st_mode):
-            return Entry(name, "file")
+            return Entry(name, "file", stamp=(st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev)
+                         if resolved == name else None)
         if stat.S_ISDIR(st.st_mode):
             return Entry(name, "folder")
         if stat.S_ISLNK(st.st_mode):  # a link whose target is again a link: realpath would have resolved it

@@ -33,7 +33,7 @@ from typing import Any, Final, TextIO
 from urllib.parse import parse_qs
 
 from digest.fsutil import Busy
-from digest.pipeline import Options, Project, run_build
+from digest.pipeline import Options, Project, Warm, run_build
 from digest.problems import CheckFailed, DigestError
 
 STATUS_PATH: Final = "/__digest__/status"
@@ -206,8 +206,9 @@ def _folders(project: Project) -> list[str]:
     return found
 
 
-def rebuild(project: Project, options: Options, status: Status, out: TextIO, err: TextIO) -> bool:
-    """One ``digest build``; the status says how it went."""
+def rebuild(project: Project, options: Options, status: Status, out: TextIO, err: TextIO,
+            warm: Warm | None = None) -> bool:
+    """One ``digest build`` (``warm``: what the last one kept); the status says how it went."""
     told: list[bool] = []
 
     def live(pages: tuple[str, ...] | None) -> None:
@@ -217,7 +218,7 @@ def rebuild(project: Project, options: Options, status: Status, out: TextIO, err
         told.append(True)
 
     try:
-        result = run_build(project, options, live=live)
+        result = run_build(project, options, live=live, warm=warm)
     except CheckFailed as exc:
         lines = [p.format() for p in exc.problems]
         for line in lines:
@@ -295,9 +296,10 @@ def serve(project: Project, options: Options, address: tuple[str, int], out: Tex
 
     stop = stop or threading.Event()
     status = Status()
+    warm = Warm()  # the memo and the seeds as read, kept from one build to the next
     with _Stopper(stop) as stopper:
         try:
-            stopper.build(lambda: rebuild(project, options, status, out, err))
+            stopper.build(lambda: rebuild(project, options, status, out, err, warm))
         except KeyboardInterrupt:
             print("digest: stopped", file=out, flush=True)
             return 0
@@ -317,7 +319,7 @@ def serve(project: Project, options: Options, address: tuple[str, int], out: Tex
                 if stop.is_set() or (not changes and now == config):
                     continue
                 config = now
-                stopper.build(lambda: rebuild(project, options, status, out, err))
+                stopper.build(lambda: rebuild(project, options, status, out, err, warm))
         except KeyboardInterrupt:
             pass
         finally:
