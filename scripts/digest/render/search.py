@@ -12,7 +12,7 @@ from collections.abc import Container, Iterable, Iterator, Mapping
 
 from digest.model import Article, Digest
 from digest.render.common import article_path, hub_path
-from digest.render.reuse import fingerprint
+from digest.render.reuse import fingerprint, plain_fingerprint
 from digest.text import plain
 
 SEARCH_PAGES = "digest/assets/search/pages.js"
@@ -23,17 +23,22 @@ TAGS = 8  # facet names shown under an article's search result
 Document = dict[str, str | list[str]]
 
 
-def _article_document(digest: Digest, article: Article, salt: str, known: Container[str]) -> tuple[str, Document | None]:
+def _article_document(digest: Digest, article: Article, salt: str, known: Container[str],
+                      spelled: dict[str, list[str]]) -> tuple[str, Document | None]:
     """An article's document and its key; None for the document when its
-    key is ``known`` (the last run's line is used as it is)."""
+    key is ``known`` (the last run's line is used as it is). ``spelled``:
+    each entity's name and aliases, made once a run."""
     names: list[str] = []
-    tags = [digest.entities[k].name for k in article.entities if k in digest.entities]
+    entities = digest.entities
+    tags = [entities[k].name for k in article.entities if k in entities]
     tags += [digest.hubs(kind)[k].name for kind, keys in (("region", article.regions), ("topic", article.topics))
              for k in keys if k in digest.hubs(kind)]
     for key in article.appearing:
-        hub = digest.entities.get(key)
-        if hub:
-            names += [hub.name, *hub.aliases]
+        spellings = spelled.get(key)
+        if spellings is None:
+            hub = entities.get(key)
+            spellings = spelled[key] = [hub.name, *hub.aliases] if hub else []
+        names += spellings
     for kind, keys in (("topic", article.topics), ("region", article.regions), ("source", (article.source,))):
         hubs = digest.hubs(kind)
         names += [hubs[k].name for k in keys if k in hubs]
@@ -42,9 +47,14 @@ def _article_document(digest: Digest, article: Article, salt: str, known: Contai
     # Everything the document is made from; the text stood for by its hash
     # and the corrections applied to it, as on the article's page
     # (digest.render.reuse), or by itself when its hash is not known.
-    text: object = (article.text_key, article.corrections) if article.text_key else article.paragraphs
-    key = fingerprint((salt, article.id, article.title, article.summary, article.key_points, article.assessment,
-                       tuple(q.text for q in article.quotes), text, terms, shown_tags))
+    if article.text_key:
+        key = plain_fingerprint((salt, article.id, article.title, article.summary, article.key_points,
+                                 article.assessment, tuple(q.text for q in article.quotes), article.text_key,
+                                 tuple((c.original, c.corrected, c.paragraphs) for c in article.corrections),
+                                 terms, tuple(shown_tags)))
+    else:
+        key = fingerprint((salt, article.id, article.title, article.summary, article.key_points, article.assessment,
+                           tuple(q.text for q in article.quotes), article.paragraphs, terms, shown_tags))
     if key in known:
         return key, None
     body = [article.summary, *article.key_points, article.assessment, *(q.text for q in article.quotes),
@@ -58,8 +68,9 @@ def _documents(digest: Digest, salt: str, known: Container[str]) -> list[tuple[s
     """Per page, sorted by it: its source path under docs/, the key of its
     document, and the document (None when its key is ``known``)."""
     out: list[tuple[str, str, Document | None]] = []
+    spelled: dict[str, list[str]] = {}
     for article in digest.articles.values():
-        key, doc = _article_document(digest, article, salt, known)
+        key, doc = _article_document(digest, article, salt, known, spelled)
         out.append((article_path(article.id), key, doc))
     for kind in ("topic", "region", "entity", "source"):
         for hub in digest.hubs(kind).values():
