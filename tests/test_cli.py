@@ -150,9 +150,20 @@ def test_generation_runs_without_the_cycle_collector_and_restores_it(
         seen.append(gc.isenabled())
         return real_check(*args, **kwargs)
 
+    real_build_site = digest.pipeline.build_site
+
+    def spying_build_site(*args: Any, **kwargs: Any) -> Any:
+        seen.append(gc.isenabled())
+        return real_build_site(*args, **kwargs)
+
     monkeypatch.setattr(digest.cli, "check", spying_check)  # digest check
     monkeypatch.setattr(digest.pipeline, "check", spying_check)  # digest generate and build
+    monkeypatch.setattr(digest.pipeline, "build_site", spying_build_site)  # digest build: the editions too
     root = project(GOOD)
+    assert run("build", "--root", str(root))[0] == EXIT_OK
+    assert seen == [False, False] and gc.isenabled()
+    seen.clear()
+    (root / "seeds/a.yml").write_text((root / "seeds/a.yml").read_text(encoding="utf-8") + "\n", encoding="utf-8")
     assert run("generate", "--root", str(root))[0] == EXIT_OK
     (root / "seeds/a.yml").write_text("title: [broken\n", encoding="utf-8")
     assert run("generate", "--root", str(root))[0] == EXIT_PROBLEMS  # a failed check restores it too
