@@ -272,3 +272,22 @@ def test_an_article_key_holds_every_field_but_the_text_and_not_object_identity()
     assert key(dataclasses.replace(base, paragraphs=("any text",))) == before  # stood for by text_key
     for name, value in changed.items():
         assert key(dataclasses.replace(base, **{name: value})) != before, name
+
+
+def test_the_previous_tree_is_deleted_out_of_docs_and_before_the_run_ends(tmp_path: Path) -> None:
+    """docs/digest/'s previous tree is moved out of docs/ (which the site
+    build reads) and deleted in the background, and is gone when the run
+    ends; one a killed run left is removed by the next run."""
+    from digest.fsutil import PARKED
+    from digest.pipeline import CACHE
+
+    root = make_project(tmp_path / "p", FIXTURE_CORPUS / "seeds")
+    generate(root)
+    left = root / CACHE / f"{PARKED}.digest.staging-1"
+    (left / "articles").mkdir(parents=True)
+    (left / "articles" / "a.md").write_text("# left by a killed run\n", encoding="utf-8")
+    edit(root, "alpha.yml", "title: ROKETSAN opens", "title: ROKETSAN now opens")
+    generate(root)
+    assert "ROKETSAN now opens" in (root / "docs/digest/articles/alpha.md").read_text(encoding="utf-8")
+    assert not list((root / CACHE).glob(f"{PARKED}*"))
+    assert sorted(p.name for p in (root / "docs").iterdir() if p.name.startswith(".")) == []

@@ -271,11 +271,19 @@ def recover(dest: Path) -> None:
             os.rename(old, dest)
 
 
-def swap_in(new: Path, dest: Path, *, later: bool = False) -> None:
+# What a tree moved out of the way to be deleted is called in ``park`` (see
+# swap_in); the tidy-up of the next run removes one a killed run left.
+PARKED = "removing-"
+
+
+def swap_in(new: Path, dest: Path, *, later: bool = False, park: Path | None = None) -> None:
     """Put the tree ``new`` at ``dest``; the previous tree is deleted
     afterwards (with ``later``, by :func:`remove_soon`: only for a ``dest``
-    in a folder nothing else of the run reads; docs/ is read again by the
-    site build, which must not meet a tree being deleted).
+    in a folder nothing else of the run reads). With ``park``, a folder on
+    the same file system, the previous tree is first moved there and then
+    deleted by :func:`remove_soon`: docs/ is read again by the site build,
+    which must not meet a tree being deleted (deleting docs/digest/'s
+    13,000 files took 0.3 s after every edit at 10,000 articles).
 
     With renameat2 the exchange is one atomic step. Without it (not Linux),
     two renames leave a moment where ``dest`` is missing; :func:`recover`
@@ -287,7 +295,16 @@ def swap_in(new: Path, dest: Path, *, later: bool = False) -> None:
     if _EXCHANGE is not None:
         if _EXCHANGE(_AT_FDCWD, os.fsencode(new), _AT_FDCWD, os.fsencode(dest), _RENAME_EXCHANGE) == 0:
             # ``new`` now holds the previous tree.
-            if later:
+            if park is not None:
+                try:
+                    park.mkdir(parents=True, exist_ok=True)
+                    parked = park / f"{PARKED}{new.name}"
+                    os.rename(new, parked)
+                except OSError:  # another file system, say: deleted here and now
+                    shutil.rmtree(new)
+                    return
+                remove_soon(parked)
+            elif later:
                 remove_soon(new)
             else:
                 shutil.rmtree(new)
@@ -324,6 +341,15 @@ def settle() -> None:
     """Wait for every deletion :func:`remove_soon` started."""
     while _removing:
         _removing.pop().join()
+
+
+@contextmanager
+def settled() -> Iterator[None]:
+    """:func:`settle` once the block is over, however it ends."""
+    try:
+        yield
+    finally:
+        settle()
 
 
 class LinkedCopy:

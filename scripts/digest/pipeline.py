@@ -21,7 +21,7 @@ from typing import Any
 from digest import incremental as incremental_builds
 from digest.archive import zip_tree
 from digest.audience import Settings, read_settings, restrict
-from digest.fsutil import clear_stale, give_back_memory, in_child, new_folder, project_lock, recover, settle, swap_in
+from digest.fsutil import PARKED, clear_stale, give_back_memory, in_child, new_folder, project_lock, recover, settled, swap_in
 from digest.load import Known, Limits, load
 from digest.memo import MEMO_FILE, Memo, generator_version, open_memo, save_memo
 from digest.model import Delivery, Digest, build
@@ -39,6 +39,7 @@ from digest.site import edition_settings, mkdocs_build, offline_from_hosted, off
 from digest.validate import validate
 from digest.write import WriteReport, is_fresh, manifest_stats, reusable, stage_for, write_tree
 
+CACHE = ".digest-cache"  # the run's own records and work folders, under the project
 SHIM_SOURCE = Path("node_modules/iframe-worker/shim/index.js")
 # Served from the site itself; Material's offline plugin then skips its CDN copy
 # because the path contains "iframe-worker".
@@ -233,7 +234,8 @@ def tidy(project: Project) -> None:
     clear_stale(project.offline_zip.parent, f".{project.offline_zip.name}.")  # archive.ZipWriter's, update_zip's
     recover(project.briefs)
     clear_stale(project.briefs.parent, f".{project.briefs.name}.building-")
-    clear_stale(project.root / ".digest-cache", "digest-partial-")  # incremental.update_editions' work folder
+    clear_stale(project.root / CACHE, "digest-partial-")  # incremental.update_editions' work folder
+    clear_stale(project.root / CACHE, PARKED)  # a swapped-out docs/digest/ being deleted
     clear_stale(project.root / MEMO_FILE.parent, f".{MEMO_FILE.name}.")  # an unfinished memo write
     (project.root / incremental_builds.PARTIAL_CONFIG).unlink(missing_ok=True)
 
@@ -255,7 +257,8 @@ def generate(project: Project, digest: Digest, options: Options | None = None, s
         staged.discard()
         raise
     with options.progress.step("writing docs/digest/", len(files)):
-        return write_tree(project.docs, files, fingerprint=stamp, keys=reuse.keys, staged=staged)
+        return write_tree(project.docs, files, fingerprint=stamp, keys=reuse.keys, staged=staged,
+                          park=project.root / CACHE)
 
 
 FEEDS_STEP = "making the feeds"
@@ -518,7 +521,9 @@ def run_build(project: Project, options: Options, *, hosted: bool = True, offlin
         return Built(first.problems + second.problems, second.report, f"{first.counts}; offline: {second.counts}",
                      f"the editions are for different audiences; hosted: {first.how}; offline: {second.how}",
                      time.perf_counter() - started, second.learned, notes=first.notes)
-    with project_lock(project.root), without_cycle_collection():
+    # The trees swapped out are deleted meanwhile (fsutil.remove_soon), and
+    # gone before the lock is let go, however the run ends.
+    with project_lock(project.root), settled(), without_cycle_collection():
         tidy(project)
         problems: tuple[Problem, ...] = ()
         report: WriteReport | None = None
@@ -548,7 +553,6 @@ def run_build(project: Project, options: Options, *, hosted: bool = True, offlin
             ran = build_site(project, hosted=hosted, offline=offline, progress=options.progress,
                              incremental=incremental, live=live) if site else SiteBuilt("")
         finally:
-            settle()  # the trees swapped out, deleted meanwhile: gone before the lock is let go
             while _memo_saved:
                 _memo_saved.pop()()
     notes = () if settings.site_url else (NO_FEEDS,)

@@ -112,7 +112,8 @@ def stage_for(docs: Path, owned: str = "digest") -> LinkedCopy:
 
 
 def write_tree(docs: Path, files: dict[str, Page], owned: str = "digest", fingerprint: str = "",
-               keys: dict[str, str] | None = None, staged: LinkedCopy | None = None) -> WriteReport:
+               keys: dict[str, str] | None = None, staged: LinkedCopy | None = None,
+               park: Path | None = None) -> WriteReport:
     """Make ``docs/<owned>/`` hold ``files`` (paths relative to docs/) plus any
     files in it that the generator did not create, which are kept untouched.
 
@@ -120,17 +121,19 @@ def write_tree(docs: Path, files: dict[str, Page], owned: str = "digest", finger
     must still have its recorded size and time: see :func:`reusable`).
     ``keys``: the pages' keys, recorded for the next run's :func:`reusable`.
     ``staged``: :func:`stage_for`'s, started earlier; made here if not given.
-    It is used up either way (swapped in, or removed)."""
+    It is used up either way (swapped in, or removed). ``park``: where the
+    previous tree is deleted in the background (fsutil.swap_in); the caller
+    then waits for it with fsutil.settle."""
     staged = staged or stage_for(docs, owned)
     try:
-        return _write_tree(docs, files, owned, fingerprint, keys or {}, staged)
+        return _write_tree(docs, files, owned, fingerprint, keys or {}, staged, park)
     except BaseException:
         staged.discard()
         raise
 
 
 def _write_tree(docs: Path, files: dict[str, Page], owned: str, fingerprint: str, keys: dict[str, str],
-                staged: LinkedCopy) -> WriteReport:
+                staged: LinkedCopy, park: Path | None) -> WriteReport:
     folded: dict[str, str] = {}
     for path in files:
         _check_path(path, owned)
@@ -209,7 +212,7 @@ def _write_tree(docs: Path, files: dict[str, Page], owned: str, fingerprint: str
     atomic_write(stage / MANIFEST, _manifest(fingerprint, {p: _with_hash(stats[p], hashes[p], keys.get(p))
                                                            for p in sorted(files)}))
     _fsync_tree(stage)
-    swap_in(stage, live)
+    swap_in(stage, live, park=park)
     return WriteReport(tuple(written), len(unchanged), tuple(removed))
 
 
@@ -221,7 +224,9 @@ def _with_hash(stat: list[int] | None, digest: str, key: str | None) -> list[int
 
 
 def _manifest(fingerprint: str, stats: dict[str, list[int | str] | None]) -> bytes:
-    return json.dumps({"fingerprint": fingerprint, "files": stats}, indent=0, sort_keys=True).encode("utf-8")
+    # Without indentation, which only Python's own encoder writes (0.22 s
+    # for 13,000 entries, against a tenth of that in C).
+    return json.dumps({"fingerprint": fingerprint, "files": stats}, sort_keys=True).encode("utf-8")
 
 
 def _fsync_tree(root: Path) -> None:
