@@ -55,13 +55,13 @@ class Project:
 
     def clean(self) -> None:
         build = IndexBuild(self.pages, self.root, directory_urls=False)
-        write_search_index(self.site, *build.finish(self.hand))
+        write_search_index(self.site, build.finish(self.hand))
 
     def update(self) -> str:
         done = update_index(self.root, self.pages, self.hand, self.site / "search" / "digest_index.js",
                             directory_urls=False)
         assert done is not None
-        write_search_index(self.site, done.docs, done.folder, done.changed, done.removed)
+        write_search_index(self.site, done.folder, done.changed, done.removed)
         return f"{done.documents} documents, shards {sorted(done.changed)} changed, {sorted(done.removed)} removed"
 
     def files(self) -> dict[str, bytes]:

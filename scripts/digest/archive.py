@@ -16,7 +16,6 @@ written) and takes its names, NUL-separated, on its standard input:
 
 from __future__ import annotations
 
-import copy
 import itertools
 import os
 import secrets
@@ -121,22 +120,41 @@ def _copy_run(source: IO[bytes], run: list[zipfile.ZipInfo], ends: dict[str, int
         return
     assert zf.fp is not None
     start, end = run[0].header_offset, ends[run[-1].filename]
-    shift = zf.fp.tell() - start
-    source.seek(start)
-    left = end - start
-    while left > 0:
-        chunk = source.read(min(left, 1 << 24))
-        if not chunk:
-            raise BuildFailed("the previous zip ends early; it is built afresh")
-        zf.fp.write(chunk)
-        left -= len(chunk)
+    at = zf.fp.tell()
+    _copy_range(source, zf.fp, start, end - start, at)
+    shift = at - start
     for info in run:
-        copied = copy.copy(info)
-        copied.header_offset = info.header_offset + shift
-        zf.filelist.append(copied)
-        zf.NameToInfo[copied.filename] = copied
+        # The previous zip's own record, moved: update_zip reads nothing
+        # more through it (a copy of each took 0.1 s at 10,000 articles).
+        info.header_offset += shift
+        zf.filelist.append(info)
+        zf.NameToInfo[info.filename] = info
     zf.start_dir = zf.fp.tell()
     run.clear()
+
+
+def _copy_range(source: IO[bytes], dest: IO[bytes], start: int, length: int, at: int) -> None:
+    """Copy ``length`` bytes of ``source`` from ``start`` to ``dest`` at
+    ``at`` (its position), leaving ``dest`` positioned after them. The
+    kernel copies them where it can (copy_file_range: no trip through this
+    process, which copying a 120 MB zip's unchanged runs made); else they
+    are read and written."""
+    dest.flush()
+    done = 0
+    with suppress(OSError, AttributeError, ValueError):  # no copy_file_range here, or not between these files
+        while done < length:
+            n = os.copy_file_range(source.fileno(), dest.fileno(), length - done, start + done, at + done)
+            if n == 0:
+                break
+            done += n
+    dest.seek(at + done)
+    source.seek(start + done)
+    while done < length:
+        chunk = source.read(min(length - done, 1 << 24))
+        if not chunk:
+            raise BuildFailed("the previous zip ends early; it is built afresh")
+        dest.write(chunk)
+        done += len(chunk)
 
 
 class ZipWriter:

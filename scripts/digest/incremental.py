@@ -386,10 +386,10 @@ def update_editions(root: Path, docs: Path, config_file: Path, p: Plan, site: Pa
             # Material's index file (its configuration) as the partial build wrote it.
             _put(hosted, "search/search_index.json", (built / "search" / "search_index.json").read_bytes())
             if update is not None:
-                written = write_search_index(hosted, update.docs, update.folder, update.changed, update.removed)
+                written = write_search_index(hosted, update.folder, update.changed, update.removed)
             else:
                 assert index is not None
-                written = write_search_index(hosted, *index.finish(hosted))
+                written = write_search_index(hosted, index.finish(hosted))
                 index = None
             search = {name: (hosted / name).read_bytes() for name in written}
         prune_empty(hosted)

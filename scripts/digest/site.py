@@ -207,7 +207,7 @@ def mkdocs_build(config_file: Path, site_dir: Path, parts: int | None = None) ->
                 run.stop()
                 raise
             run.wait()
-            write_search_index(tmp, *index.finish(tmp))
+            write_search_index(tmp, index.finish(tmp))
             # The parts guarded the pages they wrote; everything else is read here.
             _guard(tmp, parts, *read_part_reports(reports, parts))
     except BaseException:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Container, Iterable, Iterator, Mapping
+from typing import Final
 
 from digest.model import Article, Digest
 from digest.render.common import article_path, hub_path
@@ -113,12 +114,12 @@ def previous_lines(script: bytes) -> dict[str, bytes]:
     """The lines of a pages.js this module wrote, by their documents' keys."""
     found = {}
     for line in script.split(b"\n"):
-        if line.startswith(_KEYED):
-            found[line[len(_KEYED):len(_KEYED) + 32].decode("ascii")] = line.rstrip(b",")
+        if line.startswith(KEYED_LINE):
+            found[line[len(KEYED_LINE):len(KEYED_LINE) + 32].decode("ascii")] = line.rstrip(b",")
     return found
 
 
-_KEYED = b'{"k": "'
+KEYED_LINE: Final = b'{"k": "'  # how a line that carries its document's key begins
 
 
 def search_script(digest: Digest, salt: str = "", previous: Mapping[str, bytes] | None = None) -> bytes:
