@@ -234,6 +234,13 @@ def with_tokenizer(script: str, given: str) -> Any:
     return json.loads(run.stdout)
 
 
+def _recorded(built: Path) -> list[dict[str, Any]]:
+    """The documents of an index folder's record, in id order, as the result list shows them."""
+    record = json.loads((built / "record.json").read_text(encoding="utf-8"))
+    return [{"location": shown[0], "id": doc_id, "key": key, "line": line, "title": shown[1], "snippet": shown[2],
+             "tags": shown[3]} for key, doc_id, line, _, shown in record["docs"]]
+
+
 def test_compact_shards_hold_exactly_minisearchs_entries(tmp_path: Path) -> None:
     """build-index.mjs writes its own compact shard format: decoded, it must be
     MiniSearch's own serialization of the same documents, term for term."""
@@ -252,10 +259,12 @@ def test_compact_shards_hold_exactly_minisearchs_entries(tmp_path: Path) -> None
         {"location": "guide/a.html", "title": "Guide", "text": "<p>alpha handbook</p>"}]}), encoding="utf-8")
     (tmp_path / "node_modules").symlink_to(REPO / "node_modules")
     build = IndexBuild(pages_file, tmp_path, directory_urls=False)
-    docs, built = build.finish(site)
+    built = build.finish(site)
+    docs = _recorded(built)
     assert [d["location"] for d in docs][-1] == "guide/a.html" and len(docs) == 301
-    # What Node was given: the documents' text, which the build no longer holds.
-    assert all(set(d) <= {"location", "id", "key", "line", *SHOWN} for d in docs[:-1])
+    # What Node was given: the documents' text, which the index's record does not hold.
+    record = json.loads((built / "record.json").read_text(encoding="utf-8"))
+    assert all(len(entry) == 5 and len(entry[4]) == len(SHOWN) + 1 for entry in record["docs"])
     # Stable ids (doc_ids), in id order, the hand-written page after the generated ones.
     ids = [d["id"] for d in docs]
     assert ids[:-1] == sorted(ids[:-1]) and len(set(ids)) == 301 and max(ids) < id_space(300)
@@ -318,15 +327,15 @@ def test_compact_shards_hold_exactly_minisearchs_entries(tmp_path: Path) -> None
     assert loaded == expected
     # The second edition finds the same index built: no Node runs.
     again = IndexBuild(pages_file, tmp_path, directory_urls=False)
-    assert again.proc is None and again.finish(site) == (docs, built)
+    assert again.proc is None and again.finish(site) == built
     # Other hand-written pages: the generated part is the same, so Node starts
     # only in finish(), on the generated pages read again from pages.js.
     (site / "search/search_index.json").write_text(json.dumps({"docs": [
         {"location": "guide/a.html", "title": "Guide", "text": "<p>alpha manual</p>"}]}), encoding="utf-8")
     other = IndexBuild(pages_file, tmp_path, directory_urls=False)
     assert other.proc is None
-    docs2, built2 = other.finish(site)
-    assert built2 != built and docs2[:-1] == docs[:-1]
+    built2 = other.finish(site)
+    assert built2 != built and _recorded(built2)[:-1] == docs[:-1]
     now = {term: data for shard in (built2 / "shards").glob("*.txt")
            for term, data in decode_shard(shard.read_text(encoding="utf-8"))}
     assert now == {**{t: d for t, d in decoded.items() if t != "handbook"}, "manual": {2: {ids[300]: 1}}}
