@@ -43,6 +43,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -56,7 +57,7 @@ from digest.guard import scan_text
 from digest.names import in_offline
 from digest.problems import BuildFailed
 from digest.render.search import SEARCH_PAGES
-from digest.searchindex import IndexBuild, Update, update_index, write_search_index
+from digest.searchindex import IndexBuild, Update, read_previous, update_index, write_search_index
 from digest.site import mkdocs_environment
 from digest.write import manifest_stats
 
@@ -339,7 +340,14 @@ def update_editions(root: Path, docs: Path, config_file: Path, p: Plan, site: Pa
                LinkedCopy(offline, new_folder(offline.parent, f".{offline.name}.building-"))]
     swapped: list[Path] = []  # staged folders swapped in (they now hold the previous trees)
     zip_tmp: Path | None = None
+    # When the generated pages' text changed, the index will be updated: its
+    # first part, which needs no hand-written page, is read while MkDocs
+    # runs (in a child process, so this one only waits).
+    early = ThreadPoolExecutor(1, thread_name_prefix="digest-index") if SEARCH_PAGES in p.files else None
+    live_index = site / "search" / "digest_index.js"
     try:
+        previous = early.submit(read_previous, root, docs / SEARCH_PAGES, live_index,
+                                directory_urls=directory_urls) if early is not None else None
         small, built = work / "docs", work / "site"
         _small_docs(docs, small, pages | {n for n in nav if n.startswith(f"{OWNED}/")})
         _run_mkdocs(root, config_file, small, built)
@@ -358,8 +366,10 @@ def update_editions(root: Path, docs: Path, config_file: Path, p: Plan, site: Pa
         update: Update | None = None
         said = "search index unchanged"
         if reindex:
-            update = update_index(root, docs / SEARCH_PAGES, built, site / "search" / "digest_index.js",
-                                  directory_urls=directory_urls)
+            before = previous.result() if previous is not None else read_previous(
+                root, docs / SEARCH_PAGES, live_index, directory_urls=directory_urls)
+            update = update_index(root, docs / SEARCH_PAGES, built, live_index, directory_urls=directory_urls,
+                                  previous=before) if before is not None else None
             if update is None:  # no previous index to update: the whole index, as a full build makes it
                 index = IndexBuild(docs / SEARCH_PAGES, root, directory_urls=directory_urls)
                 said = "search index built afresh (no previous index to update)"
@@ -415,6 +425,8 @@ def update_editions(root: Path, docs: Path, config_file: Path, p: Plan, site: Pa
         zip_tmp = None
         return said
     finally:
+        if early is not None:
+            early.shutdown(wait=True, cancel_futures=True)
         if index is not None:
             index.stop()
         for staged in staging:

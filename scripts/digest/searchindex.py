@@ -567,18 +567,43 @@ class Update:
     documents: int  # indexed again
 
 
+@dataclass
+class Previous:
+    """The previous index and the generated pages' documents, as
+    :func:`update_index` finds them before it needs the hand-written
+    pages: read while MkDocs builds those (:func:`read_previous`)."""
+
+    folder: Path
+    space: int
+    old: dict[str, tuple[int, str, bool, list[Any]]]  # key -> id, line, hand-written, what the result list shows
+    old_lengths: dict[int, list[int]]
+    generated: list[tuple[str, dict[str, Any], bytes, str]]
+    new_fields: dict[str, bytes]  # what Node indexes of the documents not seen before, by key
+    pages_file: Path
+    directory_urls: bool
+
+
 def update_index(project_root: Path, pages_file: Path, site: Path, live: Path, *, directory_urls: bool,
-                 node: str = "node") -> Update | None:
+                 node: str = "node", previous: Previous | None = None) -> Update | None:
     """The previous index (the latest in .digest-cache) updated for the
     pages whose text changed, or None when there is no usable previous index
     (missing, foreign, or not the one ``live``, the edition's
     search/digest_index.js, was written from) or the id space changed: then
     IndexBuild builds it afresh. ``site`` is where MkDocs built the
-    hand-written pages."""
+    hand-written pages. ``previous``: :func:`read_previous`'s, read
+    earlier; read here if not given."""
+    previous = previous or read_previous(project_root, pages_file, live, directory_urls=directory_urls)
+    return _update(project_root, previous, site, node) if previous is not None else None
+
+
+def read_previous(project_root: Path, pages_file: Path, live: Path, *, directory_urls: bool) -> Previous | None:
+    """:func:`update_index`'s first part, which needs no hand-written page;
+    None when there is no usable previous index (see there)."""
     cache = project_root / ".digest-cache"
-    previous = _latest(cache)
-    if previous is None:
+    folder = _latest(cache)
+    if folder is None:
         return None
+    previous = folder
     try:
         record = json.loads((previous / RECORD).read_text(encoding="utf-8"))
         if record.get("version") != RECORD_VERSION:
@@ -611,6 +636,16 @@ def update_index(project_root: Path, pages_file: Path, site: Path, live: Path, *
         new_fields[key] = _fields(page)
     if id_space(len(generated)) != record["space"]:
         return None
+    return Previous(folder, record["space"], old, old_lengths, generated, new_fields, pages_file, directory_urls)
+
+
+def _update(project_root: Path, before: Previous, site: Path, node: str) -> Update | None:
+    """:func:`update_index`'s second part: the hand-written pages, Node on
+    the changed documents, the shards patched, the new index's folder."""
+    cache = project_root / ".digest-cache"
+    previous, old, old_lengths, generated, new_fields = (before.folder, before.old, before.old_lengths,
+                                                          before.generated, before.new_fields)
+    pages_file, directory_urls = before.pages_file, before.directory_urls
     hand = hand_written_documents(site, {g[1]["location"] for g in generated})
     for d in hand:
         new_fields[_key(d["location"])] = _fields(d)
@@ -662,8 +697,7 @@ def update_index(project_root: Path, pages_file: Path, site: Path, live: Path, *
                 edits.setdefault(term, {}).setdefault(field, {})[doc_id] = frequency
         # A document whose id stayed: drop the edits that change nothing.
         for doc_id in gone & fresh.keys():
-            before = _vector(old_vectors[doc_id])
-            for (term, field), frequency in before.items():
+            for (term, field), frequency in _vector(old_vectors[doc_id]).items():
                 if edits.get(term, {}).get(field, {}).get(doc_id, -1) == frequency:
                     del edits[term][field][doc_id]
         by_shard: dict[str, dict[str, dict[int, dict[int, int | None]]]] = {}
