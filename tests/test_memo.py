@@ -227,3 +227,26 @@ def test_a_warm_run_reads_only_the_seeds_that_changed_and_builds_the_same(tmp_pa
         run_build(Project(root), Options(), site=False, warm=warm)
         assert sorted(read) == sorted([*once, "entities.yml", "sources.yml"])
     assert tree(root) == fresh(root / "seeds", tmp_path / "fresh-again")
+
+
+def test_a_warm_up_without_a_build_makes_the_first_save_warm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`digest serve` whose first build had nothing to do warms up by
+    checking the seeds (pipeline.warm_up): the build after the first save
+    reads only the file saved and the registries."""
+    from digest.pipeline import Options, Project, Warm, run_build, warm_up
+    from digest.reading import Folder
+
+    root = make_project(tmp_path / "p", FIXTURE_CORPUS / "seeds")
+    assert run("build", "--root", str(root))[0] == EXIT_OK
+    time.sleep(1.1)  # the seeds settle (load.SETTLED_NS)
+    warm = Warm()
+    assert run_build(Project(root), Options(), site=False, warm=warm).report is None  # nothing to do, nothing read
+    assert warm.memo is None and not warm.files
+    warm_up(Project(root), Options(), warm)
+    assert warm.memo is not None and "alpha.yml" in warm.files
+    read: list[str] = []
+    real = Folder.read
+    monkeypatch.setattr(Folder, "read", lambda self, name, limit: read.append(name) or real(self, name, limit))
+    touch_a_seed(root, "A title saved in serve")
+    assert run_build(Project(root), Options(), warm=warm).how.startswith("incremental build:")
+    assert sorted(read) == ["alpha.yml", "entities.yml", "sources.yml"]

@@ -118,6 +118,18 @@ class Warm:
         return open_memo(root)
 
 
+def warm_up(project: Project, options: Options, warm: Warm) -> None:
+    """Fill ``warm`` by checking the seeds, writing nothing: what `digest
+    serve` does when its first build had nothing to do (so read nothing),
+    so that the first save is seen as soon as the next ones."""
+    if warm.memo is not None:
+        return
+    memo = warm.open_memo(project.root)
+    with without_cycle_collection(), suppress(CheckFailed):  # the next save reports the problems
+        check(project, options, memo, warm)
+        warm.memo = memo
+
+
 @dataclass(frozen=True)
 class Checked:
     digest: Digest

@@ -33,7 +33,7 @@ from typing import Any, Final, TextIO
 from urllib.parse import parse_qs
 
 from digest.fsutil import Busy
-from digest.pipeline import Options, Project, Warm, run_build
+from digest.pipeline import Options, Project, Warm, run_build, warm_up
 from digest.problems import CheckFailed, DigestError
 
 STATUS_PATH: Final = "/__digest__/status"
@@ -300,6 +300,7 @@ def serve(project: Project, options: Options, address: tuple[str, int], out: Tex
     with _Stopper(stop) as stopper:
         try:
             stopper.build(lambda: rebuild(project, options, status, out, err, warm))
+            stopper.build(lambda: warm_up(project, options, warm))
         except KeyboardInterrupt:
             print("digest: stopped", file=out, flush=True)
             return 0
