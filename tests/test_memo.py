@@ -227,6 +227,14 @@ def test_a_warm_run_reads_only_the_seeds_that_changed_and_builds_the_same(tmp_pa
         run_build(Project(root), Options(), site=False, warm=warm)
         assert sorted(read) == sorted([*once, "entities.yml", "sources.yml"])
     assert tree(root) == fresh(root / "seeds", tmp_path / "fresh-again")
+    # Nor is any text split and corrected again (model.Texts).
+    import digest.model
+    split: list[str] = []
+    real_split = digest.model.split_paragraphs
+    monkeypatch.setattr(digest.model, "split_paragraphs", lambda text: split.append(text) or real_split(text))
+    os.utime(root / "seeds" / "entities.yml", None)
+    run_build(Project(root), Options(), site=False, warm=warm)
+    assert split == []
 
 
 def test_a_warm_up_without_a_build_makes_the_first_save_warm(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
