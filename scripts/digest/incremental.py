@@ -57,7 +57,7 @@ from digest.guard import scan_text
 from digest.names import in_offline
 from digest.problems import BuildFailed
 from digest.render.search import SEARCH_PAGES
-from digest.searchindex import IndexBuild, Update, read_previous, update_index, write_search_index
+from digest.searchindex import IndexBuild, Update, read_previous, update_from, write_search_index
 from digest.site import mkdocs_environment
 from digest.write import manifest_stats
 
@@ -368,8 +368,7 @@ def update_editions(root: Path, docs: Path, config_file: Path, p: Plan, site: Pa
         if reindex:
             before = previous.result() if previous is not None else read_previous(
                 root, docs / SEARCH_PAGES, live_index, directory_urls=directory_urls)
-            update = update_index(root, docs / SEARCH_PAGES, built, live_index, directory_urls=directory_urls,
-                                  previous=before) if before is not None else None
+            update = update_from(root, before, built) if before is not None else None
             if update is None:  # no previous index to update: the whole index, as a full build makes it
                 index = IndexBuild(docs / SEARCH_PAGES, root, directory_urls=directory_urls)
                 said = "search index built afresh (no previous index to update)"

@@ -574,7 +574,6 @@ class Previous:
     pages: read while MkDocs builds those (:func:`read_previous`)."""
 
     folder: Path
-    space: int
     old: dict[str, tuple[int, str, bool, list[Any]]]  # key -> id, line, hand-written, what the result list shows
     old_lengths: dict[int, list[int]]
     generated: list[tuple[str, dict[str, Any], bytes, str]]
@@ -584,26 +583,25 @@ class Previous:
 
 
 def update_index(project_root: Path, pages_file: Path, site: Path, live: Path, *, directory_urls: bool,
-                 node: str = "node", previous: Previous | None = None) -> Update | None:
+                 node: str = "node") -> Update | None:
     """The previous index (the latest in .digest-cache) updated for the
     pages whose text changed, or None when there is no usable previous index
     (missing, foreign, or not the one ``live``, the edition's
     search/digest_index.js, was written from) or the id space changed: then
     IndexBuild builds it afresh. ``site`` is where MkDocs built the
-    hand-written pages. ``previous``: :func:`read_previous`'s, read
-    earlier; read here if not given."""
-    previous = previous or read_previous(project_root, pages_file, live, directory_urls=directory_urls)
-    return _update(project_root, previous, site, node) if previous is not None else None
+    hand-written pages. In two parts, :func:`read_previous` and
+    :func:`update_from`, so that the first can run before MkDocs is done."""
+    previous = read_previous(project_root, pages_file, live, directory_urls=directory_urls)
+    return update_from(project_root, previous, site, node) if previous is not None else None
 
 
 def read_previous(project_root: Path, pages_file: Path, live: Path, *, directory_urls: bool) -> Previous | None:
     """:func:`update_index`'s first part, which needs no hand-written page;
     None when there is no usable previous index (see there)."""
     cache = project_root / ".digest-cache"
-    folder = _latest(cache)
-    if folder is None:
+    previous = _latest(cache)
+    if previous is None:
         return None
-    previous = folder
     try:
         record = json.loads((previous / RECORD).read_text(encoding="utf-8"))
         if record.get("version") != RECORD_VERSION:
@@ -618,7 +616,7 @@ def read_previous(project_root: Path, pages_file: Path, live: Path, *, directory
     except (OSError, ValueError, TypeError, KeyError, AttributeError):
         return None
     # The generated documents: a line of pages.js seen before is the same
-    # document (its hash is the record's), and is not parsed again.
+    # document (its id, _line_id, is the record's), and is not parsed again.
     by_line = {line: key for key, (_, line, hand, _) in old.items() if not hand}
     generated: list[tuple[str, dict[str, Any], bytes, str]] = []
     new_fields: dict[str, bytes] = {}
@@ -636,12 +634,13 @@ def read_previous(project_root: Path, pages_file: Path, live: Path, *, directory
         new_fields[key] = _fields(page)
     if id_space(len(generated)) != record["space"]:
         return None
-    return Previous(folder, record["space"], old, old_lengths, generated, new_fields, pages_file, directory_urls)
+    return Previous(previous, old, old_lengths, generated, new_fields, pages_file, directory_urls)
 
 
-def _update(project_root: Path, before: Previous, site: Path, node: str) -> Update | None:
-    """:func:`update_index`'s second part: the hand-written pages, Node on
-    the changed documents, the shards patched, the new index's folder."""
+def update_from(project_root: Path, before: Previous, site: Path, node: str = "node") -> Update | None:
+    """:func:`update_index`'s second part, from its first: the hand-written
+    pages (built by MkDocs in ``site``), Node on the changed documents, the
+    shards patched, the new index's folder."""
     cache = project_root / ".digest-cache"
     previous, old, old_lengths, generated, new_fields = (before.folder, before.old, before.old_lengths,
                                                           before.generated, before.new_fields)
