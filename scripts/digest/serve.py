@@ -296,7 +296,7 @@ def serve(project: Project, options: Options, address: tuple[str, int], out: Tex
 
     stop = stop or threading.Event()
     status = Status()
-    warm = Warm()  # the memo and the seeds as read, kept from one build to the next
+    warm = Warm()  # what one build keeps for the next (pipeline.Warm)
     with _Stopper(stop) as stopper:
         try:
             stopper.build(lambda: rebuild(project, options, status, out, err, warm))

@@ -27,7 +27,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from digest.model import Article, Digest, Hub
+from digest.model import Article, Correction, Digest, Hub
 
 
 class Kept:
@@ -51,16 +51,26 @@ Page = str | bytes | Kept  # a rendered page, or KEPT
 # repr of 10,000 articles' paragraphs cost 0.9 s, the rest 0.3 s.
 _FIELDS: Final = tuple(f.name for f in dataclasses.fields(Article) if f.name != "paragraphs")
 _GET_FIELDS: Final = operator.attrgetter(*_FIELDS)
+def plain_corrections(fixes: tuple[Correction, ...]) -> tuple[tuple[str, str, tuple[int, ...]], ...]:
+    """An article's corrections as plain values (for :func:`plain_fingerprint`)."""
+    return tuple((c.original, c.corrected, c.paragraphs) for c in fixes)
+
+
+def _day(date: dt.date | None) -> int:
+    return date.toordinal() if date else 0
+
+
 # The fields whose values marshal cannot write, as plain values. Any other
 # field is written as it is: one holding something else (a new field of
 # another type) makes marshal raise, so a key never leaves a field out.
-_AS_PLAIN: Final[dict[int, Callable[[Any], Any]]] = {_FIELDS.index(name): convert for name, convert in {
-    "date": lambda d: d.toordinal() if d else 0,
-    "published": lambda d: d.toordinal() if d else 0,
+_CONVERT: Final[dict[str, Callable[[Any], Any]]] = {
+    "date": _day,
+    "published": _day,
     "quotes": lambda quotes: tuple((q.text, q.by, q.paragraph) for q in quotes),
-    "corrections": lambda fixes: tuple((c.original, c.corrected, c.paragraphs) for c in fixes),
+    "corrections": plain_corrections,
     "ranked": lambda ranked: tuple((r.id, r.reason, r.chosen) for r in ranked),
-}.items()}
+}
+_AS_PLAIN: Final = {_FIELDS.index(name): convert for name, convert in _CONVERT.items()}  # by field position
 
 
 _HUB_FIELDS: Final = tuple(f.name for f in dataclasses.fields(Hub) if f.name not in ("articles", "mentioned"))
@@ -86,10 +96,6 @@ def _plain_article(article: Article) -> tuple[object, ...]:
     for i, convert in _AS_PLAIN.items():
         values[i] = convert(values[i])
     return tuple(values)
-
-
-def _day(date: dt.date | None) -> int:
-    return date.toordinal() if date else 0
 
 
 def _hub(hub: Hub | None) -> tuple[str, str, str, str] | None:

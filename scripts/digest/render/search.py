@@ -13,7 +13,7 @@ from typing import Final
 
 from digest.model import Article, Digest
 from digest.render.common import article_path, hub_path
-from digest.render.reuse import fingerprint, plain_fingerprint
+from digest.render.reuse import fingerprint, plain_corrections, plain_fingerprint
 from digest.text import plain
 
 SEARCH_PAGES = "digest/assets/search/pages.js"
@@ -51,7 +51,7 @@ def _article_document(digest: Digest, article: Article, salt: str, known: Contai
     if article.text_key:
         key = plain_fingerprint((salt, article.id, article.title, article.summary, article.key_points,
                                  article.assessment, tuple(q.text for q in article.quotes), article.text_key,
-                                 tuple((c.original, c.corrected, c.paragraphs) for c in article.corrections),
+                                 plain_corrections(article.corrections),
                                  terms, tuple(shown_tags)))
     else:
         key = fingerprint((salt, article.id, article.title, article.summary, article.key_points, article.assessment,
