@@ -28,6 +28,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+from digest.memo import MEMO_FILE
+from digest.names import CACHE
 from digest.pipeline import FEEDS_STEP, HOSTED_STEP, OFFLINE_STEP
 from digest.printed import PRINT_STEP
 from digest.synth import write_corpus
@@ -275,7 +277,7 @@ def _round(size: _Size, i: int, say: Callable[[str], None]) -> None:
     """One full build and one baseline build, in turns: each goes first every other round."""
     say(f"{size.n} articles: full build and baseline ({i + 1})")
     first = _baseline(size.baseline) if i % 2 else None
-    shutil.rmtree(size.root / ".digest-cache", ignore_errors=True)  # the search index made again, as the first time
+    shutil.rmtree(size.root / CACHE, ignore_errors=True)  # the search index made again, as the first time
     size.builds.append(_digest(size.root, "build"))
     size.baselines.append(first if first is not None else _baseline(size.baseline))
 
@@ -341,7 +343,7 @@ def _damage_figures(root: Path) -> tuple[int, float, float]:
     from digest.damage import Detector
     from digest.memo import Memo
 
-    memo = root / ".digest-cache" / "learned.pickle"
+    memo = root / MEMO_FILE
     aside = memo.with_suffix(".aside")
     if memo.exists():
         memo.rename(aside)

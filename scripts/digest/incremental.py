@@ -54,14 +54,14 @@ from mkdocs.utils import get_build_date
 from digest.archive import entry_order, update_zip
 from digest.fsutil import LinkedCopy, atomic_write, new_folder, prune_empty, swap_in, tied_to_this_process, write_unlinked
 from digest.guard import scan_text
-from digest.names import in_offline
+from digest.names import CACHE, in_offline
 from digest.problems import BuildFailed
 from digest.render.search import SEARCH_PAGES
 from digest.searchindex import IndexBuild, Update, read_previous, update_from, write_search_index
 from digest.site import mkdocs_environment
 from digest.write import manifest_stats
 
-STATE: Final = ".digest-cache/editions.json"
+STATE: Final = f"{CACHE}/editions.json"
 STATE_VERSION: Final = 2
 OWNED: Final = "digest"  # the generated folder under docs/
 # The configuration MkDocs runs for the changed pages: the project's own,
@@ -332,8 +332,8 @@ def update_editions(root: Path, docs: Path, config_file: Path, p: Plan, site: Pa
     comes before the hosted edition's swap (the caller then builds both
     editions in full)."""
     pages = set(p.pages) - {f"{OWNED}/home.md"}  # a snippet of index.md, not a page
-    (root / ".digest-cache").mkdir(exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix="digest-partial-", dir=root / ".digest-cache"))
+    (root / CACHE).mkdir(exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="digest-partial-", dir=root / CACHE))
     index: IndexBuild | None = None
     # Linked in threads while MkDocs builds the changed pages and the index is updated.
     staging = [LinkedCopy(site, new_folder(site.parent, f".{site.name}.building-")),

@@ -38,8 +38,9 @@ from typing import Any, Final
 import yaml
 
 from digest.fsutil import atomic_write
+from digest.names import CACHE
 
-MEMO_FILE: Final = Path(".digest-cache") / "learned.pickle"
+MEMO_FILE: Final = Path(CACHE) / "learned.pickle"
 _MAGIC: Final = b"briefing-digest memo 1\n"
 TABLES: Final = ("annotation", "placed", "mentions", "damage", "related")
 _MISS: Final = object()

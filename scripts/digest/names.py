@@ -11,6 +11,9 @@ from __future__ import annotations
 from typing import Final
 
 ROOT: Final = "digest"  # the folder under docs/ that the generator owns
+# Under the project: what a run keeps for the next (git-ignored; deleting
+# it costs nothing but time).
+CACHE: Final = ".digest-cache"
 FEEDS: Final = f"{ROOT}/feeds"  # under docs/; the hosted edition's feeds/ folder
 OFFLINE_PLUGIN: Final = "material/offline"
 # The offline edition has no feeds (render/feeds.py): no feed files, and none

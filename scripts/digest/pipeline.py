@@ -25,6 +25,7 @@ from digest.fsutil import PARKED, clear_stale, give_back_memory, in_child, new_f
 from digest.load import Known, Limits, load
 from digest.memo import MEMO_FILE, Memo, generator_version, open_memo, save_memo
 from digest.model import Delivery, Digest, Texts, build
+from digest.names import CACHE
 from digest.printed import print_briefs
 from digest.problems import BuildFailed, CheckFailed, Problem, Severity
 from digest.progress import QUIET, Progress
@@ -40,7 +41,6 @@ from digest.text import Paragraph
 from digest.validate import validate
 from digest.write import WriteReport, is_fresh, manifest_stats, reusable, stage_for, write_tree
 
-CACHE = ".digest-cache"  # the run's own records and work folders, under the project
 SHIM_SOURCE = Path("node_modules/iframe-worker/shim/index.js")
 # Served from the site itself; Material's offline plugin then skips its CDN copy
 # because the path contains "iframe-worker".

@@ -25,6 +25,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Final
 
+from digest import names
 from digest.fsutil import atomic_write
 from digest.model import Digest
 from digest.problems import BuildFailed
@@ -33,7 +34,7 @@ from digest.render.common import brief_path
 from digest.render.printed import brief_data
 
 TEMPLATE: Final = Path(__file__).parent / "assets" / "brief.typ"
-CACHE: Final = ".digest-cache/print"
+CACHE: Final = f"{names.CACHE}/print"
 # The fonts the brief is set in: the first for Latin, Greek and Cyrillic,
 # then one per other script the digest holds, each with the Debian package
 # that installs it. Typst falls back through the list glyph by glyph.

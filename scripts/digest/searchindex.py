@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from digest.fsutil import atomic_write, give_back_memory, tied_to_this_process, write_unlinked
+from digest.names import CACHE
 from digest.problems import BuildFailed
 from digest.render.search import KEYED_LINE, SNIPPET
 from digest.render.search import SEARCH_PAGES as PAGES
@@ -367,7 +368,7 @@ class IndexBuild:
             raise BuildFailed("Node.js is needed to build the search index: install it (Debian: apt-get install nodejs)")
         self.engine, self.node = engine, node
         self.pages_file, self.directory_urls = pages_file, directory_urls
-        self.cache = project_root / ".digest-cache"
+        self.cache = project_root / CACHE
         self.generated, payload = generated_documents(pages_file, directory_urls)
         self.first_hash = _hash(payload)
         self.proc: subprocess.Popen[bytes] | None = None
@@ -598,7 +599,7 @@ def update_index(project_root: Path, pages_file: Path, site: Path, live: Path, *
 def read_previous(project_root: Path, pages_file: Path, live: Path, *, directory_urls: bool) -> Previous | None:
     """:func:`update_index`'s first part, which needs no hand-written page;
     None when there is no usable previous index (see there)."""
-    cache = project_root / ".digest-cache"
+    cache = project_root / CACHE
     previous = _latest(cache)
     if previous is None:
         return None
@@ -641,7 +642,7 @@ def update_from(project_root: Path, before: Previous, site: Path, node: str = "n
     """:func:`update_index`'s second part, from its first: the hand-written
     pages (built by MkDocs in ``site``), Node on the changed documents, the
     shards patched, the new index's folder."""
-    cache = project_root / ".digest-cache"
+    cache = project_root / CACHE
     previous, old, old_lengths, generated, new_fields = (before.folder, before.old, before.old_lengths,
                                                           before.generated, before.new_fields)
     pages_file, directory_urls = before.pages_file, before.directory_urls

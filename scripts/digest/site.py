@@ -22,7 +22,7 @@ from typing import IO, Any
 from digest.archive import ZipWriter, entry_order
 from digest.fsutil import clear_stale, new_folder, recover, swap_in, tied_to_this_process, usable_cores
 from digest.guard import REPORT_VARIABLE, Finding, read_part_reports, scan_site, scan_text
-from digest.names import OFFLINE_PLUGIN, in_offline
+from digest.names import CACHE, OFFLINE_PLUGIN, in_offline
 from digest.problems import BuildFailed
 from digest.render.search import SEARCH_PAGES
 from digest.searchindex import IndexBuild, write_search_index
@@ -41,7 +41,7 @@ def build_parts() -> int:
 # this folder (under the project) when it is set: Jinja compiled the theme's
 # 42 templates afresh in every MkDocs process, 0.3 s each time.
 TEMPLATE_CACHE_VARIABLE = "DIGEST_TEMPLATE_CACHE"
-TEMPLATE_CACHE = ".digest-cache/templates"
+TEMPLATE_CACHE = f"{CACHE}/templates"
 
 
 def mkdocs_environment(root: Path) -> dict[str, str]:
