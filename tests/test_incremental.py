@@ -21,7 +21,8 @@ from digest import site
 from digest.archive import entry_order, update_zip, write_zip
 from digest.cli import EXIT_OK
 from digest.incremental import STATE
-from digest.pipeline import Options, Project, run_build
+from digest.pipeline import Options, Project, Warm, run_build, warm_up
+from digest.problems import CheckFailed
 from digest.site import TEMPLATE_CACHE
 from digest.synth import write_corpus
 
@@ -128,6 +129,22 @@ def add_quote(seeds: Path, k: int) -> None:
     path.write_text(text, encoding="utf-8")
 
 
+def add_comment(seeds: Path, k: int) -> None:
+    """A comment line: no value changes, every value's line does."""
+    path = _annotations(seeds)[k % len(_annotations(seeds))]
+    path.write_text(f"# reviewed again ({k})\n" + path.read_text(encoding="utf-8"), encoding="utf-8")
+
+
+def edit_assessment(seeds: Path, k: int) -> None:
+    _sub(_annotations(seeds)[k % len(_annotations(seeds))], r"^assessment: .*$", f'assessment: "Reassessed {k}."')
+
+
+def misquote(seeds: Path, k: int) -> None:
+    """A quote the article does not hold: an error, so nothing may change."""
+    path = _annotations(seeds)[k % len(_annotations(seeds))]
+    path.write_text(path.read_text(encoding="utf-8") + f'quotes:\n  - text: "Never said {k}"\n', encoding="utf-8")
+
+
 EDITS = [edit_title, edit_summary, add_entity, remove_entity, change_alias, add_article, delete_article, move_date,
          add_quote]
 
@@ -165,6 +182,45 @@ def test_incremental_equals_clean_after_any_edits(steps: list[tuple[object, int]
             continue
         assert "digest: incremental build:" in out or "digest: no build needed" in out, out
         assert "search index built afresh" not in out, out  # updated from the previous one
+        assert outputs(root) == clean_build(root / "seeds", work / "clean"), f"after {edit}"
+
+
+# The edits of an article's own fields alone, which a warm process
+# (`digest serve`) patches into the last build's model (digest.model.patch).
+OWN_EDITS = [edit_title, edit_summary, edit_assessment, add_quote, add_comment]
+
+
+@settings(max_examples=2, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=st.lists(st.tuples(st.sampled_from(OWN_EDITS * 2 + EDITS + [misquote]), st.integers(0, 10**6)),
+                      min_size=3, max_size=5))
+@example(steps=[(edit_title, 5), (add_comment, 5), (misquote, 9), (add_quote, 7), (move_date, 3), (edit_summary, 11)])
+def test_a_warm_process_patches_own_field_edits_into_a_clean_builds_bytes(
+        steps: list[tuple[object, int]], corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """What `digest serve` does: one process, one Warm, a build after each
+    save. An edit of own fields only is patched, not built (the model's
+    ``touched``), and every step's outputs are a clean build's."""
+    work = tmp_path_factory.mktemp("warm")
+    root = make_project(work / "live", corpus)
+    project, warm = Project(root), Warm()
+    run_build(project, Options(), warm=warm)
+    warm_up(project, Options(), warm)
+    for edit, k in steps:
+        backup = work / "backup"
+        shutil.rmtree(backup, ignore_errors=True)
+        shutil.copytree(root / "seeds", backup)
+        edit(root / "seeds", k)  # type: ignore[operator]
+        before = outputs(root)
+        try:
+            built = run_build(project, Options(), warm=warm)
+        except CheckFailed:
+            assert edit is misquote
+            assert outputs(root) == before
+            shutil.rmtree(root / "seeds")
+            shutil.copytree(backup, root / "seeds")
+            continue
+        assert warm.model is not None
+        patched = warm.model.touched is not None
+        assert patched == (edit in OWN_EDITS), (edit, built.how)
         assert outputs(root) == clean_build(root / "seeds", work / "clean"), f"after {edit}"
 
 

@@ -110,6 +110,17 @@ class Memo:
     def keep(self, table: str, k: bytes, value: Any) -> None:
         self._new[table][k] = value
 
+    def keep_unread(self, tables: tuple[str, ...], drop: frozenset[bytes] = frozenset()) -> None:
+        """Carry over every entry of ``tables`` that the last run had and
+        this one did not read, but those keyed ``drop`` (made from inputs
+        that are gone): for a run that read only the few articles that
+        changed (digest.model.patch), the others' entries still hold."""
+        for table in tables:
+            new = self._new[table]
+            for k, value in self._old.get(table, {}).items():
+                if k not in drop:
+                    new.setdefault(k, value)
+
     def carried(self) -> Memo:
         """A memo for the next run in this process (digest serve): this
         run's entries as the last run's, without reading the file again."""

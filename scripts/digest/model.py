@@ -10,14 +10,14 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
 from digest.connect import Facets, Matcher, Related, co_mentions, mentions, rank_related
 from digest.damage import Damage, Detector, position
 from digest.fsutil import beside
-from digest.load import RawCorpus
+from digest.load import ArticleFile, RawCorpus
 from digest.memo import MISS, Memo
 from digest.memo import key as memo_key
 from digest.problems import Problem, Severity
@@ -295,7 +295,7 @@ def build(raw: RawCorpus, checked: Checked, *, drafts: bool = False, memo: Memo 
         seed = raw.articles[ident]
         ann = checked.annotations.get(ident)
         corrections: dict[str, str] = (ann.values.get("corrections") or {}) if ann is not None else {}
-        text_key = memo_key(seed.digest, seed.format, repr(sorted(corrections.items())))
+        text_key = corrected_key(seed, corrections)
         kept = texts.known.get(text_key) if seed.digest else None  # no hash (made by hand): no key
         if kept is None:
             blocks = ([soft_wrap(b) for b in split_paragraphs(seed.text)] if seed.format == "txt" else
@@ -315,39 +315,9 @@ def build(raw: RawCorpus, checked: Checked, *, drafts: bool = False, memo: Memo 
             continue
         v = ann.values
         text_keys[ident] = text_key
-        quote_texts = [q["text"] for q in v.get("quotes") or []]
-        placed_key = memo_key(text_key, repr(quote_texts))
-        placed = memo.recall("placed", placed_key)
-        if placed is MISS:
-            placed = _place(paragraphs, corrections, quote_texts)
-            memo.keep("placed", placed_key, placed)
-        fixes = []
-        for (original, corrected), where in zip(corrections.items(), placed[0], strict=True):
-            if not where and seed.text:
-                report(ann, f"corrections.{original}", f"'{original}' does not occur in {seed.rel}",
-                       "check the spelling against the article, or remove this correction", Severity.WARNING)
-            fixes.append(Correction(original, corrected, where))
-        quotes = []
-        for i, (q, at) in enumerate(zip(v.get("quotes") or [], placed[1], strict=True)):
-            if at is None:
-                if seed.text:
-                    report(ann, f"quotes[{i}].text", f"the quote {q['text'][:60]!r} does not occur in {seed.rel}",
-                           "copy the quote verbatim from the article "
-                           "(corrections are applied first; spaces and typographic quotes may differ)")
-                continue
-            quotes.append(Quote(q["text"], q.get("by") or "", at + 1))
-        related = []
-        for i, other in enumerate(v.get("related") or []):
-            if other not in known_ids:
-                close = difflib.get_close_matches(other, sorted(known_ids), n=1)
-                report(ann, f"related[{i}]", f"no article has the id '{other}'",
-                       f"did you mean '{close[0]}'?" if close else "use the file name of an article in seeds/, without its extension")
-            elif other == ident:
-                report(ann, f"related[{i}]", "an article cannot be related to itself", "remove this id")
-            elif other in withheld:
-                dropped += 1
-            elif other not in related:
-                related.append(other)
+        fixes, quotes, related, withheld_links = _cross_check(ann, seed, paragraphs, text_key, memo, known_ids,
+                                                              withheld, report)
+        dropped += withheld_links
         if not ann.complete or (v.get("draft") and not drafts):
             continue
         missing = [k for k in ("source", "summary") if not v.get(k)]  # a draft may leave them out until shown
@@ -371,16 +341,14 @@ def build(raw: RawCorpus, checked: Checked, *, drafts: bool = False, memo: Memo 
                 if key not in ent_keys:
                     ent_keys.append(key)
         built.append(Article(
-            id=ident, seed=seed.rel, format=seed.format, title=v["title"], reviewed=True,
+            id=ident, seed=seed.rel, format=seed.format, reviewed=True,
             paragraphs=paragraphs, date=v["date"], source=skey, source_url=src.get("url") or "",
             published=src.get("published"), author=src.get("author") or "",
             reliability=src.get("reliability") or registry_src.get("reliability") or "",
-            summary=v["summary"], key_points=tuple(v.get("key_points") or ()),
-            assessment=v.get("assessment") or "", confidence=v.get("confidence") or "",
-            credibility=v.get("credibility"), importance=v.get("importance") or "medium",
+            importance=v.get("importance") or "medium",
             topics=tuple(dict.fromkeys(topics.add(t, ident) for t in v.get("topics") or ())),
             regions=tuple(dict.fromkeys(regions.add(r, ident) for r in v.get("regions") or ())),
-            entities=tuple(ent_keys), quotes=tuple(quotes), corrections=tuple(fixes),
+            entities=tuple(ent_keys), corrections=tuple(fixes), **_own(v, quotes),
             related=tuple(related), language=v.get("language") or "en", draft=bool(v.get("draft")),
             tlp=v.get("tlp") or default_tlp or "", text_key=source_key,
         ))
@@ -418,6 +386,113 @@ def build(raw: RawCorpus, checked: Checked, *, drafts: bool = False, memo: Memo 
     digest = _assemble(built, ranked, damaged, mentioned, entity_kind, (sources, entities, topics, regions),
                        audience=audience or "", dropped=dropped)
     return digest, problems
+
+
+Report = Callable[..., None]  # build's ``report``: (annotation, where, message, hint="", severity=ERROR)
+
+# The annotation fields that make only their article's own Article fields
+# (shown on its page, its listings, its related links, its feed entry and
+# its search document): an edit of these alone changes no hub, edition,
+# ranking or mention, which is what lets :func:`patch` replace one article
+# in a Digest instead of building it again.
+OWN_FIELDS: Final = frozenset({"title", "summary", "key_points", "assessment", "confidence", "credibility", "quotes"})
+
+
+def _own(v: dict[str, Any], quotes: list[Quote]) -> dict[str, Any]:
+    """The Article fields made from :data:`OWN_FIELDS` (``quotes``: those found in the text)."""
+    return {"title": v["title"], "summary": v["summary"], "key_points": tuple(v.get("key_points") or ()),
+            "assessment": v.get("assessment") or "", "confidence": v.get("confidence") or "",
+            "credibility": v.get("credibility"), "quotes": tuple(quotes)}
+
+
+def placement_key(text_key: bytes, values: dict[str, Any]) -> bytes:
+    """The memo's key for where an annotation's corrections and quotes are
+    in its text (``text_key``: the text's, with the corrections applied)."""
+    return memo_key(text_key, repr([q["text"] for q in values.get("quotes") or []]))
+
+
+def corrected_key(seed: ArticleFile, corrections: dict[str, str]) -> bytes:
+    """The key of an article's text with its corrections applied (of its paragraphs)."""
+    return memo_key(seed.digest, seed.format, repr(sorted(corrections.items())))
+
+
+def _cross_check(ann: Annotation, seed: ArticleFile, paragraphs: tuple[Paragraph, ...], text_key: bytes, memo: Memo,
+                 known_ids: set[str], withheld: frozenset[str],
+                 report: Report) -> tuple[list[Correction], list[Quote], list[str], int]:
+    """One annotation against its article's text and the other ids: its
+    corrections (each with the paragraphs it applies to), the quotes found,
+    the related ids kept and how many were dropped as withheld; what does
+    not fit is reported. Where each correction and quote is, is taken from
+    ``memo`` when an earlier run worked it out for the same text."""
+    v = ann.values
+    corrections: dict[str, str] = v.get("corrections") or {}
+    ident = ann.id
+    placed_key = placement_key(text_key, v)
+    placed = memo.recall("placed", placed_key)
+    if placed is MISS:
+        placed = _place(paragraphs, corrections, [q["text"] for q in v.get("quotes") or []])
+        memo.keep("placed", placed_key, placed)
+    fixes = []
+    for (original, corrected), where in zip(corrections.items(), placed[0], strict=True):
+        if not where and seed.text:
+            report(ann, f"corrections.{original}", f"'{original}' does not occur in {seed.rel}",
+                   "check the spelling against the article, or remove this correction", Severity.WARNING)
+        fixes.append(Correction(original, corrected, where))
+    quotes = []
+    for i, (q, at) in enumerate(zip(v.get("quotes") or [], placed[1], strict=True)):
+        if at is None:
+            if seed.text:
+                report(ann, f"quotes[{i}].text", f"the quote {q['text'][:60]!r} does not occur in {seed.rel}",
+                       "copy the quote verbatim from the article "
+                       "(corrections are applied first; spaces and typographic quotes may differ)")
+            continue
+        quotes.append(Quote(q["text"], q.get("by") or "", at + 1))
+    related: list[str] = []
+    dropped = 0
+    for i, other in enumerate(v.get("related") or []):
+        if other not in known_ids:
+            close = difflib.get_close_matches(other, sorted(known_ids), n=1)
+            report(ann, f"related[{i}]", f"no article has the id '{other}'",
+                   f"did you mean '{close[0]}'?" if close else "use the file name of an article in seeds/, without its extension")
+        elif other == ident:
+            report(ann, f"related[{i}]", "an article cannot be related to itself", "remove this id")
+        elif other in withheld:
+            dropped += 1
+        elif other not in related:
+            related.append(other)
+    return fixes, quotes, related, dropped
+
+
+def patch(before: Digest, changed: Mapping[str, Annotation], raw: RawCorpus, *, memo: Memo,
+          withheld: frozenset[str]) -> tuple[Digest, list[Problem]] | None:
+    """``before`` with the articles of ``changed`` made again from their
+    annotations, which differ from those ``before`` was built from in
+    :data:`OWN_FIELDS` only (the caller has checked that, and that every
+    other input is the same): what :func:`build` would make of the same
+    inputs, at the cost of the changed articles alone. The problems are
+    those of the changed annotations (what :func:`build` reports at their
+    paths). None when an article is not one ``before`` shows as reviewed."""
+    problems: list[Problem] = []
+
+    def report(ann: Annotation, where: str, message: str, hint: str = "",
+               severity: Severity = Severity.ERROR) -> None:
+        line, col = ann.at(where)
+        problems.append(Problem(ann.rel, line, col, where, message, hint, severity))
+
+    articles = dict(before.articles)
+    known_ids = set(raw.articles) | withheld
+    for ident, ann in changed.items():
+        old, seed = articles.get(ident), raw.articles.get(ident)
+        if old is None or seed is None or not old.reviewed or not seed.digest:
+            return None
+        corrections: dict[str, str] = ann.values.get("corrections") or {}
+        text_key = corrected_key(seed, corrections)
+        fixes, quotes, _related, _dropped = _cross_check(ann, seed, old.paragraphs, text_key, memo, known_ids,
+                                                         withheld, report)
+        if tuple(fixes) != old.corrections:  # the same text and corrections place them alike; else build
+            return None
+        articles[ident] = _with(old, **_own(ann.values, quotes))
+    return replace(before, articles=articles), problems
 
 
 def _registries(checked: Checked, problems: list[Problem]) -> tuple[_Names, _Names, dict[str, str], dict[str, str]]:

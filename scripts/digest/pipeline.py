@@ -20,11 +20,11 @@ from typing import Any
 
 from digest import incremental as incremental_builds
 from digest.archive import zip_tree
-from digest.audience import Settings, read_settings, restrict
+from digest.audience import Restricted, Settings, read_settings, restrict
 from digest.fsutil import PARKED, clear_stale, give_back_memory, in_child, new_folder, project_lock, recover, settled, swap_in
-from digest.load import Known, Limits, load
+from digest.load import Known, Limits, RawCorpus, load
 from digest.memo import MEMO_FILE, Memo, generator_version, open_memo, save_memo
-from digest.model import Delivery, Digest, Texts, build
+from digest.model import OWN_FIELDS, Delivery, Digest, Texts, build, corrected_key, patch, placement_key
 from digest.names import CACHE
 from digest.printed import print_briefs
 from digest.problems import BuildFailed, CheckFailed, Problem, Severity
@@ -38,8 +38,8 @@ from digest.render.search import SEARCH_PAGES, previous_lines, search_script
 from digest.searchindex import location
 from digest.site import edition_settings, mkdocs_build, offline_from_hosted, offline_page, rewriter
 from digest.text import Paragraph
-from digest.validate import validate
-from digest.write import WriteReport, is_fresh, manifest_stats, reusable, stage_for, write_tree
+from digest.validate import Annotation, validate
+from digest.write import MANIFEST, WriteReport, is_fresh, manifest_stats, reusable, stage_for, write_tree
 
 SHIM_SOURCE = Path("node_modules/iframe-worker/shim/index.js")
 # Served from the site itself; Material's offline plugin then skips its CDN copy
@@ -101,6 +101,30 @@ class Options:
 
 
 @dataclass
+class Model:
+    """What a build in a process that builds again and again (`digest
+    serve`) made, for the next build to patch (digest.model.patch) rather
+    than make again, when all that changed is a few articles' own fields
+    (model.OWN_FIELDS: title, summary, key points, assessment, quotes...,
+    the analyst's most frequent edits): the inputs it was made from, the
+    Digest and the cross-check's problems, and what generating its pages
+    learned (which pages' keys read each article, the search documents'
+    keys). Valid while docs/digest/'s manifest is the one its build wrote."""
+
+    inputs: tuple[object, ...]  # the options and settings
+    digest: Digest
+    problems: tuple[Problem, ...]  # model.build's (validation's are made again each time)
+    annotations: dict[str, Annotation]
+    seeds: dict[str, tuple[str, str, bytes]]  # id -> path, format, hash of the bytes
+    registries: dict[str, bytes]  # name -> hash of the file
+    withheld: frozenset[str]
+    touched: frozenset[str] | None = None  # the articles patched; None: all were built
+    readers: dict[str, list[str]] = field(default_factory=dict)  # Reuse.reads
+    lines: dict[str, str] = field(default_factory=dict)  # Reuse.lines
+    manifest: tuple[int, ...] | None = None  # docs/digest/'s manifest file as written (_manifest_stat)
+
+
+@dataclass
 class Warm:
     """What a process that builds again and again (`digest serve`) keeps
     from one build to the next instead of reading it from disk: the memo of
@@ -112,6 +136,8 @@ class Warm:
     memo: Memo | None = None
     files: Known = field(default_factory=dict)
     texts: dict[bytes, tuple[Paragraph, ...]] = field(default_factory=dict)  # model.Texts' ``used``
+    model: Model | None = None  # the last good build's, valid for docs/digest/ as it wrote them
+    pending: Model | None = None  # this build's, until its pages are written
 
     def open_memo(self, root: Path) -> Memo:
         """The last good build's memo, carried over; read from the project
@@ -129,8 +155,37 @@ def warm_up(project: Project, options: Options, warm: Warm) -> None:
         return
     memo = warm.open_memo(project.root)
     with without_cycle_collection(), suppress(CheckFailed):  # the next save reports the problems
-        check(project, options, memo, warm)
+        checked = check(project, options, memo, warm)
         warm.memo = memo
+        _learn_pages(project, checked.digest, warm)
+
+
+def _learn_pages(project: Project, digest: Digest, warm: Warm) -> None:
+    """What generating ``digest``'s pages would learn (Model's readers and
+    lines), by making the pages' keys only: for warm_up, whose seeds are
+    those docs/digest/ was generated from. Nothing is kept unless every
+    key is the one docs/digest/'s manifest holds, from the same manifest
+    before and after (another process may be writing it)."""
+    pending, warm.pending = warm.pending, None
+    manifest = _manifest_stat(project.docs)
+    if pending is None or manifest is None:
+        return
+    reuse = Reuse(_salt(digest), reusable(project.docs), reads={})
+    render_all(digest, encoded=True, reuse=reuse)
+    _search_script(project, digest, reuse)
+    if all(reuse.previous.get(p) == k for p, k in reuse.keys.items() if p != SEARCH_PAGES) and \
+            _manifest_stat(project.docs) == manifest:
+        pending.readers, pending.lines, pending.manifest = reuse.reads or {}, reuse.lines, manifest
+        warm.model = pending
+
+
+def _manifest_stat(docs: Path) -> tuple[int, ...] | None:
+    """docs/digest/'s manifest file's identity: any write replaces it (atomically, a new file)."""
+    try:
+        st = os.stat(docs / "digest" / MANIFEST)
+    except OSError:
+        return None
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 @dataclass(frozen=True)
@@ -156,12 +211,19 @@ def check(project: Project, options: Options | None = None, memo: Memo | None = 
     # Every file is checked; only what the audience may see goes further.
     audience = edition_audience(options, settings)
     mine = restrict(raw, checked, audience, settings.default_tlp)
+    inputs = (options.drafts, options.limits, options.all_briefs, audience, settings)
+    model = warm.model if warm is not None else None
+    touched: frozenset[str] | None = None
     with options.progress.step("cross-checking articles", len(mine.raw.articles)):
-        texts = Texts(warm.texts) if warm is not None else None
-        digest, more = build(mine.raw, mine.checked, drafts=options.drafts, memo=memo, withheld=mine.withheld,
-                             default_tlp=settings.default_tlp, audience=audience, texts=texts)
-    if warm is not None and texts is not None:
-        warm.texts = texts.used
+        patched = _patch(project, model, inputs, raw, mine, memo) if model is not None else None
+        if patched is not None:
+            digest, more, touched = patched
+        else:
+            texts = Texts(warm.texts) if warm is not None else None
+            digest, more = build(mine.raw, mine.checked, drafts=options.drafts, memo=memo, withheld=mine.withheld,
+                                 default_tlp=settings.default_tlp, audience=audience, texts=texts)
+            if warm is not None and texts is not None:
+                warm.texts = texts.used
     newest = None if options.all_briefs else settings.print_newest
     printed = tuple(date for date, _ in digest.editions[:newest])
     digest = replace(digest, delivery=Delivery(settings.site_url, settings.site_name, settings.feed_items, printed))
@@ -169,7 +231,56 @@ def check(project: Project, options: Options | None = None, memo: Memo | None = 
     failing = [p for p in problems if p.is_error or (options.strict and p.severity is Severity.WARNING)]
     if failing:
         raise CheckFailed(problems)
+    if warm is not None:
+        fast = touched is not None and model is not None
+        warm.pending = Model(inputs, digest, tuple(more), mine.checked.annotations,
+                             {i: (s.rel, s.format, s.digest) for i, s in mine.raw.articles.items()},
+                             {n: r.digest for n, r in raw.registries.items()}, mine.withheld, touched,
+                             readers=model.readers if fast and model else {}, lines=model.lines if fast and model else {})
     return Checked(digest, tuple(problems))
+
+
+def _patch(project: Project, model: Model, inputs: tuple[object, ...], raw: RawCorpus, mine: Restricted,
+           memo: Memo) -> tuple[Digest, list[Problem], frozenset[str]] | None:
+    """``model``'s Digest patched for the seeds as they are now (model.patch)
+    when all that changed since is some annotations' own fields, and
+    docs/digest/ is still as its build wrote it; else None (then the
+    Digest is built). The cross-check's problems of the annotations not
+    changed are those ``model`` holds; the changed ones' are made again."""
+    if model.inputs != inputs or model.withheld != mine.withheld or \
+            model.manifest is None or model.manifest != _manifest_stat(project.docs) or \
+            {n: r.digest for n, r in raw.registries.items()} != model.registries:
+        return None
+    seeds, before = mine.raw.articles, model.seeds
+    if len(seeds) != len(before) or any(before.get(i) != (s.rel, s.format, s.digest) for i, s in seeds.items()):
+        return None
+    annotations = mine.checked.annotations
+    if annotations.keys() != model.annotations.keys():
+        return None
+    changed: dict[str, Annotation] = {}
+    for ident, ann in annotations.items():
+        old = model.annotations[ident]
+        # An unchanged file's outcome is the one the last build had (the
+        # same objects: load's ``known``), so this is mostly ``is``.
+        if (ann.values is old.values or ann.values == old.values) and ann.marks == old.marks and \
+                ann.complete == old.complete:
+            continue
+        if not (ann.complete and old.complete and ann.values.get("title") and ann.values.get("summary")) or \
+                any(ann.values.get(k) != old.values.get(k) for k in ann.values.keys() | old.values.keys()
+                    if k not in OWN_FIELDS):
+            return None
+        changed[ident] = ann
+    patched = patch(model.digest, changed, mine.raw, memo=memo, withheld=mine.withheld)
+    if patched is None:
+        return None
+    digest, found = patched
+    # What the last build learned of the articles not read here holds for
+    # the next build; where the edited articles' old quotes were does not.
+    gone = frozenset(placement_key(corrected_key(seeds[i], model.annotations[i].values.get("corrections") or {}),
+                                   model.annotations[i].values) for i in changed)
+    memo.keep_unread(("placed", "mentions", "damage", "related"), gone)
+    paths = {ann.rel for ann in changed.values()}
+    return digest, [p for p in model.problems if p.path not in paths] + found, frozenset(changed)
 
 
 def plan(project: Project, digest: Digest, progress: Progress = QUIET, reuse: Reuse | None = None) -> dict[str, Page]:
@@ -210,7 +321,7 @@ def _search_script(project: Project, digest: Digest, reuse: Reuse | None) -> byt
             previous = previous_lines((project.docs / SEARCH_PAGES).read_bytes())
     # Its lines carry their own keys; the file's is there for reusable().
     reuse.keys[SEARCH_PAGES] = "lines"
-    return search_script(digest, reuse.salt, previous)
+    return search_script(digest, reuse.salt, previous, reuse)
 
 
 def fingerprint(project: Project, options: Options) -> str:
@@ -258,16 +369,32 @@ def tidy(project: Project) -> None:
     (project.root / incremental_builds.PARTIAL_CONFIG).unlink(missing_ok=True)
 
 
-def generate(project: Project, digest: Digest, options: Options | None = None, stamp: str | None = None) -> WriteReport:
+def _salt(digest: Digest) -> str:
+    """What every page's key holds: the generator's version and the delivery settings."""
+    return f"{generator_version()}\0{digest.delivery!r}"
+
+
+def generate(project: Project, digest: Digest, options: Options | None = None, stamp: str | None = None,
+             warm: Warm | None = None) -> WriteReport:
     """Write docs/digest/ for ``digest``. ``stamp``: the inputs' fingerprint
     taken before they were read (run_build's), which the manifest records;
-    taken now if not given."""
+    taken now if not given. ``warm``: check's, whose ``pending`` Model this
+    completes and keeps once the pages are written."""
     options = options or Options()
     stamp = stamp or fingerprint(project, options)
     # Pages made from the same inputs as the last run's are kept, not
-    # rendered again (digest.render.reuse); every key holds the generator's
-    # version and the delivery settings.
-    reuse = Reuse(f"{generator_version()}\0{digest.delivery!r}", reusable(project.docs))
+    # rendered again (digest.render.reuse).
+    reuse = Reuse(_salt(digest), reusable(project.docs))
+    pending = warm.pending if warm is not None else None
+    if warm is not None:
+        warm.pending = None
+    if pending is not None:
+        if pending.touched is not None:  # patched: only the pages that read the edited articles
+            reuse.touched = pending.touched
+            reuse.affected = frozenset(p for i in pending.touched for p in pending.readers.get(i, ()))
+            reuse.lines_before = pending.lines
+        else:
+            reuse.reads = {}
     staged = stage_for(project.docs)  # linked while the pages are rendered
     try:
         files = plan(project, digest, options.progress, reuse)
@@ -275,8 +402,14 @@ def generate(project: Project, digest: Digest, options: Options | None = None, s
         staged.discard()
         raise
     with options.progress.step("writing docs/digest/", len(files)):
-        return write_tree(project.docs, files, fingerprint=stamp, keys=reuse.keys, staged=staged,
-                          park=project.root / CACHE)
+        report = write_tree(project.docs, files, fingerprint=stamp, keys=reuse.keys, staged=staged,
+                            park=project.root / CACHE)
+    if warm is not None and pending is not None:
+        if reuse.reads is not None:
+            pending.readers = reuse.reads
+        pending.lines, pending.manifest = reuse.lines, _manifest_stat(project.docs)
+        warm.model = pending
+    return report
 
 
 FEEDS_STEP = "making the feeds"
@@ -516,7 +649,7 @@ def _check_and_generate(project: Project, options: Options, stamp: str,
     run that fails leaves the last memo as it was)."""
     memo = warm.open_memo(project.root) if warm is not None else open_memo(project.root)
     checked = check(project, options, memo, warm)
-    report = generate(project, checked.digest, options, stamp)
+    report = generate(project, checked.digest, options, stamp, warm)
     if warm is not None:
         warm.memo = memo
     return checked.problems, report, counts(checked.digest), memo.summary(), memo

@@ -13,7 +13,7 @@ from typing import Final
 
 from digest.model import Article, Digest
 from digest.render.common import article_path, hub_path
-from digest.render.reuse import fingerprint, plain_corrections, plain_fingerprint
+from digest.render.reuse import Reuse, fingerprint, plain_corrections, plain_fingerprint
 from digest.text import plain
 
 SEARCH_PAGES = "digest/assets/search/pages.js"
@@ -65,14 +65,27 @@ def _article_document(digest: Digest, article: Article, salt: str, known: Contai
                  "snippet": article.summary or plain(article.paragraphs[0])[:SNIPPET], "tags": shown_tags}
 
 
-def _documents(digest: Digest, salt: str, known: Container[str]) -> list[tuple[str, str, Document | None]]:
+def _documents(digest: Digest, salt: str, known: Container[str], reuse: Reuse | None = None,
+               ) -> list[tuple[str, str, Document | None]]:
     """Per page, sorted by it: its source path under docs/, the key of its
-    document, and the document (None when its key is ``known``)."""
+    document, and the document (None when its key is ``known``). With
+    ``reuse``, an article's key is recorded in its ``lines``; after
+    own-field edits (its ``touched``), an article not edited keeps the
+    key of the last run's document, not made again."""
     out: list[tuple[str, str, Document | None]] = []
     spelled: dict[str, list[str]] = {}
+    touched = reuse.touched if reuse is not None else None
+    before = reuse.lines_before if reuse is not None else {}
     for article in digest.articles.values():
-        key, doc = _article_document(digest, article, salt, known, spelled)
-        out.append((article_path(article.id), key, doc))
+        src = article_path(article.id)
+        kept = before.get(src) if touched is not None and article.id not in touched else None
+        if kept is not None and kept in known:
+            key, doc = kept, None
+        else:
+            key, doc = _article_document(digest, article, salt, known, spelled)
+        if reuse is not None:
+            reuse.lines[src] = key
+        out.append((src, key, doc))
     for kind in ("topic", "region", "entity", "source"):
         for hub in digest.hubs(kind).values():
             about = " ".join(t for t in (hub.description, hub.note, hub.country) if t)
@@ -122,7 +135,8 @@ def previous_lines(script: bytes) -> dict[str, bytes]:
 KEYED_LINE: Final = b'{"k": "'  # how a line that carries its document's key begins
 
 
-def search_script(digest: Digest, salt: str = "", previous: Mapping[str, bytes] | None = None) -> bytes:
+def search_script(digest: Digest, salt: str = "", previous: Mapping[str, bytes] | None = None,
+                  reuse: Reuse | None = None) -> bytes:
     """:func:`pages_script` of :func:`search_pages`, each document dropped
     once encoded: the whole list as one ``str`` (two bytes a character as
     soon as one character is not Latin-1) and its concatenation held about
@@ -130,9 +144,10 @@ def search_script(digest: Digest, salt: str = "", previous: Mapping[str, bytes] 
 
     ``previous``: the last run's lines (:func:`previous_lines`); a document
     whose key is among them is not made again but taken from its line
-    (making and encoding every document took 1.4 s at 10,000 articles)."""
+    (making and encoding every document took 1.4 s at 10,000 articles).
+    ``reuse``: see :func:`_documents`."""
     known = previous or {}
-    docs = _documents(digest, salt, known)
+    docs = _documents(digest, salt, known, reuse)
     docs.reverse()
 
     def draining() -> Iterator[bytes]:
