@@ -34,6 +34,7 @@ from digest.render.hubs import (
     HUB_PAGE_SIZE,
     draw_entity_charts,
     entity_chart,
+    entity_chart_path,
     hub_pages,
     render_hub,
     render_hub_index,
@@ -75,13 +76,19 @@ def render_all(digest: Digest, progress: Progress = QUIET, *, encoded: bool = Fa
     # process (spawned: a fresh interpreter, not a copy of this large one)
     # while this one renders the pages, unless they are too few to be worth
     # one or only one core is available.
-    wanted = [c for c in (entity_chart(digest, hub) for hub in digest.hubs("entity").values()) if c]
-    if reuse is not None:
-        # A chart is a function of what it shows.
-        kept = {path for path, title, rows in wanted if reuse.keep(path, (title, rows))}
-        wanted = [c for c in wanted if c[0] not in kept]
-        for path in kept:
-            put(path, KEPT)
+    wanted = []
+    for hub in digest.hubs("entity").values():
+        # A chart is a function of what it shows: its entity's articles' dates.
+        if reuse is not None and reuse.as_before((entity_chart_path(hub),), (*hub.articles, *hub.mentioned)):
+            put(entity_chart_path(hub), KEPT)
+            continue
+        chart = entity_chart(digest, hub)
+        if chart is None:
+            continue
+        if reuse is not None and reuse.keep(chart[0], chart[1:]):
+            put(chart[0], KEPT)
+            continue
+        wanted.append(chart)
     if len(wanted) >= CHARTS_BESIDE and usable_cores() > 1:
         with spawned_pool(1) as pool:
             drawn = pool.submit(draw_entity_charts, wanted)

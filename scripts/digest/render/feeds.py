@@ -210,6 +210,9 @@ def render_feeds(digest: Digest, reuse: Reuse | None = None) -> dict[str, Page]:
 
     def feed(base: str, page: str, title: str, articles: list[Article]) -> None:
         if reuse is not None:
+            if reuse.as_before((base + ATOM, base + JSON_FEED), (a.id for a in articles)):
+                out[base + ATOM] = out[base + JSON_FEED] = KEPT
+                return
             inputs = (base, page, title, tuple(shown.get(a.id) or shown.setdefault(a.id, fingerprint(entries.inputs(a)))
                                                for a in articles))
             if reuse.keep(base + ATOM, inputs, base + JSON_FEED):

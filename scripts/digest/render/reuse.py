@@ -153,17 +153,24 @@ class Reuse:
             return False
         return self._record(fingerprint((self._context, inputs)), path, *more)
 
-    def _as_before(self, path: str) -> bool:
-        """In a run after own-field edits: whether the page at ``path``
-        read none of the articles edited and is as the last run wrote it,
-        when its key is that run's."""
-        if self.touched is None or path in self.affected:
+    def _as_before(self, *names: str) -> bool:
+        """In a run after own-field edits: whether the page ``names[0]`` (and
+        the files ``names[1:]`` made with it) read none of the articles
+        edited and are as the last run wrote them, when their keys are
+        that run's."""
+        if self.touched is None or names[0] in self.affected or any(n not in self.previous for n in names):
             return False
-        key = self.previous.get(path)
-        if key is None:
-            return False
-        self.keys[path] = key
+        for name in names:
+            self.keys[name] = self.previous[name]
         return True
+
+    def as_before(self, names: tuple[str, ...], reads: Iterable[str]) -> bool:
+        """For a file made from the articles ``reads`` and no other (with
+        the files ``names[1:]``): :meth:`_as_before`, after recording what
+        it reads. A caller that says True makes nothing; else it goes on to
+        :meth:`keep`."""
+        self._read(names[0], reads)
+        return self._as_before(*names)
 
     def _read(self, path: str, ids: Iterable[str]) -> None:
         """Record that the key of ``path`` read the articles ``ids``."""
