@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from digest.cli import EXIT_OK, EXIT_PROBLEMS
-from digest.memo import MEMO_FILE, generator_version
+from digest.memo import MEMO_FILE, MODEL_FILE, generator_version
 from digest.synth import write_corpus
 
 from .conftest import FIXTURE_CORPUS, make_project, run
@@ -129,6 +129,53 @@ def test_a_damaged_memo_is_ignored_and_said_so(ran: Path, tmp_path: Path, damage
     # The run wrote a good memo in its place.
     touch_a_seed(ran, "A title after the repair")
     assert "reused what the last run learned" in run("generate", "--root", str(ran))[1]
+
+
+PATCHED = "patched the last build's model (1 article(s) changed)"
+
+
+def test_the_next_run_patches_the_model_the_last_one_stored(ran: Path, tmp_path: Path) -> None:
+    """`digest generate` and `digest build` keep their model in the cache
+    (memo.MODEL_FILE): the next run, after a title edit, patches it instead
+    of building every article again, and writes what a run from nothing
+    writes. An edit of another field builds the model."""
+    assert (ran / MODEL_FILE).is_file()
+    touch_a_seed(ran, "A title patched in")
+    code, out, err = run("generate", "--root", str(ran))
+    assert code == EXIT_OK, err
+    assert PATCHED in out, out
+    assert tree(ran) == fresh(ran / "seeds", tmp_path / "clean")
+    alpha = ran / "seeds" / "alpha.yml"
+    text = alpha.read_text(encoding="utf-8")
+    assert "importance: high" in text
+    alpha.write_text(text.replace("importance: high", "importance: low"), encoding="utf-8")
+    code, out, err = run("generate", "--root", str(ran))
+    assert code == EXIT_OK, err
+    assert "patched the last build's model" not in out
+    assert tree(ran) == fresh(ran / "seeds", tmp_path / "clean-again")
+
+
+def _evil_model(data: bytes) -> bytes:
+    """A model file edited by hand, its checksum right, smuggling in code to run."""
+    magic, version, _checksum, _payload = data.split(b"\n", 3)
+    evil = pickle.dumps((os.system, "true"))
+    return b"\n".join([magic, version, hashlib.sha256(evil).hexdigest().encode(), evil])
+
+
+@pytest.mark.parametrize("damage", [_damage_by_truncating, _damage_by_flipping_a_byte, _damage_by_another_version,
+                                    _evil_model, _damage_by_garbage])
+def test_a_damaged_model_is_ignored(ran: Path, tmp_path: Path, damage: object) -> None:
+    model = ran / MODEL_FILE
+    model.write_bytes(damage(model.read_bytes()))  # type: ignore[operator]
+    touch_a_seed(ran, "A title after the damage")
+    code, out, err = run("generate", "--root", str(ran))
+    assert code == EXIT_OK, err
+    assert "patched the last build's model" not in out
+    assert tree(ran) == fresh(ran / "seeds", tmp_path / "clean")
+    # The run wrote a good model in its place.
+    touch_a_seed(ran, "A title after the repair")
+    assert PATCHED in run("generate", "--root", str(ran))[1]
+    assert tree(ran) == fresh(ran / "seeds", tmp_path / "clean-again")
 
 
 def test_deleting_the_memo_changes_nothing_but_time(tmp_path: Path) -> None:

@@ -47,17 +47,21 @@ _MISS: Final = object()
 
 # What the restricted loader may build: plain data, dates, and the library's
 # problem records. Anything else in a memo file means it was not written here.
-_ALLOWED: Final = {
+_ALLOWED: Final = frozenset({
     ("datetime", "date"), ("datetime", "datetime"), ("datetime", "timezone"), ("datetime", "timedelta"),
     ("digest.problems", "Problem"), ("digest.problems", "Severity"), ("digest.damage", "Damage"),
     ("digest.connect", "Related"),
     ("builtins", "set"), ("builtins", "frozenset"),
-}
+})
 
 
 class _PlainUnpickler(pickle.Unpickler):
+    def __init__(self, file: io.BytesIO, allowed: frozenset[tuple[str, str]]) -> None:
+        super().__init__(file)
+        self.allowed = allowed
+
     def find_class(self, module: str, name: str) -> Any:
-        if (module, name) not in _ALLOWED:
+        if (module, name) not in self.allowed:
             raise pickle.UnpicklingError(f"{module}.{name} is not plain data")
         return super().find_class(module, name)
 
@@ -131,8 +135,7 @@ class Memo:
         return any(set(self._new[t]) != set(self._old.get(t, {})) for t in TABLES)
 
     def dump(self) -> bytes:
-        payload = pickle.dumps({t: self._new[t] for t in TABLES}, protocol=5)
-        return _MAGIC + self.version.encode() + b"\n" + hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload
+        return _seal(_MAGIC, self.version, {t: self._new[t] for t in TABLES})
 
     def summary(self) -> str:
         """One line for the run's output: what was reused, or why nothing was."""
@@ -145,11 +148,18 @@ class Memo:
 MISS: Final = _MISS
 
 
-def parse(data: bytes, version: str) -> tuple[dict[str, dict[bytes, Any]] | None, str]:
-    """A memo file's tables, or None and why it cannot be used."""
-    if not data.startswith(_MAGIC):
+def _seal(magic: bytes, version: str, value: object) -> bytes:
+    """``value`` pickled, behind ``magic``, the generator's version and the payload's checksum."""
+    payload = pickle.dumps(value, protocol=5)
+    return magic + version.encode() + b"\n" + hashlib.sha256(payload).hexdigest().encode() + b"\n" + payload
+
+
+def _unseal(data: bytes, magic: bytes, version: str, allowed: frozenset[tuple[str, str]]) -> tuple[Any, str]:
+    """What :func:`_seal` sealed, built by a loader that makes only the
+    classes ``allowed``; None and why when the file cannot be used."""
+    if not data.startswith(magic):
         return None, "the cache file is not one this tool wrote; it was ignored"
-    head = data[len(_MAGIC):]
+    head = data[len(magic):]
     lines = head.split(b"\n", 2)
     if len(lines) != 3:
         return None, "the cache file is truncated; it was ignored"
@@ -159,9 +169,16 @@ def parse(data: bytes, version: str) -> tuple[dict[str, dict[bytes, Any]] | None
     if hashlib.sha256(payload).hexdigest().encode() != checksum:
         return None, "the cache file is damaged or was edited (its checksum does not match); it was ignored"
     try:
-        tables = _PlainUnpickler(io.BytesIO(payload)).load()
+        return _PlainUnpickler(io.BytesIO(payload), allowed).load(), ""
     except Exception as exc:  # any failure means: not usable, start afresh
         return None, f"the cache file cannot be read ({type(exc).__name__}); it was ignored"
+
+
+def parse(data: bytes, version: str) -> tuple[dict[str, dict[bytes, Any]] | None, str]:
+    """A memo file's tables, or None and why it cannot be used."""
+    tables, why = _unseal(data, _MAGIC, version, _ALLOWED)
+    if why:
+        return None, why
     if not isinstance(tables, dict) or set(tables) != set(TABLES) or \
             not all(isinstance(t, dict) for t in tables.values()):
         return None, "the cache file does not hold what this tool writes; it was ignored"
@@ -194,3 +211,37 @@ def save_memo(root: Path, memo: Memo) -> None:
 def forget_memo(root: Path) -> None:
     (root / MEMO_FILE).unlink(missing_ok=True)
 
+
+
+# The last build's model (pipeline.Model), for the next `digest build` to
+# patch when all that changed is some articles' own fields: a new process
+# has none in memory. Sealed as the memo is; its loader builds only the
+# model's own records besides plain data.
+MODEL_FILE: Final = Path(CACHE) / "model.pickle"
+_MODEL_MAGIC: Final = b"briefing-digest model 1\n"
+_MODEL_ALLOWED: Final = _ALLOWED | {
+    ("digest.model", name) for name in ("Digest", "Article", "Hub", "Quote", "Correction", "Brief", "Delivery")
+} | {("digest.text", "Fix"), ("digest.validate", "Annotation"), ("digest.audience", "Settings"),
+     ("digest.load", "Limits")}
+
+
+def save_model(root: Path, fields: tuple[object, ...]) -> None:
+    """Write the model's fields (a tuple, in pipeline.Model's order), atomically."""
+    path = root / MODEL_FILE
+    path.parent.mkdir(exist_ok=True)
+    atomic_write(path, _seal(_MODEL_MAGIC, generator_version(), fields))
+
+
+def open_model(root: Path) -> tuple[object, ...] | None:
+    """The last build's model fields, when the file can be trusted; else None
+    (the model is then built, as without it)."""
+    try:
+        data = (root / MODEL_FILE).read_bytes()
+    except OSError:
+        return None
+    fields, _ = _unseal(data, _MODEL_MAGIC, generator_version(), _MODEL_ALLOWED)
+    return fields if isinstance(fields, tuple) else None
+
+
+def forget_model(root: Path) -> None:
+    (root / MODEL_FILE).unlink(missing_ok=True)

@@ -5,6 +5,7 @@ The CLI and the tests call these same functions.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import gc
 import hashlib
@@ -21,9 +22,21 @@ from typing import Any
 from digest import incremental as incremental_builds
 from digest.archive import zip_tree
 from digest.audience import Restricted, Settings, read_settings, restrict
-from digest.fsutil import PARKED, clear_stale, give_back_memory, in_child, new_folder, project_lock, recover, settled, swap_in
+from digest.fsutil import (
+    PARKED,
+    clear_stale,
+    give_back_memory,
+    in_child,
+    new_folder,
+    project_lock,
+    recover,
+    release_removals,
+    removals_held,
+    settled,
+    swap_in,
+)
 from digest.load import Known, Limits, RawCorpus, load
-from digest.memo import MEMO_FILE, Memo, generator_version, open_memo, save_memo
+from digest.memo import MEMO_FILE, MODEL_FILE, Memo, generator_version, open_memo, open_model, save_memo, save_model
 from digest.model import OWN_FIELDS, Delivery, Digest, Texts, build, corrected_key, patch, placement_key
 from digest.names import CACHE
 from digest.printed import print_briefs
@@ -34,7 +47,7 @@ from digest.render import HOME_SNIPPET, render_all
 from digest.render.common import BRIEFS
 from digest.render.feeds import render_feeds
 from digest.render.reuse import Page, Reuse
-from digest.render.search import SEARCH_PAGES, previous_lines, search_script
+from digest.render.search import SEARCH_PAGES, patched_script, previous_lines, search_script
 from digest.searchindex import location
 from digest.site import edition_settings, mkdocs_build, offline_from_hosted, offline_page, rewriter
 from digest.text import Paragraph
@@ -316,11 +329,16 @@ def _search_script(project: Project, digest: Digest, reuse: Reuse | None) -> byt
     if reuse is None:
         return search_script(digest)
     previous: dict[str, bytes] = {}
-    if SEARCH_PAGES in reuse.previous:  # as the last run wrote it (reusable checked its size and time)
-        with suppress(OSError):
-            previous = previous_lines((project.docs / SEARCH_PAGES).read_bytes())
     # Its lines carry their own keys; the file's is there for reusable().
     reuse.keys[SEARCH_PAGES] = "lines"
+    if SEARCH_PAGES in reuse.previous:  # as the last run wrote it (reusable checked its size and time)
+        with suppress(OSError):
+            script = (project.docs / SEARCH_PAGES).read_bytes()
+            if reuse.touched is not None:
+                patched = patched_script(script, digest, reuse)
+                if patched is not None:
+                    return patched
+            previous = previous_lines(script)
     return search_script(digest, reuse.salt, previous, reuse)
 
 
@@ -366,6 +384,7 @@ def tidy(project: Project) -> None:
     clear_stale(project.root / CACHE, "digest-partial-")  # incremental.update_editions' work folder
     clear_stale(project.root / CACHE, PARKED)  # a swapped-out docs/digest/ being deleted
     clear_stale(project.root / MEMO_FILE.parent, f".{MEMO_FILE.name}.")  # an unfinished memo write
+    clear_stale(project.root / MODEL_FILE.parent, f".{MODEL_FILE.name}.")  # an unfinished model write
     (project.root / incremental_builds.PARTIAL_CONFIG).unlink(missing_ok=True)
 
 
@@ -650,9 +669,33 @@ def _check_and_generate(project: Project, options: Options, stamp: str,
     memo = warm.open_memo(project.root) if warm is not None else open_memo(project.root)
     checked = check(project, options, memo, warm)
     report = generate(project, checked.digest, options, stamp, warm)
+    learned = memo.summary()
     if warm is not None:
         warm.memo = memo
-    return checked.problems, report, counts(checked.digest), memo.summary(), memo
+        if warm.model is not None and warm.model.touched is not None:
+            learned += f"; patched the last build's model ({len(warm.model.touched)} article(s) changed)"
+    return checked.problems, report, counts(checked.digest), learned, memo
+
+
+def _stored_model(root: Path) -> Model | None:
+    """The model the last `digest build` left in the cache (memo.save_model),
+    when it is one: a new process has none in memory to patch."""
+    fields = open_model(root)
+    if fields is None or len(fields) != len(dataclasses.fields(Model)):
+        return None
+    model = Model(*fields)  # type: ignore[arg-type]  # checked below
+    maybe = type(None)
+    shapes: tuple[type | tuple[type, ...], ...] = (tuple, Digest, tuple, dict, dict, dict, frozenset,
+                                                   (frozenset, maybe), dict, dict, (tuple, maybe))
+    return model if all(isinstance(getattr(model, f.name), shape)
+                        for f, shape in zip(dataclasses.fields(Model), shapes, strict=True)) else None
+
+
+def _save_learned(root: Path, memo: Memo, model: Model | None) -> None:
+    """What a run learned, for the next run: the memo, and the model when the run has one."""
+    save_memo(root, memo)
+    if model is not None:
+        save_model(root, tuple(getattr(model, f.name) for f in dataclasses.fields(Model)))
 
 
 def run_build(project: Project, options: Options, *, hosted: bool = True, offline: bool = True,
@@ -674,7 +717,7 @@ def run_build(project: Project, options: Options, *, hosted: bool = True, offlin
                      time.perf_counter() - started, second.learned, notes=first.notes)
     # The trees swapped out are deleted meanwhile (fsutil.remove_soon), and
     # gone before the lock is let go, however the run ends.
-    with project_lock(project.root), settled(), without_cycle_collection():
+    with project_lock(project.root), settled(), removals_held(), without_cycle_collection():
         tidy(project)
         problems: tuple[Problem, ...] = ()
         report: WriteReport | None = None
@@ -683,26 +726,41 @@ def run_build(project: Project, options: Options, *, hosted: bool = True, offlin
         # Taken once, before the seeds are read: a seed saved while this run
         # reads them then makes the next run's fingerprint differ.
         stamp = fingerprint(project, options)
+        kept: Model | None = None  # the model this run made, kept for the next `digest build`
         if not is_fresh(project.docs, stamp):
-            problems, report, said, learned, memo = _check_and_generate(project, options, stamp, warm)
-        # The corpus and the model are gone by now (freed as they were let
-        # go; the memory handed back to the system here), so the site
-        # build's own work does not add to it; MkDocs and Node run as child
-        # processes.
+            # A new process (`digest build`) patches the model the last one
+            # left, if it can, as `digest serve` patches its own.
+            cold = warm is None
+            run_warm = warm if warm is not None else Warm(model=_stored_model(project.root))
+            problems, report, said, learned, memo = _check_and_generate(project, options, stamp, run_warm)
+            if cold:
+                kept = run_warm.model
+                del run_warm  # the seeds as read and the paragraphs: freed with the corpus
+        # The corpus is gone by now (freed as it was let go; the memory
+        # handed back to the system here), so the site build's own work does
+        # not add to it; MkDocs and Node run as child processes. The model
+        # is kept until the child below has it (`digest build` only).
         give_back_memory()
         if memo is not None:
             # Pickled in a child while the editions are built (0.5 s at
-            # 10,000 articles); forked only now, once the model is freed, so
-            # that the child shares little more than the memo. Forked before,
+            # 10,000 articles, and 0.7 s for the model); forked only now, once
+            # the corpus is freed, so that the child shares little more than
+            # what it writes. Forked before,
             # it kept the model's pages while this process freed them:
             # `digest generate`'s peak at 10,000 articles was 1,482 MB, against
             # 1,094 MB forked here, and 978 MB with the memo pickled in this
             # process (no child at all).
-            _memo_saved.append(in_child(partial(save_memo, project.root, memo)))
-            memo = None
+            _memo_saved.append(in_child(partial(_save_learned, project.root, memo, kept)))
+            memo = kept = None
+        told = live or (lambda _pages: None)
+
+        def hosted_live(pages: tuple[str, ...] | None) -> None:
+            release_removals()
+            told(pages)
+
         try:
             ran = build_site(project, hosted=hosted, offline=offline, progress=options.progress,
-                             incremental=incremental, live=live) if site else SiteBuilt("")
+                             incremental=incremental, live=hosted_live) if site else SiteBuilt("")
         finally:
             while _memo_saved:
                 _memo_saved.pop()()

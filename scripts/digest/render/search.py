@@ -156,3 +156,37 @@ def search_script(digest: Digest, salt: str = "", previous: Mapping[str, bytes] 
             yield known[key] if doc is None else json.dumps(doc, ensure_ascii=False).encode("utf-8")
 
     return _script(draining())
+
+
+def patched_script(script: bytes, digest: Digest, reuse: Reuse) -> bytes | None:
+    """After own-field edits (``reuse.touched``): the last run's pages.js
+    (``script``, as it wrote it) with the edited articles' lines made
+    again, and every other line as it is, which :func:`search_script`
+    would give too (the other documents' keys are the last run's, and no
+    hub document reads an article's own fields); the keys recorded in
+    ``reuse.lines``. Splitting and joining 80 MB of lines took 0.27 s at
+    10,000 articles. None when a line is not where the keys say."""
+    assert reuse.touched is not None
+    edits: list[tuple[int, int, bytes]] = []
+    lines = dict(reuse.lines_before)
+    for ident in sorted(reuse.touched):
+        src = article_path(ident)
+        old, article = lines.get(src), digest.articles.get(ident)
+        if old is None or article is None:
+            return None
+        start = script.find(b"\n" + KEYED_LINE + old.encode("ascii") + b'"') + 1
+        end = script.find(b"\n", start)
+        if start <= 0 or end < 0:
+            return None
+        key, doc = _article_document(digest, article, reuse.salt, (), {})
+        assert doc is not None  # nothing is known
+        lines[src] = key
+        edits.append((start, end - 1 if script[end - 1:end] == b"," else end,
+                      json.dumps(doc, ensure_ascii=False).encode("utf-8")))
+    out, at = [], 0
+    for start, end, line in sorted(edits):
+        out += [script[at:start], line]
+        at = end
+    out.append(script[at:])
+    reuse.lines.update(lines)
+    return b"".join(out)
