@@ -35,7 +35,7 @@ from digest.fsutil import (
     settled,
     swap_in,
 )
-from digest.load import Known, Limits, RawCorpus, load
+from digest.load import Known, Limits, load
 from digest.memo import MEMO_FILE, MODEL_FILE, Memo, generator_version, open_memo, open_model, save_memo, save_model
 from digest.model import OWN_FIELDS, Delivery, Digest, Texts, build, corrected_key, patch, placement_key
 from digest.names import CACHE
@@ -129,7 +129,7 @@ class Model:
     problems: tuple[Problem, ...]  # model.build's (validation's are made again each time)
     annotations: dict[str, Annotation]
     seeds: dict[str, tuple[str, str, bytes]]  # id -> path, format, hash of the bytes
-    registries: dict[str, bytes]  # name -> hash of the file
+    registries: dict[str, object]  # the registries as checked: their entries and where each is written
     withheld: frozenset[str]
     touched: frozenset[str] | None = None  # the articles patched; None: all were built
     readers: dict[str, list[str]] = field(default_factory=dict)  # Reuse.reads
@@ -228,7 +228,7 @@ def check(project: Project, options: Options | None = None, memo: Memo | None = 
     model = warm.model if warm is not None else None
     touched: frozenset[str] | None = None
     with options.progress.step("cross-checking articles", len(mine.raw.articles)):
-        patched = _patch(project, model, inputs, raw, mine, memo) if model is not None else None
+        patched = _patch(project, model, inputs, mine, memo) if model is not None else None
         if patched is not None:
             digest, more, touched = patched
         else:
@@ -248,12 +248,20 @@ def check(project: Project, options: Options | None = None, memo: Memo | None = 
         fast = touched is not None and model is not None
         warm.pending = Model(inputs, digest, tuple(more), mine.checked.annotations,
                              {i: (s.rel, s.format, s.digest) for i, s in mine.raw.articles.items()},
-                             {n: r.digest for n, r in raw.registries.items()}, mine.withheld, touched,
+                             _registries(mine), mine.withheld, touched,
                              readers=model.readers if fast and model else {}, lines=model.lines if fast and model else {})
     return Checked(digest, tuple(problems))
 
 
-def _patch(project: Project, model: Model, inputs: tuple[object, ...], raw: RawCorpus, mine: Restricted,
+def _registries(mine: Restricted) -> dict[str, object]:
+    """What the model takes from the registries: their entries as checked
+    (an alias changes every article that mentions it) and where each is
+    written (the registries' own problems are located by it)."""
+    checked = mine.checked
+    return {"sources": checked.sources, "entities": checked.entities, "marks": checked.registry_marks}
+
+
+def _patch(project: Project, model: Model, inputs: tuple[object, ...], mine: Restricted,
            memo: Memo) -> tuple[Digest, list[Problem], frozenset[str]] | None:
     """``model``'s Digest patched for the seeds as they are now (model.patch)
     when all that changed since is some annotations' own fields, and
@@ -262,7 +270,7 @@ def _patch(project: Project, model: Model, inputs: tuple[object, ...], raw: RawC
     changed are those ``model`` holds; the changed ones' are made again."""
     if model.inputs != inputs or model.withheld != mine.withheld or \
             model.manifest is None or model.manifest != _manifest_stat(project.docs) or \
-            {n: r.digest for n, r in raw.registries.items()} != model.registries:
+            _registries(mine) != model.registries:
         return None
     seeds, before = mine.raw.articles, model.seeds
     if len(seeds) != len(before) or any(before.get(i) != (s.rel, s.format, s.digest) for i, s in seeds.items()):
