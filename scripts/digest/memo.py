@@ -23,7 +23,11 @@ truncated, corrupt, foreign-version or hand-edited file is ignored (the run
 reads every seed afresh and says so), and it is unpickled with a loader that
 builds only plain data, so even a crafted one runs no code. Deleting it
 changes nothing but time. It is written only after generation succeeded,
-with exactly the entries that run used, so it never grows with history.
+with exactly the entries that run used (a run that patched the last model,
+and so read only the edited articles, carries the others' entries over and
+drops those of the edited ones' old quotes), so it never grows with
+history. Beside it, ``model.pickle`` keeps the last build's model (see
+:func:`save_model`).
 """
 
 from __future__ import annotations
