@@ -149,6 +149,19 @@ EDITS = [edit_title, edit_summary, add_entity, remove_entity, change_alias, add_
          add_quote]
 
 
+def edited(root: Path, backup: Path, edit: object, k: int) -> dict[str, str]:
+    """Apply ``edit`` to the project's seeds, kept first in ``backup``; the outputs before it."""
+    shutil.rmtree(backup, ignore_errors=True)
+    shutil.copytree(root / "seeds", backup)
+    edit(root / "seeds", k)  # type: ignore[operator]
+    return outputs(root)
+
+
+def restore(root: Path, backup: Path) -> None:
+    shutil.rmtree(root / "seeds")
+    shutil.copytree(backup, root / "seeds")
+
+
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
     seeds = tmp_path_factory.mktemp("corpus") / "seeds"
@@ -172,16 +185,11 @@ def test_incremental_equals_clean_after_any_edits(steps: list[tuple[object, int]
     assert code == EXIT_OK, err
     assert "full build: no record of a previous build" in out
     for edit, k in steps:
-        backup = work / "backup"
-        shutil.rmtree(backup, ignore_errors=True)
-        shutil.copytree(root / "seeds", backup)
-        edit(root / "seeds", k)  # type: ignore[operator]
-        before = outputs(root)
+        before = edited(root, work / "backup", edit, k)
         code, out, err = run("build", "--root", str(root))
         if code != EXIT_OK:  # the edit made the seeds invalid: nothing may have changed
             assert outputs(root) == before, err
-            shutil.rmtree(root / "seeds")
-            shutil.copytree(backup, root / "seeds")
+            restore(root, work / "backup")
             continue
         assert "digest: incremental build:" in out or "digest: no build needed" in out, out
         assert "search index built afresh" not in out, out  # updated from the previous one
@@ -209,17 +217,12 @@ def test_a_warm_process_patches_own_field_edits_into_a_clean_builds_bytes(
     run_build(project, Options(), warm=warm)
     warm_up(project, Options(), warm)
     for edit, k in steps:
-        backup = work / "backup"
-        shutil.rmtree(backup, ignore_errors=True)
-        shutil.copytree(root / "seeds", backup)
-        edit(root / "seeds", k)  # type: ignore[operator]
-        before = outputs(root)
+        before = edited(root, work / "backup", edit, k)
         try:
             built = run_build(project, Options(), warm=warm)
         except CheckFailed:  # a misquote, or a related link to a deleted article: nothing may have changed
             assert outputs(root) == before
-            shutil.rmtree(root / "seeds")
-            shutil.copytree(backup, root / "seeds")
+            restore(root, work / "backup")
             continue
         assert edit is not misquote, built.how
         assert warm.model is not None
