@@ -216,7 +216,6 @@ def forget_memo(root: Path) -> None:
     (root / MEMO_FILE).unlink(missing_ok=True)
 
 
-
 # The last build's model (pipeline.Model), for the next `digest build` to
 # patch when all that changed is some articles' own fields: a new process
 # has none in memory. Sealed as the memo is; its loader builds only the
@@ -245,7 +244,3 @@ def open_model(root: Path) -> tuple[object, ...] | None:
         return None
     fields, _ = _unseal(data, _MODEL_MAGIC, generator_version(), _MODEL_ALLOWED)
     return fields if isinstance(fields, tuple) else None
-
-
-def forget_model(root: Path) -> None:
-    (root / MODEL_FILE).unlink(missing_ok=True)

@@ -272,10 +272,7 @@ def build(raw: RawCorpus, checked: Checked, *, drafts: bool = False, memo: Memo 
     texts = texts or Texts()
     text_keys: dict[str, bytes] = {}  # article id -> the key of its corrected text
 
-    def report(ann: Annotation, where: str, message: str, hint: str = "",
-               severity: Severity = Severity.ERROR) -> None:
-        line, col = ann.at(where)
-        problems.append(Problem(ann.rel, line, col, where, message, hint, severity))
+    report = _reporter(problems)
 
     sources, entities, alias_to_key, spellings = _registries(checked, problems)
 
@@ -388,7 +385,16 @@ def build(raw: RawCorpus, checked: Checked, *, drafts: bool = False, memo: Memo 
     return digest, problems
 
 
-Report = Callable[..., None]  # build's ``report``: (annotation, where, message, hint="", severity=ERROR)
+Report = Callable[..., None]  # (annotation, where, message, hint="", severity=ERROR)
+
+
+def _reporter(problems: list[Problem]) -> Report:
+    """A ``report`` that adds a problem at an annotation's field (its path:line:col) to ``problems``."""
+    def report(ann: Annotation, where: str, message: str, hint: str = "",
+               severity: Severity = Severity.ERROR) -> None:
+        line, col = ann.at(where)
+        problems.append(Problem(ann.rel, line, col, where, message, hint, severity))
+    return report
 
 # The annotation fields that make only their article's own Article fields
 # (shown on its page, its listings, its related links, its feed entry and
@@ -474,10 +480,7 @@ def patch(before: Digest, changed: Mapping[str, Annotation], raw: RawCorpus, *, 
     paths). None when an article is not one ``before`` shows as reviewed."""
     problems: list[Problem] = []
 
-    def report(ann: Annotation, where: str, message: str, hint: str = "",
-               severity: Severity = Severity.ERROR) -> None:
-        line, col = ann.at(where)
-        problems.append(Problem(ann.rel, line, col, where, message, hint, severity))
+    report = _reporter(problems)
 
     articles = dict(before.articles)
     known_ids = set(raw.articles) | withheld

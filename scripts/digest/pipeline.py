@@ -115,14 +115,15 @@ class Options:
 
 @dataclass
 class Model:
-    """What a build in a process that builds again and again (`digest
-    serve`) made, for the next build to patch (digest.model.patch) rather
-    than make again, when all that changed is a few articles' own fields
-    (model.OWN_FIELDS: title, summary, key points, assessment, quotes...,
-    the analyst's most frequent edits): the inputs it was made from, the
-    Digest and the cross-check's problems, and what generating its pages
-    learned (which pages' keys read each article, the search documents'
-    keys). Valid while docs/digest/'s manifest is the one its build wrote."""
+    """What a build made, for the next build to patch (digest.model.patch)
+    rather than make again, when all that changed is a few articles' own
+    fields (model.OWN_FIELDS: title, summary, key points, assessment,
+    quotes..., the analyst's most frequent edits): the inputs it was made
+    from, the Digest and the cross-check's problems, and what generating
+    its pages learned (which pages' keys read each article, the search
+    documents' keys). `digest serve` keeps it in memory (Warm), `digest
+    build` in the cache (memo.save_model). Valid while docs/digest/'s
+    manifest is the one its build wrote."""
 
     inputs: tuple[object, ...]  # the options and settings
     digest: Digest
@@ -227,8 +228,10 @@ def check(project: Project, options: Options | None = None, memo: Memo | None = 
     inputs = (options.drafts, options.limits, options.all_briefs, audience, settings)
     model = warm.model if warm is not None else None
     touched: frozenset[str] | None = None
+    # What a Model compares and keeps (only a process that keeps one needs them).
+    seeds, registries = (_seeds(mine), _registries(mine)) if warm is not None else ({}, {})
     with options.progress.step("cross-checking articles", len(mine.raw.articles)):
-        patched = _patch(project, model, inputs, mine, memo) if model is not None else None
+        patched = _patch(project, model, inputs, seeds, registries, mine, memo) if model is not None else None
         if patched is not None:
             digest, more, touched = patched
         else:
@@ -245,11 +248,10 @@ def check(project: Project, options: Options | None = None, memo: Memo | None = 
     if failing:
         raise CheckFailed(problems)
     if warm is not None:
-        fast = touched is not None and model is not None
-        warm.pending = Model(inputs, digest, tuple(more), mine.checked.annotations,
-                             {i: (s.rel, s.format, s.digest) for i, s in mine.raw.articles.items()},
-                             _registries(mine), mine.withheld, touched,
-                             readers=model.readers if fast and model else {}, lines=model.lines if fast and model else {})
+        patched_from = model if touched is not None else None  # whose pages' readers and lines still hold
+        warm.pending = Model(inputs, digest, tuple(more), mine.checked.annotations, seeds, registries, mine.withheld,
+                             touched, readers=patched_from.readers if patched_from else {},
+                             lines=patched_from.lines if patched_from else {})
     return Checked(digest, tuple(problems))
 
 
@@ -261,7 +263,13 @@ def _registries(mine: Restricted) -> dict[str, object]:
     return {"sources": checked.sources, "entities": checked.entities, "marks": checked.registry_marks}
 
 
-def _patch(project: Project, model: Model, inputs: tuple[object, ...], mine: Restricted,
+def _seeds(mine: Restricted) -> dict[str, tuple[str, str, bytes]]:
+    """What the model takes from each article file: its path, format and the hash of its bytes."""
+    return {i: (s.rel, s.format, s.digest) for i, s in mine.raw.articles.items()}
+
+
+def _patch(project: Project, model: Model, inputs: tuple[object, ...], seeds: dict[str, tuple[str, str, bytes]],
+           registries: dict[str, object], mine: Restricted,
            memo: Memo) -> tuple[Digest, list[Problem], frozenset[str]] | None:
     """``model``'s Digest patched for the seeds as they are now (model.patch)
     when all that changed since is some annotations' own fields, and
@@ -270,10 +278,7 @@ def _patch(project: Project, model: Model, inputs: tuple[object, ...], mine: Res
     changed are those ``model`` holds; the changed ones' are made again."""
     if model.inputs != inputs or model.withheld != mine.withheld or \
             model.manifest is None or model.manifest != _manifest_stat(project.docs) or \
-            _registries(mine) != model.registries:
-        return None
-    seeds, before = mine.raw.articles, model.seeds
-    if len(seeds) != len(before) or any(before.get(i) != (s.rel, s.format, s.digest) for i, s in seeds.items()):
+            registries != model.registries or seeds != model.seeds:
         return None
     annotations = mine.checked.annotations
     if annotations.keys() != model.annotations.keys():
@@ -297,7 +302,8 @@ def _patch(project: Project, model: Model, inputs: tuple[object, ...], mine: Res
     digest, found = patched
     # What the last build learned of the articles not read here holds for
     # the next build; where the edited articles' old quotes were does not.
-    gone = frozenset(placement_key(corrected_key(seeds[i], model.annotations[i].values.get("corrections") or {}),
+    files = mine.raw.articles
+    gone = frozenset(placement_key(corrected_key(files[i], model.annotations[i].values.get("corrections") or {}),
                                    model.annotations[i].values) for i in changed)
     memo.keep_unread(("placed", "mentions", "damage", "related"), gone)
     paths = {ann.rel for ann in changed.values()}

@@ -79,8 +79,9 @@ def render_all(digest: Digest, progress: Progress = QUIET, *, encoded: bool = Fa
     wanted = []
     for hub in digest.hubs("entity").values():
         # A chart is a function of what it shows: its entity's articles' dates.
-        if reuse is not None and reuse.as_before((entity_chart_path(hub),), (*hub.articles, *hub.mentioned)):
-            put(entity_chart_path(hub), KEPT)
+        path = entity_chart_path(hub)
+        if reuse is not None and reuse.as_before((path,), (*hub.articles, *hub.mentioned)):
+            put(path, KEPT)
             continue
         chart = entity_chart(digest, hub)
         if chart is None:
