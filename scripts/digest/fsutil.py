@@ -276,7 +276,8 @@ def recover(dest: Path) -> None:
 PARKED = "removing-"
 
 
-def swap_in(new: Path, dest: Path, *, later: bool = False, park: Path | None = None) -> None:
+def swap_in(new: Path, dest: Path, *, later: bool = False, park: Path | None = None,
+            spare: Path | None = None) -> None:
     """Put the tree ``new`` at ``dest``; the previous tree is deleted
     afterwards (with ``later``, by :func:`remove_soon`: only for a ``dest``
     in a folder nothing else of the run reads). With ``park``, a folder on
@@ -284,6 +285,11 @@ def swap_in(new: Path, dest: Path, *, later: bool = False, park: Path | None = N
     deleted by :func:`remove_soon`: docs/ is read again by the site build,
     which must not meet a tree being deleted (deleting docs/digest/'s
     13,000 files took 0.3 s after every edit at 10,000 articles).
+
+    With ``spare`` (a free name on the same file system, see
+    :class:`LinkedCopy`), the previous tree is kept there instead, for the
+    next run to stage its tree in; when the name is taken, it is deleted
+    as above.
 
     With renameat2 the exchange is one atomic step. Without it (not Linux),
     two renames leave a moment where ``dest`` is missing; :func:`recover`
@@ -295,6 +301,13 @@ def swap_in(new: Path, dest: Path, *, later: bool = False, park: Path | None = N
     if _EXCHANGE is not None:
         if _EXCHANGE(_AT_FDCWD, os.fsencode(new), _AT_FDCWD, os.fsencode(dest), _RENAME_EXCHANGE) == 0:
             # ``new`` now holds the previous tree.
+            if spare is not None and not os.path.lexists(spare):
+                try:
+                    spare.parent.mkdir(parents=True, exist_ok=True)
+                    os.rename(new, spare)
+                    return
+                except OSError:  # another file system, say: deleted below
+                    pass
             if park is not None:
                 try:
                     park.mkdir(parents=True, exist_ok=True)
@@ -389,28 +402,36 @@ class LinkedCopy:
     13,000; linking them took 1.1 s and 0.5 s. The link calls release the
     GIL, so the linking goes on while the run does other work (rendering,
     MkDocs in a child process).
+
+    With ``spare``, the tree an earlier run swapped out (swap_in's
+    ``spare``: its files are hard links to the live tree's, but for those
+    that run changed), the spare becomes ``folder`` and only the entries
+    whose inode differs from the live one's are linked again: after one
+    edit, a few dozen files rather than every one. Comparing two trees of
+    13,000 files this way (os.scandir's inode numbers, no stat call) took
+    15 ms. A spare in any state (a run killed while updating it, files
+    edited by hand in place are shared by both trees and so equal) ends up
+    as the live tree; hard links are what make an inode mean "the same
+    file". Without hard links every file is copied each time, as before.
     """
 
-    def __init__(self, live: Path, folder: Path) -> None:
+    def __init__(self, live: Path, folder: Path, spare: Path | None = None) -> None:
         self.folder = folder
+        self.reused = False  # whether the spare was used (rather than linking every file)
+        if spare is not None and spare.is_dir() and not spare.is_symlink():
+            try:
+                os.rmdir(folder)
+                os.rename(spare, folder)
+                self.reused = True
+            except OSError:  # on another file system, say: every file is linked
+                folder.mkdir(exist_ok=True)
         self._failed: BaseException | None = None
         self._thread = threading.Thread(target=self._link, args=(live,), name="digest-link")
         self._thread.start()
 
     def _link(self, live: Path) -> None:
         try:
-            top = str(live)
-            for here, dirs, files in os.walk(top):
-                dirs.sort()
-                there = str(self.folder) + here[len(top):]
-                for name in dirs:
-                    os.mkdir(os.path.join(there, name))
-                for name in files:
-                    src, dst = os.path.join(here, name), os.path.join(there, name)
-                    try:
-                        os.link(src, dst)
-                    except OSError:  # a file system without hard links: a copy, with its times
-                        shutil.copy2(src, dst)
+            _catch_up(str(live), str(self.folder))
         except BaseException as exc:  # raised again by ready(), in the caller's thread
             self._failed = exc
 
@@ -424,6 +445,66 @@ class LinkedCopy:
     def discard(self) -> None:
         self._thread.join()
         shutil.rmtree(self.folder, ignore_errors=True)
+
+
+def _entries(folder: str) -> dict[str, os.DirEntry[str]]:
+    try:
+        with os.scandir(folder) as found:
+            return {e.name: e for e in found}
+    except FileNotFoundError:  # no live tree yet: an empty one
+        return {}
+
+
+def _catch_up(live: str, there: str) -> None:
+    """Make the folder ``there`` hold what ``live`` holds, as hard links:
+    an entry already linked to the same file (inode) is left as it is,
+    every other one is removed and linked (or made) again."""
+    have, wanted = _entries(there), _entries(live)
+    for name, entry in have.items():
+        if name not in wanted:
+            _remove(entry)
+    for name, entry in wanted.items():
+        src, dst = entry.path, os.path.join(there, name)
+        old = have.get(name)
+        if entry.is_dir(follow_symlinks=False):
+            if old is None or not old.is_dir(follow_symlinks=False):
+                if old is not None:
+                    _remove(old)
+                os.mkdir(dst)
+            _catch_up(src, dst)
+            continue
+        if old is not None:
+            if not old.is_dir(follow_symlinks=False) and old.inode() == entry.inode():
+                continue
+            _remove(old)
+        try:
+            os.link(src, dst)
+        except OSError:  # a file system without hard links: a copy, with its times
+            shutil.copy2(src, dst)
+
+
+def _remove(entry: os.DirEntry[str]) -> None:
+    if entry.is_dir(follow_symlinks=False):
+        shutil.rmtree(entry.path)
+    else:
+        os.unlink(entry.path)
+
+
+def spare_of(dest: Path) -> Path:
+    """Where the tree swapped out of ``dest`` is kept for the next run (see
+    :class:`LinkedCopy`): beside it, hidden, and never a staging name that
+    the tidy-up removes."""
+    return dest.with_name(f".{dest.name}.spare")
+
+
+def retire(tree: Path, prefix: str) -> None:
+    """Delete ``tree`` in the background (:func:`remove_soon`), after
+    renaming it to a staging name (``prefix`` and a random part) that the
+    next run's tidy-up removes if this one is killed first."""
+    if tree.is_dir() and not tree.is_symlink():
+        moved = tree.with_name(f"{prefix}{secrets.token_hex(4)}")
+        os.rename(tree, moved)
+        remove_soon(moved)
 
 
 def prune_empty(folder: Path) -> None:
