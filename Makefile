@@ -60,4 +60,4 @@ lock: $(STAMP)
 	  --python $(BIN)/python --custom-compile-command "make lock" -o requirements.lock
 
 clean:
-	rm -rf site dist docs/digest .pytest_cache .mypy_cache .ruff_cache
+	rm -rf site .site.* dist docs/digest docs/.digest.* .digest-cache .digest-partial.yml .pytest_cache .mypy_cache .ruff_cache

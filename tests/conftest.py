@@ -6,7 +6,7 @@ import html
 import os
 import re
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -170,3 +170,9 @@ def broken_links(root: Path) -> tuple[list[str], int]:
                 if anchor not in ids[target]:
                     broken.append(f"{page.relative_to(root)}: {url} (no such anchor)")
     return broken, checked
+
+
+def leftovers(paths: Iterable[Path]) -> list[Path]:
+    """Staging folders and files a run left, among ``paths``: all but the
+    trees a build keeps for the next one to stage in (fsutil.spare_of)."""
+    return [p for p in paths if not p.name.endswith(".spare")]

@@ -23,7 +23,7 @@ from digest.load import load
 from digest.problems import WriteRefused
 from digest.write import write_tree
 
-from .conftest import FIXTURE_CORPUS, REPO, make_project, run
+from .conftest import FIXTURE_CORPUS, REPO, leftovers, make_project, run
 from .test_e2e import visible_text
 
 MINIMAL = "title: T\ndate: 2026-11-23\nsource: S\nsummary: S.\n"
@@ -329,8 +329,8 @@ def test_killed_build_leaves_old_or_new_never_a_mix(tmp_path: Path, kind: str) -
             assert "digest: incremental build:" in out, name
         for tree in TREES:
             assert snapshot(work / tree) == states[tree][1]
-        assert not list(work.glob(".site.*")) and not list((work / "docs").glob(".digest.*"))
-        assert not list((work / "dist").glob(".offline*"))
+        assert not leftovers(work.glob(".site.*")) and not list((work / "docs").glob(".digest.*"))
+        assert not leftovers((work / "dist").glob(".offline*"))
         assert not list((work / ".digest-cache").glob("digest-partial-*")) and not (work / ".digest-partial.yml").exists()
         shutil.rmtree(work)
     assert "docs swapped" in partial, "the kill after the docs swap did not land mid-build"

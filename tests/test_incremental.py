@@ -36,7 +36,10 @@ def outputs(root: Path) -> dict[str, str]:
     found: dict[str, str] = {}
     for folder in ("site", "dist", "docs/digest"):
         for path in sorted((root / folder).rglob("*")):
-            if path.is_file() and path.name != ".digest-manifest.json":  # sizes and times of this copy's files
+            # The manifest: sizes and times of this copy's files; a spare: the
+            # tree the last build swapped out, kept to stage the next one in.
+            if path.is_file() and path.name != ".digest-manifest.json" and \
+                    not any(part.endswith(".spare") for part in path.relative_to(root).parts):
                 found[path.relative_to(root).as_posix()] = hashlib.sha256(path.read_bytes()).hexdigest()
     return found
 
@@ -359,3 +362,4 @@ def test_an_edit_loads_no_configuration_and_compiles_no_template(tmp_path: Path,
     # The templates this build loaded (most of them) were compiled and kept again.
     assert sum(path.read_bytes() != b"not a compiled template" for path in cached) > len(cached) / 2
     assert outputs(root) == clean_build(root / "seeds", tmp_path / "clean")
+

@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import FIXTURE_CORPUS, REPO, make_project
+from .conftest import FIXTURE_CORPUS, REPO, leftovers, make_project
 
 
 def _free_port() -> int:
@@ -117,7 +117,7 @@ def test_a_save_shows_then_a_broken_save_keeps_the_last_good_site_and_says_where
     assert proc.returncode == 0, err
     assert "digest: incremental build:" in out
     assert "digest: stopped" in out
-    assert not list(root.glob(".site.*")) and not list((root / "dist").glob(".offline*"))
+    assert not leftovers(root.glob(".site.*")) and not leftovers((root / "dist").glob(".offline*"))
     assert not (root / ".digest-partial.yml").exists()
 
 
@@ -136,7 +136,7 @@ def test_a_stop_during_a_rebuild_leaves_the_last_good_site(served: tuple[Path, s
     assert "digest: stopped" in out
     after = (root / "site/digest/articles/alpha.html").read_text(encoding="utf-8")
     assert after == before or "Stopped - " in after
-    assert not list(root.glob(".site.*")) and not list((root / "dist").glob(".offline*"))
+    assert not leftovers(root.glob(".site.*")) and not leftovers((root / "dist").glob(".offline*"))
     assert not (root / ".digest-partial.yml").exists() and not list((root / ".digest-cache").glob("digest-partial-*"))
 
 

@@ -52,7 +52,16 @@ from typing import Any, Final
 from mkdocs.utils import get_build_date
 
 from digest.archive import entry_order, update_zip
-from digest.fsutil import LinkedCopy, atomic_write, new_folder, prune_empty, swap_in, tied_to_this_process, write_unlinked
+from digest.fsutil import (
+    LinkedCopy,
+    atomic_write,
+    new_folder,
+    prune_empty,
+    spare_of,
+    swap_in,
+    tied_to_this_process,
+    write_unlinked,
+)
 from digest.guard import scan_text
 from digest.names import CACHE, in_offline
 from digest.problems import BuildFailed
@@ -336,8 +345,9 @@ def update_editions(root: Path, docs: Path, config_file: Path, p: Plan, site: Pa
     work = Path(tempfile.mkdtemp(prefix="digest-partial-", dir=root / CACHE))
     index: IndexBuild | None = None
     # Linked in threads while MkDocs builds the changed pages and the index is updated.
-    staging = [LinkedCopy(site, new_folder(site.parent, f".{site.name}.building-")),
-               LinkedCopy(offline, new_folder(offline.parent, f".{offline.name}.building-"))]
+    # Each from the tree the last run swapped out, where there is one.
+    staging = [LinkedCopy(site, new_folder(site.parent, f".{site.name}.building-"), spare_of(site)),
+               LinkedCopy(offline, new_folder(offline.parent, f".{offline.name}.building-"), spare_of(offline))]
     swapped: list[Path] = []  # staged folders swapped in (they now hold the previous trees)
     zip_tmp: Path | None = None
     # When the generated pages' text changed, the index will be updated: its
@@ -404,7 +414,7 @@ def update_editions(root: Path, docs: Path, config_file: Path, p: Plan, site: Pa
         prune_empty(hosted)
         _refuse_loads({**new, **search})
         # The hosted edition goes live first: it is what `digest serve` shows.
-        swap_in(hosted, site, later=True)
+        swap_in(hosted, site, later=True, spare=spare_of(site))
         swapped.append(hosted)
         on_hosted()
         changed_offline = {name: offline_page(name, data) for name, data in new.items() if in_offline(name)}
@@ -418,7 +428,7 @@ def update_editions(root: Path, docs: Path, config_file: Path, p: Plan, site: Pa
         prune_empty(off)
         _refuse_loads({n: d for n, d in changed_offline.items() if n.endswith(".html")})
         zip_tmp = update_zip(zip_path, off, sorted(_walk_files(off), key=entry_order), changed=set(changed_offline))
-        swap_in(off, offline, later=True)
+        swap_in(off, offline, later=True, spare=spare_of(offline))
         swapped.append(off)
         os.replace(zip_tmp, zip_path)
         zip_tmp = None

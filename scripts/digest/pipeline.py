@@ -428,7 +428,7 @@ def generate(project: Project, digest: Digest, options: Options | None = None, s
             reuse.lines_before = pending.lines
         else:
             reuse.reads = {}
-    staged = stage_for(project.docs)  # linked while the pages are rendered
+    staged = stage_for(project.docs, park=project.root / CACHE)  # linked while the pages are rendered
     try:
         files = plan(project, digest, options.progress, reuse)
     except BaseException:
@@ -729,8 +729,9 @@ def run_build(project: Project, options: Options, *, hosted: bool = True, offlin
         return Built(first.problems + second.problems, second.report, f"{first.counts}; offline: {second.counts}",
                      f"the editions are for different audiences; hosted: {first.how}; offline: {second.how}",
                      time.perf_counter() - started, second.learned, notes=first.notes)
-    # The trees swapped out are deleted meanwhile (fsutil.remove_soon), and
-    # gone before the lock is let go, however the run ends.
+    # The trees swapped out are kept as spares (fsutil.spare_of) or deleted
+    # meanwhile (fsutil.remove_soon), and gone before the lock is let go,
+    # however the run ends.
     with project_lock(project.root), settled(), removals_held(), without_cycle_collection():
         tidy(project)
         problems: tuple[Problem, ...] = ()

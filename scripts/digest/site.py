@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from digest.archive import ZipWriter, entry_order
-from digest.fsutil import clear_stale, new_folder, recover, swap_in, tied_to_this_process, usable_cores
+from digest.fsutil import clear_stale, new_folder, recover, retire, spare_of, swap_in, tied_to_this_process, usable_cores
 from digest.guard import REPORT_VARIABLE, Finding, read_part_reports, scan_site, scan_text
 from digest.names import CACHE, OFFLINE_PLUGIN, in_offline
 from digest.problems import BuildFailed
@@ -175,6 +175,9 @@ def _staged(site_dir: Path) -> Iterator[Path]:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     swap_in(tmp, site_dir, later=True)
+    # The tree an incremental build kept shares no file with a full build's:
+    # catching it up would cost more than linking into an empty folder.
+    retire(spare_of(site_dir), f".{site_dir.name}.building-")
 
 
 def _guard(site: Path, workers: int, scanned: frozenset[str] = frozenset(), found: Sequence[Finding] = ()) -> None:

@@ -96,11 +96,13 @@ def _content_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()[:32]
 
 
-def stage_for(docs: Path, owned: str = "digest") -> LinkedCopy:
+def stage_for(docs: Path, owned: str = "digest", park: Path | None = None) -> LinkedCopy:
     """Begin the staging folder of ``docs/<owned>/`` for :func:`write_tree`:
     finish or clear what a killed run left, then link every live file into
     a new folder, in a thread (start it before rendering, which goes on
-    meanwhile). The caller must pass it to write_tree or discard it."""
+    meanwhile). The caller must pass it to write_tree (with the same
+    ``park``, where the tree swapped out is kept for the next run) or
+    discard it."""
     live = docs / owned
     recover(live)
     staging_prefix = f".{owned}.staging-"
@@ -108,7 +110,12 @@ def stage_for(docs: Path, owned: str = "digest") -> LinkedCopy:
     docs.mkdir(parents=True, exist_ok=True)
     stage = docs / f"{staging_prefix}{os.getpid()}"
     stage.mkdir()
-    return LinkedCopy(live, stage)
+    return LinkedCopy(live, stage, _spare(park, owned))
+
+
+def _spare(park: Path | None, owned: str) -> Path | None:
+    # Not in docs/: a full site build reads all of it.
+    return park / f"spare-{owned}" if park is not None else None
 
 
 def write_tree(docs: Path, files: dict[str, Page], owned: str = "digest", fingerprint: str = "",
@@ -122,9 +129,10 @@ def write_tree(docs: Path, files: dict[str, Page], owned: str = "digest", finger
     ``keys``: the pages' keys, recorded for the next run's :func:`reusable`.
     ``staged``: :func:`stage_for`'s, started earlier; made here if not given.
     It is used up either way (swapped in, or removed). ``park``: where the
-    previous tree is deleted in the background (fsutil.swap_in); the caller
-    then waits for it with fsutil.settle."""
-    staged = staged or stage_for(docs, owned)
+    previous tree is kept for the next run, or (when that place is taken)
+    deleted in the background (fsutil.swap_in); the caller then waits for
+    it with fsutil.settle."""
+    staged = staged or stage_for(docs, owned, park)
     try:
         return _write_tree(docs, files, owned, fingerprint, keys or {}, staged, park)
     except BaseException:
@@ -212,7 +220,7 @@ def _write_tree(docs: Path, files: dict[str, Page], owned: str, fingerprint: str
     atomic_write(stage / MANIFEST, _manifest(fingerprint, {p: _with_hash(stats[p], hashes[p], keys.get(p))
                                                            for p in sorted(files)}))
     _fsync_tree(stage)
-    swap_in(stage, live, park=park)
+    swap_in(stage, live, park=park, spare=_spare(park, owned))
     return WriteReport(tuple(written), len(unchanged), tuple(removed))
 
 
