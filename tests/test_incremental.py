@@ -8,8 +8,10 @@ the same seeds: docs/digest/, site/, dist/offline/ and the zip's bytes.
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import shutil
+import subprocess
 import zipfile
 from pathlib import Path
 
@@ -17,7 +19,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from digest import site
+from digest import fsutil, incremental, site, write
 from digest.archive import entry_order, update_zip, write_zip
 from digest.cli import EXIT_OK
 from digest.incremental import STATE
@@ -363,3 +365,61 @@ def test_an_edit_loads_no_configuration_and_compiles_no_template(tmp_path: Path,
     assert sum(path.read_bytes() != b"not a compiled template" for path in cached) > len(cached) / 2
     assert outputs(root) == clean_build(root / "seeds", tmp_path / "clean")
 
+
+def test_an_edit_stages_its_trees_in_the_ones_the_last_edit_swapped_out(tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """The trees an incremental build swaps out are kept (fsutil.spare_of) and
+    the next one stages its trees in them; MkDocs runs in the process started
+    while the seeds were checked (digest.mkworker), and no process is left."""
+    root = make_project(tmp_path / "p", FIXTURE_CORPUS / "seeds")
+    assert run("build", "--root", str(root))[0] == EXIT_OK
+    spares = [root / ".site.spare", root / "dist/.offline.spare", root / ".digest-cache/spare-digest"]
+    reused: list[bool] = []
+    real_copy = fsutil.LinkedCopy
+
+    class Recorded(real_copy):  # type: ignore[misc, valid-type]
+        def ready(self) -> Path:
+            reused.append(self.reused)
+            return super().ready()
+
+    for module in (incremental, write):
+        monkeypatch.setattr(module, "LinkedCopy", Recorded)
+    started: list[list[str]] = []
+    real_run = subprocess.run
+    monkeypatch.setattr(subprocess, "run", lambda args, *a, **k: started.append(list(args)) or real_run(args, *a, **k))
+    for title in ("ROKETSAN now opens", "ROKETSAN opens again"):
+        edit_title_of(root / "seeds/alpha.yml", title)
+        assert run_build(Project(root), Options()).how.startswith("incremental build:")
+        assert all(spare.is_dir() for spare in spares)
+        assert incremental._prestarted == {}
+        assert not any("mkdocs" in args for args in started)  # the prestarted process built the pages
+    assert reused == [False, False, False, True, True, True]  # docs/digest/, site/, dist/offline/
+    assert _children("digest.mkworker") == []
+    assert outputs(root) == clean_build(root / "seeds", tmp_path / "clean")
+    # A full build shares no file with the spare: it is removed, not caught up.
+    assert run("build", "--full", "--root", str(root))[0] == EXIT_OK
+    assert not spares[0].exists()
+    # A run that needs no MkDocs ends the process started for it.
+    assert run_build(Project(root), Options()).how.startswith("no build needed")
+    assert _children("digest.mkworker") == []
+
+
+def edit_title_of(path: Path, title: str) -> None:
+    text = path.read_text(encoding="utf-8")
+    path.write_text(re.sub(r"(?m)^title: .*$", f"title: {title}", text, count=1), encoding="utf-8")
+
+
+def _children(marker: str) -> list[int]:
+    """This process's children whose command line holds ``marker``."""
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                status = (proc / "status").read_text(encoding="utf-8")
+                cmdline = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            except OSError:
+                continue
+            parent = re.search(r"(?m)^PPid:\s+(\d+)", status)
+            if parent and int(parent.group(1)) == os.getpid() and marker in cmdline:
+                found.append(int(proc.name))
+    return found

@@ -256,15 +256,49 @@ def _small_docs(docs: Path, folder: Path, pages: set[str]) -> None:
             os.symlink(source, target)
 
 
+# MkDocs processes started ahead of the build that will need them (see
+# digest.mkworker), by project root and configuration file.
+_prestarted: dict[tuple[Path, Path], subprocess.Popen[str]] = {}
+
+
+def prestart(root: Path, config_file: Path) -> None:
+    """Start a MkDocs process for this run's incremental build, if there is
+    one: it imports while the seeds are checked and the pages rendered
+    (on the other core), and :func:`_run_mkdocs` then hands it the build.
+    A run that has no use for it ends it (:func:`drop_prestarted`)."""
+    if (root, config_file) not in _prestarted:
+        _prestarted[(root, config_file)] = subprocess.Popen(
+            [sys.executable, "-m", "digest.mkworker", str(config_file)], cwd=root, text=True,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            env=mkdocs_environment(root), preexec_fn=tied_to_this_process())
+
+
+def drop_prestarted() -> None:
+    """End the MkDocs processes :func:`prestart` started and no build used."""
+    while _prestarted:
+        _, proc = _prestarted.popitem()
+        proc.kill()
+        proc.communicate()
+
+
 def _run_mkdocs(root: Path, config_file: Path, docs_folder: Path, site_dir: Path) -> None:
     """MkDocs (strict) on the project's configuration with another docs folder."""
     partial = root / PARTIAL_CONFIG
     atomic_write(partial, (f"INHERIT: {config_file.name}\n"
                            f"docs_dir: {json.dumps(str(docs_folder))}\n").encode())
+    args = ["build", "--strict", "--config-file", str(partial), "--site-dir", str(site_dir)]
+    worker = _prestarted.pop((root, config_file), None)
     try:
-        proc = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "--config-file", str(partial),
-                               "--site-dir", str(site_dir)], cwd=root, capture_output=True, text=True,
-                              env=mkdocs_environment(root), preexec_fn=tied_to_this_process())
+        if worker is not None and worker.poll() is None:
+            # The environment as it is now: the build date is set by the caller (pipeline.digest_date).
+            out, err = worker.communicate(json.dumps({"args": args, "env": mkdocs_environment(root),
+                                                      "cwd": str(root)}) + "\n")
+            proc = subprocess.CompletedProcess(args, worker.returncode, out, err)
+        else:
+            if worker is not None:
+                worker.communicate()
+            proc = subprocess.run([sys.executable, "-m", "mkdocs", *args], cwd=root, capture_output=True, text=True,
+                                  env=mkdocs_environment(root), preexec_fn=tied_to_this_process())
     finally:
         partial.unlink(missing_ok=True)
     if proc.returncode != 0:
@@ -446,4 +480,4 @@ def update_editions(root: Path, docs: Path, config_file: Path, p: Plan, site: Pa
         shutil.rmtree(work, ignore_errors=True)
 
 
-__all__ = ["Plan", "context_stamp", "forget", "plan", "remember", "update_editions"]
+__all__ = ["Plan", "context_stamp", "drop_prestarted", "forget", "plan", "prestart", "remember", "update_editions"]

@@ -712,6 +712,19 @@ def _save_learned(root: Path, memo: Memo, model: Model | None) -> None:
         save_model(root, tuple(getattr(model, f.name) for f in dataclasses.fields(Model)))
 
 
+@contextmanager
+def _mkdocs_ready(project: Project, wanted: bool) -> Iterator[None]:
+    """A MkDocs process started for the block's incremental build (when the
+    editions exist, so that there may be one), ended with the block if no
+    build used it (incremental.prestart)."""
+    if wanted and project.site.is_dir() and project.offline.is_dir():
+        incremental_builds.prestart(project.root, project.root / "mkdocs.yml")
+    try:
+        yield
+    finally:
+        incremental_builds.drop_prestarted()
+
+
 def run_build(project: Project, options: Options, *, hosted: bool = True, offline: bool = True,
               incremental: bool = True, site: bool = True, live: Live | None = None, warm: Warm | None = None) -> Built:
     """Check, generate and (with ``site``) build the editions, under the
@@ -732,7 +745,8 @@ def run_build(project: Project, options: Options, *, hosted: bool = True, offlin
     # The trees swapped out are kept as spares (fsutil.spare_of) or deleted
     # meanwhile (fsutil.remove_soon), and gone before the lock is let go,
     # however the run ends.
-    with project_lock(project.root), settled(), removals_held(), without_cycle_collection():
+    with project_lock(project.root), settled(), removals_held(), without_cycle_collection(), \
+            _mkdocs_ready(project, site and hosted and offline and incremental):
         tidy(project)
         problems: tuple[Problem, ...] = ()
         report: WriteReport | None = None
