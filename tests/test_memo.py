@@ -305,3 +305,35 @@ def test_a_warm_up_without_a_build_makes_the_first_save_warm(tmp_path: Path, mon
     touch_a_seed(root, "A title saved in serve")
     assert run_build(Project(root), Options(), warm=warm).how.startswith("incremental build:")
     assert sorted(read) == ["alpha.yml", "entities.yml", "sources.yml"]
+
+
+def test_a_warm_build_saves_the_memo_once_the_hosted_edition_is_live(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """`digest serve` keeps its memo in memory; the file, for the next new
+    process, is written by a child forked after the hosted edition went
+    live (pickling beside MkDocs slowed the page), and before the build
+    ends. A new process then reads it."""
+    from digest import pipeline
+    from digest.pipeline import Options, Project, Warm, run_build
+
+    root = make_project(tmp_path / "p", FIXTURE_CORPUS / "seeds")
+    assert run("build", "--root", str(root))[0] == EXIT_OK
+    events: list[str] = []
+    real = pipeline.in_child
+    monkeypatch.setattr(pipeline, "in_child", lambda work: events.append("forked") or real(work))
+    memo_file = root / MEMO_FILE
+    before = memo_file.stat().st_mtime_ns
+    touch_a_seed(root, "A title saved in serve")
+    built = run_build(Project(root), Options(), warm=Warm(), live=lambda pages: events.append("live"))
+    assert built.how.startswith("incremental build:")
+    assert events == ["live", "forked"]
+    assert memo_file.stat().st_mtime_ns != before  # written by the time the build returned
+    # A build outside serve forks before its editions are built.
+    events.clear()
+    touch_a_seed(root, "A title saved by digest build")
+    assert run_build(Project(root), Options(), live=lambda pages: events.append("live")).how.startswith(
+        "incremental build:")
+    assert events == ["forked", "live"]
+    touch_a_seed(root, "A title for a new process")
+    code, out, _ = run("generate", "--root", str(root))
+    assert code == EXIT_OK and "reused what the last run learned" in out
