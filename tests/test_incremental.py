@@ -388,7 +388,7 @@ def test_an_edit_stages_its_trees_in_the_ones_the_last_edit_swapped_out(tmp_path
     real_run = subprocess.run
     monkeypatch.setattr(subprocess, "run", lambda args, *a, **k: started.append(list(args)) or real_run(args, *a, **k))
     for title in ("ROKETSAN now opens", "ROKETSAN opens again"):
-        edit_title_of(root / "seeds/alpha.yml", title)
+        _sub(root / "seeds/alpha.yml", r"^title: .*$", f"title: {title}")
         assert run_build(Project(root), Options()).how.startswith("incremental build:")
         assert all(spare.is_dir() for spare in spares)
         assert incremental._prestarted == {}
@@ -399,14 +399,18 @@ def test_an_edit_stages_its_trees_in_the_ones_the_last_edit_swapped_out(tmp_path
     # A full build shares no file with the spare: it is removed, not caught up.
     assert run("build", "--full", "--root", str(root))[0] == EXIT_OK
     assert not spares[0].exists()
-    # A run that needs no MkDocs ends the process started for it.
+    # A run with nothing to generate starts no MkDocs process; one that
+    # generates but needs no incremental build ends the one it started.
+    started_workers: list[Path] = []
+    real_prestart = incremental.prestart
+    monkeypatch.setattr(incremental, "prestart",
+                        lambda root, config: started_workers.append(root) or real_prestart(root, config))
     assert run_build(Project(root), Options()).how.startswith("no build needed")
+    assert started_workers == []
+    os.utime(root / "seeds/alpha.yml")  # the same bytes, a new time: generated, the same pages
+    assert run_build(Project(root), Options()).how.startswith("no build needed")
+    assert started_workers == [root]
     assert _children("digest.mkworker") == []
-
-
-def edit_title_of(path: Path, title: str) -> None:
-    text = path.read_text(encoding="utf-8")
-    path.write_text(re.sub(r"(?m)^title: .*$", f"title: {title}", text, count=1), encoding="utf-8")
 
 
 def _children(marker: str) -> list[int]:

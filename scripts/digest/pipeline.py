@@ -713,14 +713,19 @@ def _save_learned(root: Path, memo: Memo, model: Model | None) -> None:
 
 
 @contextmanager
-def _mkdocs_ready(project: Project, wanted: bool) -> Iterator[None]:
-    """A MkDocs process started for the block's incremental build (when the
-    editions exist, so that there may be one), ended with the block if no
-    build used it (incremental.prestart)."""
-    if wanted and project.site.is_dir() and project.offline.is_dir():
-        incremental_builds.prestart(project.root, project.root / "mkdocs.yml")
+def _mkdocs_ready(project: Project, wanted: bool) -> Iterator[Callable[[], None]]:
+    """The block gets a function that starts a MkDocs process for its
+    incremental build (incremental.prestart), called once the run knows it
+    generates: a run with nothing to do starts none. The process is
+    started only when ``wanted`` and the editions exist (so that there may
+    be an incremental build), and ended with the block if no build used it."""
+
+    def start() -> None:
+        if wanted and project.site.is_dir() and project.offline.is_dir():
+            incremental_builds.prestart(project.root, project.root / "mkdocs.yml")
+
     try:
-        yield
+        yield start
     finally:
         incremental_builds.drop_prestarted()
 
@@ -746,7 +751,7 @@ def run_build(project: Project, options: Options, *, hosted: bool = True, offlin
     # meanwhile (fsutil.remove_soon), and gone before the lock is let go,
     # however the run ends.
     with project_lock(project.root), settled(), removals_held(), without_cycle_collection(), \
-            _mkdocs_ready(project, site and hosted and offline and incremental):
+            _mkdocs_ready(project, site and hosted and offline and incremental) as start_mkdocs:
         tidy(project)
         problems: tuple[Problem, ...] = ()
         report: WriteReport | None = None
@@ -757,6 +762,7 @@ def run_build(project: Project, options: Options, *, hosted: bool = True, offlin
         stamp = fingerprint(project, options)
         kept: Model | None = None  # the model this run made, kept for the next `digest build`
         if not is_fresh(project.docs, stamp):
+            start_mkdocs()
             # A new process (`digest build`) patches the model the last one
             # left, if it can, as `digest serve` patches its own.
             cold = warm is None
