@@ -191,3 +191,33 @@ def test_patched_postings_equal_the_postings_encoded_afresh(before: dict[int, in
         if frequency is None:
             after.pop(doc, None)
     assert searchindex._patch_postings(_encoded(before), edits) == _encoded(after)
+
+
+def test_a_full_build_reuses_no_index_whose_documents_differ(tmp_path: Path) -> None:
+    """A full build takes the last full build's index when Node would be
+    given the same input (IndexBuild), but the record and the result list
+    hold more than Node's input: what a result shows (a snippet) and each
+    document's key, which the next update matches lines by. Either
+    changed: indexed afresh, as a clean build would."""
+    pages = {i: page(i) for i in range(20)}
+    hand = {"index.html": "home"}
+    live = Project(tmp_path / "live")
+    live.write(pages, hand)
+    live.clean()
+    pages[3]["snippet"] = "a snippet edited"  # shown in the results, not indexed
+    live.write(pages, hand)
+    live.clean()
+    fresh = Project(tmp_path / "fresh")
+    fresh.write(pages, hand)
+    fresh.clean()
+    assert live.files() == fresh.files() and live.kept() == fresh.kept()
+    # The same documents under new keys (a new version of the generator
+    # salts every key): the record holds the new keys.
+    keyed = {i: {"k": f"{i:032x}", **doc} for i, doc in pages.items()}
+    live.write(keyed, hand)
+    live.clean()
+    shutil.rmtree(fresh.root)
+    fresh = Project(tmp_path / "fresh")
+    fresh.write(keyed, hand)
+    fresh.clean()
+    assert live.files() == fresh.files() and live.kept() == fresh.kept()

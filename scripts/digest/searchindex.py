@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import html
+import itertools
 import json
 import os
 import re
@@ -179,7 +180,7 @@ def _payload(docs: list[dict[str, Any]]) -> list[bytes]:
     return [_line(d["id"], _fields(d)) for d in docs]
 
 
-def _hash(lines: list[bytes]) -> str:
+def _hash(lines: Iterable[bytes]) -> str:
     h = hashlib.sha256()
     for line in lines:
         h.update(line)
@@ -370,7 +371,11 @@ class IndexBuild:
         self.pages_file, self.directory_urls = pages_file, directory_urls
         self.cache = project_root / CACHE
         self.generated, payload = generated_documents(pages_file, directory_urls)
-        self.first_hash = _hash(payload)
+        # The index is taken from the cache under this hash (and the
+        # hand-written pages'): it covers what Node indexes and, through each
+        # line's id, what the record and the result list hold besides (what a
+        # result shows, the keys the next update matches lines by).
+        self.first_hash = _hash(itertools.chain(payload, (d["line"].encode("ascii") for d in self.generated)))
         self.proc: subprocess.Popen[bytes] | None = None
         self.work = self.cache / f"search-{self.first_hash}.building"
         if not any(self.cache.glob(f"search-{self.first_hash}-*/{RECORD}")):
