@@ -22,7 +22,8 @@ from urllib.parse import urlsplit
 from digest.connect import Matcher
 from digest.damage import Damage, Detector
 from digest.fsutil import project_lock
-from digest.load import ARTICLE_SUFFIXES, Limits, RawCorpus, decode, load
+from digest.limits import Limits
+from digest.load import ARTICLE_SUFFIXES, RawCorpus, decode, load
 from digest.memo import Memo, open_memo
 from digest.model import build
 from digest.problems import DigestError, Problem

@@ -1,4 +1,9 @@
-"""The ``digest`` command: thin glue from arguments to the library."""
+"""The ``digest`` command: thin glue from arguments to the library.
+
+The library is imported only once the command needs it: ``digest build``
+hands its build to the project's build server (digest.daemon) having
+imported no more than the command line.
+"""
 
 from __future__ import annotations
 
@@ -7,13 +12,14 @@ import datetime as dt
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from digest.fsutil import Busy
-from digest.load import Limits
-from digest.pipeline import Checked, Options, Project, check, counts, run_build, without_cycle_collection
-from digest.problems import CheckFailed, DigestError, summary_line
-from digest.progress import LONG_RUN, Progress
+from digest.limits import Limits
+from digest.progress import LONG_RUN
+
+if TYPE_CHECKING:
+    from digest.pipeline import Checked, Options, Project, Warm
+    from digest.problems import CheckFailed
 
 EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE, EXIT_BUILD, EXIT_BUSY = 0, 1, 2, 3, 4
 
@@ -43,6 +49,13 @@ def _parser() -> argparse.ArgumentParser:
     b.add_argument("--edition", choices=("both", "hosted", "offline"), default="both")
     b.add_argument("--full", action="store_true",
                    help="build every page of both editions, even when only some changed")
+    b.add_argument("--no-daemon", action="store_true",
+                   help="build in this process, not in the project's build server (which this command starts "
+                        "when none runs, and which keeps what it read between builds)")
+    daemon = sub.add_parser("daemon", help="the project's build server, which digest build starts and uses")
+    daemon.add_argument("--root", type=Path, default=Path("."), help="project folder (default: current folder)")
+    daemon.add_argument("--stop", action="store_true", help="stop the project's build server, if one runs")
+    daemon.add_argument("--stamp", default="", help=argparse.SUPPRESS)  # the clients it serves (daemon.stamp)
     serve = sub.add_parser("serve", parents=[common],
                            help="build, serve the hosted edition, and rebuild and reload on every save")
     serve.add_argument("--dev-addr", default="127.0.0.1:8000", metavar="HOST:PORT",
@@ -88,9 +101,18 @@ def _date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, not {text!r}") from None
 
 
+def build_options_key(argv: Sequence[str]) -> tuple[object, ...]:
+    """What in a ``digest build`` command line shapes what a build learns
+    (digest.daemon keeps one build's state for the next only when equal)."""
+    args = _parser().parse_args(argv)
+    return (str(args.root), args.strict, args.drafts, args.max_article_mb, args.max_annotation_mb, args.audience,
+            args.all_briefs)
+
+
 def _annotate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     """``digest new``, ``digest suggest`` and ``digest schema``."""
     from digest.annotate import Refusal, new_item, suggest
+    from digest.fsutil import Busy
     from digest.schema_json import SCHEMA_DIR, write
 
     root = args.root.resolve()
@@ -118,6 +140,9 @@ def _annotate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
 
 def _check(project: Project, options: Options, err: TextIO) -> Checked | None:
     """Run the check and print its problems; None when it failed."""
+    from digest.pipeline import check
+    from digest.problems import CheckFailed
+
     try:
         result = check(project, options)
     except CheckFailed as exc:
@@ -129,18 +154,43 @@ def _check(project: Project, options: Options, err: TextIO) -> Checked | None:
 
 
 def _failed(exc: CheckFailed, err: TextIO) -> None:
+    from digest.problems import summary_line
+
     for problem in exc.problems:
         print(problem.format(), file=err)
     print(f"digest: {summary_line(exc.problems)}; nothing was written", file=err)
 
 
-def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None) -> int:
+def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: TextIO | None = None,
+         warm: Warm | None = None) -> int:
+    """The command; ``warm``: the build server's state, for its builds (digest.daemon)."""
     out = out or sys.stdout
     err = err or sys.stderr
+    argv = list(sys.argv[1:] if argv is None else argv)
     try:
         args = _parser().parse_args(argv)
     except SystemExit as exc:
         return EXIT_OK if exc.code == 0 else EXIT_USAGE
+    if args.command == "daemon":
+        from digest import daemon
+
+        if args.stop:
+            print("digest: the build server " + ("stopped" if daemon.stop(args.root.resolve()) else "was not running"),
+                  file=out)
+            return EXIT_OK
+        return daemon.run(args.root, args.stamp or daemon.stamp())
+    if args.command == "build" and warm is None:
+        from digest import daemon
+
+        if daemon.wanted(args.no_daemon):
+            code = daemon.build(args.root.resolve(), argv, out, err)
+            if code is not None:
+                return code
+    from digest.fsutil import Busy
+    from digest.pipeline import Options, Project, counts, run_build, without_cycle_collection
+    from digest.problems import CheckFailed, DigestError, summary_line
+    from digest.progress import Progress
+
     if args.command == "bench":
         from digest.bench import bench
 
@@ -180,7 +230,7 @@ def main(argv: Sequence[str] | None = None, out: TextIO | None = None, err: Text
             return serve(project, options, address, out, err)
         built = run_build(project, options, hosted=args.command == "generate" or args.edition in ("both", "hosted"),
                           offline=args.command == "generate" or args.edition in ("both", "offline"),
-                          incremental=not getattr(args, "full", False), site=args.command == "build")
+                          incremental=not getattr(args, "full", False), site=args.command == "build", warm=warm)
     except CheckFailed as exc:
         _failed(exc, err)
         return EXIT_PROBLEMS

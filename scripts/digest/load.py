@@ -17,6 +17,7 @@ from typing import Any, Final
 import charset_normalizer
 import yaml
 
+from digest.limits import Limits
 from digest.memo import MISS, Memo
 from digest.memo import key as memo_key
 from digest.problems import Problem, Severity
@@ -27,14 +28,6 @@ from digest.schema import ID_RE
 ARTICLE_SUFFIXES: Final = (".txt", ".md")
 ANNOTATION_SUFFIXES: Final = (".yml", ".yaml")
 REGISTRIES: Final = ("sources", "entities")
-
-
-@dataclass(frozen=True)
-class Limits:
-    """Size limits; a file over them is refused before it is parsed."""
-
-    max_article_bytes: int = 64 * 1024 * 1024
-    max_annotation_bytes: int = 1024 * 1024
 
 
 @dataclass(frozen=True)

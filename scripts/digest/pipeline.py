@@ -35,7 +35,8 @@ from digest.fsutil import (
     settled,
     swap_in,
 )
-from digest.load import Known, Limits, load
+from digest.limits import Limits
+from digest.load import Known, load
 from digest.memo import MEMO_FILE, MODEL_FILE, Memo, generator_version, open_memo, open_model, save_memo, save_model
 from digest.model import OWN_FIELDS, Delivery, Digest, Texts, build, corrected_key, patch, placement_key
 from digest.names import CACHE
@@ -152,6 +153,9 @@ class Warm:
     texts: dict[bytes, tuple[Paragraph, ...]] = field(default_factory=dict)  # model.Texts' ``used``
     model: Model | None = None  # the last good build's, valid for docs/digest/ as it wrote them
     pending: Model | None = None  # this build's, until its pages are written
+    # Whether each build writes its memo to the cache for a later process
+    # (`digest serve`); the build server (digest.daemon) saves when idle.
+    saves: bool = True
 
     def open_memo(self, root: Path) -> Memo:
         """The last good build's memo, carried over; read from the project
@@ -705,6 +709,12 @@ def _stored_model(root: Path) -> Model | None:
                         for f, shape in zip(dataclasses.fields(Model), shapes, strict=True)) else None
 
 
+def save_learned(root: Path, warm: Warm) -> None:
+    """What ``warm``'s builds learned, for a later new process (digest.daemon's idle save)."""
+    if warm.memo is not None:
+        _save_learned(root, warm.memo, warm.model)
+
+
 def _save_learned(root: Path, memo: Memo, model: Model | None) -> None:
     """What a run learned, for the next run: the memo, and the model when the run has one."""
     save_memo(root, memo)
@@ -783,7 +793,8 @@ def run_build(project: Project, options: Options, *, hosted: bool = True, offlin
         # process freed them: `digest generate`'s peak at 10,000 articles
         # was 1,482 MB, against 1,094 MB forked here, and 978 MB with the
         # memo pickled in this process (no child at all).
-        save = [partial(_save_learned, project.root, memo, kept)] if memo is not None else []
+        save = [partial(_save_learned, project.root, memo, kept)] if memo is not None and \
+            (warm is None or warm.saves) else []
         memo = kept = None
 
         def saving() -> None:
