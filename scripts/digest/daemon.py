@@ -111,10 +111,11 @@ def build(root: Path, argv: list[str], out: TextIO, err: TextIO) -> int | None:
         where = address(root)
     except OSError:
         return None
-    request = {"argv": argv, "cwd": os.getcwd(), "root": str(root), "stamp": stamp(),
+    code = stamp()
+    request = {"argv": argv, "cwd": os.getcwd(), "root": str(root), "stamp": code,
                "tty": bool(hasattr(err, "isatty") and err.isatty())}
     for _ in range(2):  # a second time after a server that ran other code has gone
-        conn = _connect(where) or _start(root, where, request["stamp"])
+        conn = _connect(where) or _start(root, where, code)
         if conn is None:
             return None
         with conn:
