@@ -12,6 +12,11 @@ from typing import Any
 
 import pytest
 
+# Builds run in the test's own process (or the subprocess it starts), not
+# in a build server that would outlive the test; tests/test_daemon.py
+# turns the server on where it is what is tested.
+os.environ["DIGEST_DAEMON"] = "0"
+
 REPO = Path(__file__).resolve().parent.parent
 FIXTURE_CORPUS = REPO / "tests" / "fixtures" / "corpus"
 HAND_WRITTEN = ("mkdocs.yml", "mkdocs.offline.yml")

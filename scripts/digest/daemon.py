@@ -119,7 +119,11 @@ def build(root: Path, argv: list[str], out: TextIO, err: TextIO) -> int | None:
         if conn is None:
             return None
         with conn:
-            answer = _ask(conn, request, out, err)
+            try:
+                answer = _ask(conn, request, out, err)
+            except KeyboardInterrupt:
+                _interrupt(root)
+                raise
         if answer != "retired":
             return answer if isinstance(answer, int) else None
         _gone(where)
@@ -188,6 +192,14 @@ def _ask(conn: socket.socket, request: dict[str, Any], out: TextIO, err: TextIO)
     return None
 
 
+def _interrupt(root: Path) -> None:
+    """Ctrl-C: the server's build is interrupted as one in this process
+    would be (it ends as a killed run ends: the outputs are the last
+    build's or this one's), and the server with it."""
+    with contextlib.suppress(OSError, ValueError):
+        os.kill(int((root / LOCK).read_text().split()[0]), signal.SIGINT)
+
+
 def _gone(where: Path) -> None:
     """Wait (a little) until a retiring server has let its socket go."""
     deadline = time.monotonic() + 5.0
@@ -196,16 +208,19 @@ def _gone(where: Path) -> None:
 
 
 def stop(root: Path) -> bool:
-    """Ask the project's server to end (after writing what it learned); whether one ran."""
+    """Ask the project's server to end (after writing what it learned), and
+    wait until it has let its socket go; whether one ran."""
     try:
-        conn = _connect(address(root))
+        where = address(root)
     except OSError:
         return False
+    conn = _connect(where)
     if conn is None:
         return False
     with conn, contextlib.suppress(OSError):
         conn.sendall(json.dumps({"stop": True}).encode() + b"\n")
-        conn.recv(1)  # the server closes the connection once it has finished
+        conn.recv(1)  # the server closes the connection once it has saved
+    _gone(where)
     return True
 
 
@@ -246,6 +261,10 @@ def _claimed(root: Path) -> Iterator[bool]:
         except BlockingIOError:
             yield False
             return
+        f.seek(0)
+        f.truncate()
+        f.write(f"{os.getpid()}\n")  # which process serves the project (`digest daemon --stop` asks it)
+        f.flush()
         yield True
 
 
