@@ -1,5 +1,6 @@
 """A staged tree begun from the tree an earlier run swapped out (a spare)
-is the live tree, whatever state the spare was left in."""
+is the live tree, whatever state the spare was left in; a file written by
+copying parts of another (a splice) holds exactly the bytes given."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from digest.fsutil import LinkedCopy, spare_of, swap_in
+from digest.fsutil import LinkedCopy, Splice, identity, spare_of, swap_in, write_unlinked
 
 NAMES = ["a.html", "b.js", "sub", "sub/c.html", "sub/deep", "sub/deep/d.txt", "e"]
 
@@ -114,3 +115,32 @@ def test_swap_in_keeps_the_previous_tree_as_the_spare_when_its_name_is_free(tmp_
     swap_in(again, live, spare=spare_of(live))
     assert _tree(spare_of(live)) == before
     assert sorted(p.name for p in tmp_path.iterdir()) == [".site.spare", "site"]
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(old=st.binary(min_size=1, max_size=3000), cuts=st.lists(st.integers(0, 3000), max_size=8),
+       inserts=st.lists(st.binary(max_size=50), min_size=8, max_size=8), changed=st.booleans())
+def test_a_spliced_write_holds_exactly_the_new_bytes(tmp_path: Path, old: bytes, cuts: list[int],
+                                                      inserts: list[bytes], changed: bool) -> None:
+    """What pages.js patching does: keep the old file's bytes between the
+    edits, copied by the kernel. When the source is no longer the file that
+    was read (``changed``), the bytes are written whole, never a mix."""
+    source, target = tmp_path / "old.js", tmp_path / "new.js"
+    target.unlink(missing_ok=True)
+    source.write_bytes(old)
+    known = identity(os.stat(source))
+    edges = sorted({min(c, len(old)) for c in cuts})
+    pieces, runs, at, size = [], [], 0, 0
+    for edge, insert in zip(edges, inserts, strict=False):
+        runs.append((size, at, edge - at))
+        pieces += [old[at:edge], insert]
+        size += edge - at + len(insert)
+        at = edge
+    runs.append((size, at, len(old) - at))
+    pieces.append(old[at:])
+    new = b"".join(pieces)
+    if changed:
+        os.unlink(source)
+        source.write_bytes(bytes(255 - b for b in old) + b"!")  # another file (its size too)
+    write_unlinked(target, new, Splice(source, known, tuple(r for r in runs if r[2] > 0)))
+    assert target.read_bytes() == new

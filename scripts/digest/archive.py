@@ -28,7 +28,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO, Final
 
-from digest.fsutil import tied_to_this_process
+from digest.fsutil import copy_range, tied_to_this_process
 from digest.problems import BuildFailed
 
 ZIP_DATE: Final = (2020, 1, 1, 0, 0, 0)  # fixed, so the same site gives the same zip bytes
@@ -134,27 +134,12 @@ def _copy_run(source: IO[bytes], run: list[zipfile.ZipInfo], ends: dict[str, int
 
 
 def _copy_range(source: IO[bytes], dest: IO[bytes], start: int, length: int, at: int) -> None:
-    """Copy ``length`` bytes of ``source`` from ``start`` to ``dest`` at
-    ``at`` (its position), leaving ``dest`` positioned after them. The
-    kernel copies them where it can (copy_file_range: no trip through this
-    process, which copying a 120 MB zip's unchanged runs made); else they
-    are read and written."""
-    dest.flush()
-    done = 0
-    with suppress(OSError, AttributeError, ValueError):  # no copy_file_range here, or not between these files
-        while done < length:
-            n = os.copy_file_range(source.fileno(), dest.fileno(), length - done, start + done, at + done)
-            if n == 0:
-                break
-            done += n
-    dest.seek(at + done)
-    source.seek(start + done)
-    while done < length:
-        chunk = source.read(min(length - done, 1 << 24))
-        if not chunk:
-            raise BuildFailed("the previous zip ends early; it is built afresh")
-        dest.write(chunk)
-        done += len(chunk)
+    """fsutil.copy_range, for the previous zip (copying a 120 MB zip's
+    unchanged runs through this process cost more than the kernel's copy)."""
+    try:
+        copy_range(source, dest, start, length, at)
+    except EOFError:
+        raise BuildFailed("the previous zip ends early; it is built afresh") from None
 
 
 class ZipWriter:

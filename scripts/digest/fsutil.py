@@ -23,9 +23,10 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import IO, TypeVar
 
 from digest.problems import DigestError
 
@@ -54,13 +55,86 @@ def atomic_write(target: Path, data: bytes) -> None:
         raise
 
 
-def write_unlinked(target: Path, data: bytes) -> None:
+def write_unlinked(target: Path, data: bytes, splice: Splice | None = None) -> None:
     """Write ``data`` as a new file at ``target``: the file there may be a
     hard link to a live edition (a staged tree links every unchanged file),
-    which writing into would change too."""
+    which writing into would change too. With ``splice``, the ranges of
+    ``data`` it names are copied from its source file by the kernel."""
     target.parent.mkdir(parents=True, exist_ok=True)
     target.unlink(missing_ok=True)
-    target.write_bytes(data)
+    if splice is None or not _spliced(target, data, splice):
+        target.write_bytes(data)
+
+
+@dataclass(frozen=True)
+class Splice:
+    """Where a new file's bytes are an existing file's: ``runs`` of (offset
+    in the new bytes, offset in ``source``, length), in order, while
+    ``source`` is the file ``identity`` (inode, size, time) says, as read.
+
+    Why: on this kind of machine (a virtual machine whose memory the host
+    backs as it is first touched), writing 80 MB of new file took 0.4 to
+    0.8 s, and copying the same 80 MB from another file with
+    copy_file_range 0.02 s; pages.js, rewritten for every edit whose
+    search text changed, is 80 MB at 10,000 articles, and one line of it
+    changes."""
+
+    source: Path
+    identity: tuple[int, int, int]
+    runs: tuple[tuple[int, int, int], ...]
+
+
+def identity(st: os.stat_result) -> tuple[int, int, int]:
+    return (st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def _spliced(target: Path, data: bytes, splice: Splice) -> bool:
+    """Write ``data`` at ``target`` (a new file) copying ``splice``'s runs;
+    False, having written nothing, when its source is no longer as it was."""
+    try:
+        source = open(splice.source, "rb")  # noqa: SIM115  # closed below, after the check
+    except OSError:
+        return False
+    with source:
+        if identity(os.fstat(source.fileno())) != splice.identity:
+            return False
+        view = memoryview(data)
+        try:
+            with open(target, "xb") as dest:
+                done = 0
+                for at, start, length in splice.runs:
+                    dest.write(view[done:at])
+                    copy_range(source, dest, start, length, at)
+                    done = at + length
+                dest.write(view[done:])
+        except EOFError:  # cut short since it was checked: written whole instead
+            target.unlink(missing_ok=True)
+            return False
+    return True
+
+
+def copy_range(source: IO[bytes], dest: IO[bytes], start: int, length: int, at: int) -> None:
+    """Copy ``length`` bytes of ``source`` from ``start`` to ``dest`` at
+    ``at`` (its position), leaving ``dest`` positioned after them. The
+    kernel copies them where it can (copy_file_range: no trip through this
+    process); else they are read and written. Raises EOFError if
+    ``source`` ends first."""
+    dest.flush()
+    done = 0
+    with suppress(OSError, AttributeError, ValueError):  # no copy_file_range here, or not between these files
+        while done < length:
+            n = os.copy_file_range(source.fileno(), dest.fileno(), length - done, start + done, at + done)
+            if n == 0:
+                break
+            done += n
+    dest.seek(at + done)
+    source.seek(start + done)
+    while done < length:
+        chunk = source.read(min(length - done, 1 << 24))
+        if not chunk:
+            raise EOFError(f"{getattr(source, 'name', 'the source')} ends early")
+        dest.write(chunk)
+        done += len(chunk)
 
 
 def _libc_function(name: str) -> ctypes._NamedFuncPointer | None:

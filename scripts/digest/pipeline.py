@@ -26,6 +26,7 @@ from digest.fsutil import (
     PARKED,
     clear_stale,
     give_back_memory,
+    identity,
     in_child,
     new_folder,
     project_lock,
@@ -351,9 +352,10 @@ def _search_script(project: Project, digest: Digest, reuse: Reuse | None) -> byt
     reuse.keys[SEARCH_PAGES] = "lines"
     if SEARCH_PAGES in reuse.previous:  # as the last run wrote it (reusable checked its size and time)
         with suppress(OSError):
-            script = (project.docs / SEARCH_PAGES).read_bytes()
+            with open(project.docs / SEARCH_PAGES, "rb") as f:
+                known, script = identity(os.fstat(f.fileno())), f.read()
             if reuse.touched is not None:
-                patched = patched_script(script, digest, reuse)
+                patched = patched_script(script, digest, reuse, (project.docs / SEARCH_PAGES, known))
                 if patched is not None:
                     return patched
             previous = previous_lines(script)
@@ -440,7 +442,7 @@ def generate(project: Project, digest: Digest, options: Options | None = None, s
         raise
     with options.progress.step("writing docs/digest/", len(files)):
         report = write_tree(project.docs, files, fingerprint=stamp, keys=reuse.keys, staged=staged,
-                            park=project.root / CACHE)
+                            park=project.root / CACHE, splices=reuse.splices)
     if warm is not None and pending is not None:
         if reuse.reads is not None:
             pending.readers = reuse.reads

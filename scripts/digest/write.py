@@ -17,7 +17,7 @@ import posixpath
 from dataclasses import dataclass
 from pathlib import Path
 
-from digest.fsutil import LinkedCopy, atomic_write, clear_stale, prune_empty, recover, swap_in, write_unlinked
+from digest.fsutil import LinkedCopy, Splice, atomic_write, clear_stale, prune_empty, recover, swap_in, write_unlinked
 from digest.problems import WriteRefused
 from digest.render.reuse import Kept, Page
 
@@ -120,7 +120,7 @@ def _spare(park: Path | None, owned: str) -> Path | None:
 
 def write_tree(docs: Path, files: dict[str, Page], owned: str = "digest", fingerprint: str = "",
                keys: dict[str, str] | None = None, staged: LinkedCopy | None = None,
-               park: Path | None = None) -> WriteReport:
+               park: Path | None = None, splices: dict[str, Splice] | None = None) -> WriteReport:
     """Make ``docs/<owned>/`` hold ``files`` (paths relative to docs/) plus any
     files in it that the generator did not create, which are kept untouched.
 
@@ -131,17 +131,18 @@ def write_tree(docs: Path, files: dict[str, Page], owned: str = "digest", finger
     It is used up either way (swapped in, or removed). ``park``: where the
     previous tree is kept for the next run, or (when that place is taken)
     deleted in the background (fsutil.swap_in); the caller then waits for
-    it with fsutil.settle."""
+    it with fsutil.settle. ``splices``: pages written by copying parts of
+    a file (fsutil.Splice), by path."""
     staged = staged or stage_for(docs, owned, park)
     try:
-        return _write_tree(docs, files, owned, fingerprint, keys or {}, staged, park)
+        return _write_tree(docs, files, owned, fingerprint, keys or {}, staged, park, splices or {})
     except BaseException:
         staged.discard()
         raise
 
 
 def _write_tree(docs: Path, files: dict[str, Page], owned: str, fingerprint: str, keys: dict[str, str],
-                staged: LinkedCopy, park: Path | None) -> WriteReport:
+                staged: LinkedCopy, park: Path | None, splices: dict[str, Splice]) -> WriteReport:
     folded: dict[str, str] = {}
     for path in files:
         _check_path(path, owned)
@@ -184,8 +185,9 @@ def _write_tree(docs: Path, files: dict[str, Page], owned: str, fingerprint: str
         if path in previous:
             last = recorded.get(path)
             now = _stat(base + path)
-            if isinstance(last, list) and len(last) >= 3 and last[2] == digest and now == last[:2]:
-                same = True
+            if isinstance(last, list) and len(last) >= 3 and now == last[:2]:
+                # As that run wrote it: the same bytes exactly when the hashes are.
+                same = last[2] == digest
             else:
                 try:
                     with open(base + path, "rb") as f:
@@ -214,7 +216,8 @@ def _write_tree(docs: Path, files: dict[str, Page], owned: str, fingerprint: str
         assert not isinstance(content, Kept)  # a kept file is unchanged
         # Encoded again rather than kept from the comparison above: holding
         # every page twice would cost hundreds of MB at 10,000 articles.
-        write_unlinked(stage / path[cut:], content.encode("utf-8") if isinstance(content, str) else content)
+        write_unlinked(stage / path[cut:], content.encode("utf-8") if isinstance(content, str) else content,
+                       splices.get(path))
         stats[path] = _stat(stage / path[cut:])
     prune_empty(stage)
     atomic_write(stage / MANIFEST, _manifest(fingerprint, {p: _with_hash(stats[p], hashes[p], keys.get(p))

@@ -20,6 +20,7 @@ import io
 import json
 import re
 from collections.abc import Iterable
+from itertools import islice
 from typing import Final
 from xml.sax.saxutils import XMLGenerator
 from xml.sax.xmlreader import AttributesImpl
@@ -160,8 +161,10 @@ class _Entries:
 
 def _newest(digest: Digest, ids: Iterable[str], limit: int) -> list[Article]:
     """The first ``limit`` dated articles of ``ids``, which the model keeps
-    newest first, then by importance (``Digest.reviewed``, ``Hub.articles``)."""
-    return [a for a in (digest.articles[i] for i in ids) if a.date][:limit]
+    newest first, then by importance (``Digest.reviewed``, ``Hub.articles``).
+    Stops at ``limit``: listing all of them first took 0.15 s of every build
+    at 10,000 articles (440 feeds, hubs of hundreds of articles each)."""
+    return list(islice((a for a in (digest.articles[i] for i in ids) if a.date), limit))
 
 
 def _atom_feed(entries: _Entries, base: str, page: str, title: str, articles: list[Article]) -> bytes:

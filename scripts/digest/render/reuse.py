@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from digest.fsutil import Splice
 from digest.model import Article, Correction, Digest, Hub
 
 
@@ -131,6 +132,9 @@ class Reuse:
     # (digest.render.search), for the same purpose.
     lines_before: Mapping[str, str] = field(default_factory=dict)
     lines: dict[str, str] = field(default_factory=dict)
+    # Pages whose bytes are mostly a file the last run wrote (pages.js
+    # patched), for the writer to copy those parts (fsutil.Splice).
+    splices: dict[str, Splice] = field(default_factory=dict)
 
     def start(self, digest: Digest) -> None:
         """What every page of ``digest`` depends on besides its own inputs:

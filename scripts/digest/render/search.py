@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Container, Iterable, Iterator, Mapping
+from pathlib import Path
 from typing import Final
 
+from digest.fsutil import Splice
 from digest.model import Article, Digest
 from digest.render.common import article_path, hub_path
 from digest.render.reuse import Reuse, fingerprint, plain_corrections, plain_fingerprint
@@ -158,14 +160,18 @@ def search_script(digest: Digest, salt: str = "", previous: Mapping[str, bytes] 
     return _script(draining())
 
 
-def patched_script(script: bytes, digest: Digest, reuse: Reuse) -> bytes | None:
+def patched_script(script: bytes, digest: Digest, reuse: Reuse,
+                   source: tuple[Path, tuple[int, int, int]] | None = None) -> bytes | None:
     """After own-field edits (``reuse.touched``): the last run's pages.js
     (``script``, as it wrote it) with the edited articles' lines made
     again, and every other line as it is, which :func:`search_script`
     would give too (the other documents' keys are the last run's, and no
     hub document reads an article's own fields); the keys recorded in
     ``reuse.lines``. Splitting and joining 80 MB of lines took 0.27 s at
-    10,000 articles. None when a line is not where the keys say."""
+    10,000 articles. None when a line is not where the keys say.
+    ``source``: the file ``script`` was read from and its identity
+    (fsutil.identity): the parts kept are then recorded in ``reuse.splices``
+    for the writer to copy from it."""
     assert reuse.touched is not None
     edits: list[tuple[int, int, bytes]] = []
     lines = dict(reuse.lines_before)
@@ -184,9 +190,16 @@ def patched_script(script: bytes, digest: Digest, reuse: Reuse) -> bytes | None:
         edits.append((start, end - 1 if script[end - 1:end] == b"," else end,
                       json.dumps(doc, ensure_ascii=False).encode("utf-8")))
     out, at = [], 0
+    runs: list[tuple[int, int, int]] = []  # (offset in the new bytes, offset in script, length)
+    size = 0  # of the new bytes so far
     for start, end, line in sorted(edits):
+        runs.append((size, at, start - at))
         out += [script[at:start], line]
+        size += start - at + len(line)
         at = end
+    runs.append((size, at, len(script) - at))
     out.append(script[at:])
     reuse.lines.update(lines)
+    if source is not None:
+        reuse.splices[SEARCH_PAGES] = Splice(source[0], source[1], tuple(r for r in runs if r[2] > 0))
     return b"".join(out)
