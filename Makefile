@@ -60,4 +60,5 @@ lock: $(STAMP)
 	  --python $(BIN)/python --custom-compile-command "make lock" -o requirements.lock
 
 clean:
+	-test ! -x $(BIN)/digest || $(BIN)/digest daemon --stop
 	rm -rf site .site.* dist docs/digest docs/.digest.* .digest-cache .digest-partial.yml .pytest_cache .mypy_cache .ruff_cache

@@ -8,9 +8,11 @@ the bytes a clean build in a process of its own gives.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -26,10 +28,14 @@ from .test_incremental import add_article, change_alias, clean_build, edit_title
 
 
 @pytest.fixture
-def served(tmp_path: Path) -> Iterator[dict[str, str]]:
+def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     """The environment of a user with the server on (this process's builds,
-    the clean ones, run without); a server a failed test left is killed."""
+    the clean ones, run without), the sockets in a folder of the test's
+    own; a server a failed test left is killed."""
+    sockets = Path(tempfile.mkdtemp(prefix="dg"))  # short: a socket's path is at most 107 bytes
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(sockets))
     yield {**os.environ, "PYTHONPATH": str(REPO / "scripts"), daemon.ENABLE: "1", daemon.IDLE_VAR: "120"}
+    shutil.rmtree(sockets, ignore_errors=True)
     for lock in tmp_path.rglob(daemon.LOCK.name):
         pid = server_pid(lock.parent.parent)
         if pid is not None:
@@ -178,3 +184,18 @@ def test_ctrl_c_interrupts_the_servers_build_and_leaves_the_outputs_whole(served
     assert again.returncode == 0, again.stderr
     assert outputs(root) == clean_build(root / "seeds", tmp_path / "clean")
     daemon.stop(root)
+
+
+def test_at_most_two_servers_run_the_least_recently_used_ends(served: dict[str, str], tmp_path: Path) -> None:
+    roots = [make_project(tmp_path / f"p{k}", REPO / "tests" / "fixtures" / "corpus" / "seeds") for k in range(3)]
+    pids = []
+    for root in roots:
+        assert digest(served, root, "build").returncode == 0
+        pid = server_pid(root)
+        assert pid is not None
+        pids.append(pid)
+        time.sleep(0.05)  # the sockets' times order them
+    assert _until(lambda: not _alive(pids[0])), "the server used least recently ends"
+    assert _alive(pids[1]) and _alive(pids[2])
+    for root in roots[1:]:
+        daemon.stop(root)

@@ -159,14 +159,19 @@ def test_bench_prints_every_figure(tmp_path: Path) -> None:
             assert figure in table, figure
         # The analyst's loop: each a real build on the built project, and which kind it was.
         assert re.search(r"no change \(`digest build`\)\s*\| [\d.]+ s, no build needed, 0 files written", table), table
-        changed = re.search(r"one title changed \(`digest build`, both editions \+ zip\)\s*\| [\d.]+ s, "
-                            r"incremental build, (\d+) files written", table)
+        changed = re.search(r"one title changed \(`digest build`, both editions \+ zip\), three edits in turn\s*\| "
+                            r"[\d.]+ s, median of [\d.]+, [\d.]+, [\d.]+ s; incremental build, (\d+) files written",
+                            table)
         assert changed, table
         # The article, its edition, the home page, its hubs, the articles that list it as related, the
         # search text, the feeds of the digest and of its hubs, its edition's brief: a few dozen, never
         # everything (test_one_change_rewrites_exactly_the_pages_showing_it).
         assert 3 <= int(changed.group(1)) <= 80
         assert re.search(r"one article added \(`digest build`\)\s*\| [\d.]+ s, incremental build", table), table
+        # Those builds ran in the build server (its memory measured), and one more in a new process.
+        assert re.search(r"build server: peak memory .*\| [1-9]\d* MB", table), table
+        assert re.search(r"one title changed, `digest build --no-daemon` \(a new process\)\s*\| [\d.]+ s, "
+                         r"incremental build", table), table
         served = re.search(r"`digest serve`: save to the served page holding the change\s*\| ([\d.]+) s", table)
         assert served and 0 < float(served.group(1)) < 120, table
         assert re.search(r"`digest serve`: peak memory .*\| [1-9]\d* MB", table), table

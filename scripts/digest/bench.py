@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+from digest import daemon
 from digest.memo import MEMO_FILE
 from digest.names import CACHE
 from digest.pipeline import FEEDS_STEP, HOSTED_STEP, OFFLINE_STEP
@@ -134,12 +135,14 @@ def _stopped(proc: subprocess.Popen[str]) -> Iterator[None]:
         proc.wait(timeout=60)
 
 
-def _digest(root: Path, *args: str) -> Run:
+def _digest(root: Path, *args: str, server: bool = False) -> Run:
     """Run a digest command in a child; its time, and its peak memory: the
     largest of its processes (getrusage), or, when they run side by side
     (MkDocs and Node), all of them together (proportional shares), sampled
-    every 0.2 s."""
-    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
+    every 0.2 s. ``server``: a build goes to the project's build server
+    (digest.daemon), as a user's does, whose memory is not the child's;
+    else it runs in the child."""
+    env = {**os.environ, "NO_MKDOCS_2_WARNING": "1", daemon.ENABLE: "1" if server else "0"}
     started = time.perf_counter()
     # --progress: each step's time, which the table reads, whatever the size.
     proc = subprocess.Popen([sys.executable, "-c", CHILD, *args, "--progress", "--root", str(root)],
@@ -387,35 +390,49 @@ def _loop(size: _Size, say: Callable[[str], None]) -> None:
     # The rounds' builds started from a clean cache: one edit first, so the
     # rows below measure the loop as it runs all day (memo and record made).
     _set_title(annotations[1], "A title changed to warm the cache")
-    warm = _digest(root, "build")
-    report.add("first edit after a clean build (`digest build`; makes the memo)",
+    warm = _digest(root, "build", server=True)
+    report.add("first edit after a clean build (`digest build`; makes the memo, starts the build server)",
                f"{warm.seconds:.1f} s, {_how(warm)}")
-    same = _digest(root, "build")
-    report.add("no change (`digest build`)", f"{same.seconds:.2f} s, {_how(same)}, {_written(same)} files written")
-    _set_title(annotations[len(annotations) // 2], "A changed title")
-    title = _digest(root, "build")
-    report.add("one title changed (`digest build`, both editions + zip)",
-               f"{title.seconds:.1f} s, {_how(title)}, {_written(title)} files written")
-    source = annotations[len(annotations) // 3]
-    for suffix in (".txt", ".yml"):
-        shutil.copy(source.with_suffix(suffix), seeds / f"bench-added{suffix}")
-    _set_title(seeds / "bench-added.yml", "An article added")
-    added = _digest(root, "build")
-    report.add("one article added (`digest build`)",
-               f"{added.seconds:.1f} s, {_how(added)}, {_written(added)} files written")
-    registry = seeds / "entities.yml"
-    text = registry.read_text(encoding="utf-8")
-    texts = [p.read_text(encoding="utf-8") for p in sorted(seeds.glob("*.txt"))]
-    # An alias the articles use: renaming it changes every page that mentions
-    # the entity through it, and its dossier.
-    alias = next((a for line in text.splitlines() if line.strip().startswith("aliases:")
-                  for a in json.loads(line.split(":", 1)[1])
-                  if sum(1 for t in texts if re.search(rf"(?<!\w){re.escape(a)}(?!\w)", t)) >= 3), None)
-    if alias:
-        registry.write_text(text.replace(json.dumps(alias), json.dumps(f"{alias} renamed"), 1), encoding="utf-8")
-        changed = _digest(root, "build")
-        report.add("one registry alias the articles use renamed (`digest build`; no target)",
-                   f"{changed.seconds:.1f} s, {_how(changed)}, {_written(changed)} files written")
+    server = int((root / daemon.LOCK).read_text().split()[0])
+    with _sampled(server) as server_peak:
+        same = _digest(root, "build", server=True)
+        report.add("no change (`digest build`)", f"{same.seconds:.2f} s, {_how(same)}, {_written(same)} files written")
+        titles = []
+        for k, at in enumerate((2, 3, 5)):  # an analyst's edits, one after another
+            _set_title(annotations[len(annotations) * at // 7], f"A changed title {k}")
+            time.sleep(1)  # saved, then built a moment later, as by hand
+            titles.append(_digest(root, "build", server=True))
+        title = titles[-1]
+        report.add("one title changed (`digest build`, both editions + zip), three edits in turn",
+                   f"{statistics.median(t.seconds for t in titles):.1f} s, median of"
+                   f" {', '.join(f'{t.seconds:.2f}' for t in titles)} s; {_how(title)}, {_written(title)} files written")
+        source = annotations[len(annotations) // 3]
+        for suffix in (".txt", ".yml"):
+            shutil.copy(source.with_suffix(suffix), seeds / f"bench-added{suffix}")
+        _set_title(seeds / "bench-added.yml", "An article added")
+        added = _digest(root, "build", server=True)
+        report.add("one article added (`digest build`)",
+                   f"{added.seconds:.1f} s, {_how(added)}, {_written(added)} files written")
+        registry = seeds / "entities.yml"
+        text = registry.read_text(encoding="utf-8")
+        texts = [p.read_text(encoding="utf-8") for p in sorted(seeds.glob("*.txt"))]
+        # An alias the articles use: renaming it changes every page that mentions
+        # the entity through it, and its dossier.
+        alias = next((a for line in text.splitlines() if line.strip().startswith("aliases:")
+                      for a in json.loads(line.split(":", 1)[1])
+                      if sum(1 for t in texts if re.search(rf"(?<!\w){re.escape(a)}(?!\w)", t)) >= 3), None)
+        if alias:
+            registry.write_text(text.replace(json.dumps(alias), json.dumps(f"{alias} renamed"), 1),
+                                encoding="utf-8")
+            changed = _digest(root, "build", server=True)
+            report.add("one registry alias the articles use renamed (`digest build`; no target)",
+                       f"{changed.seconds:.1f} s, {_how(changed)}, {_written(changed)} files written")
+        daemon.stop(root)
+    report.add("build server: peak memory (server, builds and their children)", f"{server_peak() / 1024:.0f} MB")
+    _set_title(annotations[len(annotations) * 6 // 7], "A title changed in a new process")
+    alone = _digest(root, "build", "--no-daemon")
+    report.add("one title changed, `digest build --no-daemon` (a new process)",
+               f"{alone.seconds:.1f} s, {_how(alone)}")
     times, peak = _serve_roundtrip(root, [annotations[len(annotations) // 4 + k] for k in range(SAVES)])
     report.add("`digest serve`: save to the served page holding the change",
                f"{statistics.median(times):.1f} s, median of {len(times)} saves in turn"
