@@ -105,8 +105,7 @@ def build_options_key(argv: Sequence[str]) -> tuple[object, ...]:
     """What in a ``digest build`` command line shapes what a build learns
     (digest.daemon keeps one build's state for the next only when equal)."""
     args = _parser().parse_args(argv)
-    return (str(args.root), args.strict, args.drafts, args.max_article_mb, args.max_annotation_mb, args.audience,
-            args.all_briefs)
+    return (args.strict, args.drafts, args.max_article_mb, args.max_annotation_mb, args.audience, args.all_briefs)
 
 
 def _annotate(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:

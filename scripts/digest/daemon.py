@@ -48,6 +48,7 @@ import socket
 import stat
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
 from collections.abc import Iterator
@@ -92,6 +93,11 @@ def stamp() -> str:
     runs them, the generator's code (file names, sizes and times, as
     pipeline.fingerprint takes them) and the environment's relevant values."""
     h = hashlib.sha256(f"{sys.executable}\0{sys.version}\n".encode())
+    # The installed packages (MkDocs, Material, PyYAML...): installing or
+    # upgrading one changes the folder's entries, and so its time.
+    for folder in sorted({sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}):
+        with contextlib.suppress(OSError):
+            h.update(f"{folder}\0{os.stat(folder).st_mtime_ns}\n".encode())
     for path in sorted(CODE.glob("**/*")):
         if path.is_file() and path.suffix in (".py", ".js", ".mjs"):
             st = path.stat()
@@ -305,6 +311,8 @@ def run(root: Path, code: str) -> int:
         where = address(root)
         where.unlink(missing_ok=True)  # a killed server's
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        # SIGTERM ends it as Ctrl-C does, its socket removed on the way out.
+        signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(0))
         try:
             listener.bind(str(where))
             os.chmod(where, 0o600)
@@ -409,16 +417,21 @@ class _Server:
         warm, self.unsaved = self.warm, False
         if warm is None or warm.memo is None:
             return
+        from digest.fsutil import die_with_parent
         from digest.pipeline import save_learned
 
         if not in_child:
             with contextlib.suppress(Exception):
                 save_learned(self.root, warm)
             return
+        parent = os.getpid()
         pid = os.fork()
         if pid == 0:
             code = 1
             try:
+                # It holds the listening socket too: a server killed while
+                # it saves must not leave it answering no one.
+                die_with_parent(parent)
                 save_learned(self.root, warm)
                 code = 0
             finally:
