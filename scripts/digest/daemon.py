@@ -51,6 +51,7 @@ import sys
 import sysconfig
 import tempfile
 import time
+import traceback
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Final, TextIO
@@ -403,7 +404,8 @@ class _Server:
         try:
             code = cli.main(argv, out, err, warm=self.warm)  # type: ignore[arg-type]  # a text stream's methods
         except Exception as exc:  # the server outlives a failed build, which says why
-            err.write(f"digest: the build server failed: {exc!r}\n")
+            err.write(f"digest: the build server failed: {exc!r} (the traceback is in {LOG})\n")
+            traceback.print_exc()  # to the log
             code = cli.EXIT_BUILD
             self.warm = None  # state a build left half made is not built on
         finally:
