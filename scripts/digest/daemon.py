@@ -103,7 +103,8 @@ def stamp() -> str:
         if path.is_file() and path.suffix in (".py", ".js", ".mjs"):
             st = path.stat()
             h.update(f"{path.relative_to(CODE).as_posix()}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
-    env = sorted((k, v) for k, v in os.environ.items() if k in ENV_KEYS or k.startswith(ENV_PREFIXES))
+    env = sorted((k, v) for k, v in os.environ.items()
+                 if (k in ENV_KEYS or k.startswith(ENV_PREFIXES)) and k not in (ENABLE, IDLE_VAR))
     h.update(json.dumps(env).encode())
     return h.hexdigest()
 
