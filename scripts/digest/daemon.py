@@ -370,10 +370,12 @@ class _Server:
 
     def _serve(self, conn: socket.socket) -> str | None:
         """One client's request; "stop" or "retire" when the server should end."""
+        conn.settimeout(10.0)  # a connection that sends nothing does not hold the server
         try:
             request = json.loads(conn.makefile("rb").readline() or b"{}")
-        except ValueError:
+        except (OSError, ValueError):
             return None
+        conn.settimeout(None)
         if request.get("stop"):
             self._save(in_child=False)  # before the client is let go: `make clean` then deletes the cache
             return "stop"
@@ -417,6 +419,8 @@ class _Server:
     def _save(self, *, in_child: bool) -> None:
         """Write the memo and the model for a later new process."""
         self._stop_saving()
+        if not self.unsaved:
+            return
         warm, self.unsaved = self.warm, False
         if warm is None or warm.memo is None:
             return
