@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from digest.fsutil import LinkedCopy, Splice, identity, spare_of, swap_in, write_unlinked
+from digest.fsutil import LinkedCopy, Splice, identity, spare_of, splice, swap_in, write_unlinked
 
 NAMES = ["a.html", "b.js", "sub", "sub/c.html", "sub/deep", "sub/deep/d.txt", "e"]
 
@@ -129,18 +129,17 @@ def test_a_spliced_write_holds_exactly_the_new_bytes(tmp_path: Path, old: bytes,
     target.unlink(missing_ok=True)
     source.write_bytes(old)
     known = identity(os.stat(source))
-    edges = sorted({min(c, len(old)) for c in cuts})
-    pieces, runs, at, size = [], [], 0, 0
-    for edge, insert in zip(edges, inserts, strict=False):
-        runs.append((size, at, edge - at))
-        pieces += [old[at:edge], insert]
-        size += edge - at + len(insert)
-        at = edge
-    runs.append((size, at, len(old) - at))
-    pieces.append(old[at:])
-    new = b"".join(pieces)
+    # Pairs of cut points: each range between them replaced by an insert.
+    edges = sorted(min(c, len(old)) for c in cuts)
+    edits = [(a, b, insert) for a, b, insert in zip(edges[::2], edges[1::2], inserts, strict=False)]
+    new, runs = splice(old, edits)
+    expected, at = b"", 0
+    for a, b, insert in edits:
+        expected += old[at:a] + insert
+        at = b
+    assert new == expected + old[at:]
     if changed:
         os.unlink(source)
         source.write_bytes(bytes(255 - b for b in old) + b"!")  # another file (its size too)
-    write_unlinked(target, new, Splice(source, known, tuple(r for r in runs if r[2] > 0)))
+    write_unlinked(target, new, Splice(source, known, runs))
     assert target.read_bytes() == new

@@ -84,6 +84,21 @@ class Splice:
     runs: tuple[tuple[int, int, int], ...]
 
 
+def splice(old: bytes, edits: list[tuple[int, int, bytes]]) -> tuple[bytes, tuple[tuple[int, int, int], ...]]:
+    """``old`` with each edit (start, end, bytes: ``old[start:end]``
+    replaced; in order, none overlapping) made: the new bytes, and the runs
+    of them that are ``old``'s, as Splice.runs wants them."""
+    out, runs, at, size = [], [], 0, 0
+    for start, end, replacement in edits:
+        runs.append((size, at, start - at))
+        out += [old[at:start], replacement]
+        size += start - at + len(replacement)
+        at = end
+    runs.append((size, at, len(old) - at))
+    out.append(old[at:])
+    return b"".join(out), tuple(r for r in runs if r[2] > 0)
+
+
 def identity(st: os.stat_result) -> tuple[int, int, int]:
     return (st.st_ino, st.st_size, st.st_mtime_ns)
 

@@ -12,7 +12,7 @@ from collections.abc import Container, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Final
 
-from digest.fsutil import Splice
+from digest.fsutil import Splice, splice
 from digest.model import Article, Digest
 from digest.render.common import article_path, hub_path
 from digest.render.reuse import Reuse, fingerprint, plain_corrections, plain_fingerprint
@@ -189,17 +189,8 @@ def patched_script(script: bytes, digest: Digest, reuse: Reuse,
         lines[src] = key
         edits.append((start, end - 1 if script[end - 1:end] == b"," else end,
                       json.dumps(doc, ensure_ascii=False).encode("utf-8")))
-    out, at = [], 0
-    runs: list[tuple[int, int, int]] = []  # (offset in the new bytes, offset in script, length)
-    size = 0  # of the new bytes so far
-    for start, end, line in sorted(edits):
-        runs.append((size, at, start - at))
-        out += [script[at:start], line]
-        size += start - at + len(line)
-        at = end
-    runs.append((size, at, len(script) - at))
-    out.append(script[at:])
+    patched, runs = splice(script, sorted(edits))
     reuse.lines.update(lines)
     if source is not None:
-        reuse.splices[SEARCH_PAGES] = Splice(source[0], source[1], tuple(r for r in runs if r[2] > 0))
-    return b"".join(out)
+        reuse.splices[SEARCH_PAGES] = Splice(source[0], source[1], runs)
+    return patched
