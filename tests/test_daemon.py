@@ -171,8 +171,10 @@ def test_ctrl_c_interrupts_the_servers_build_and_leaves_the_outputs_whole(served
     assert pid is not None
     before = outputs(root)
     edit_title(root / "seeds", 4)
+    # As from a terminal, where Ctrl-C reaches it (a test run in the background ignores SIGINT).
     client = subprocess.Popen([sys.executable, "-m", "digest", "build", "--root", str(root)], env=served,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     # Interrupted once the server has begun the build (it holds the project lock).
     assert _until(lambda: (root / ".digest.lock").read_text() == f"pid {pid}", 60)
     client.send_signal(signal.SIGINT)

@@ -313,8 +313,12 @@ def run(root: Path, code: str) -> int:
         where = address(root)
         where.unlink(missing_ok=True)  # a killed server's
         listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        # SIGTERM ends it as Ctrl-C does, its socket removed on the way out.
+        # SIGTERM ends it as Ctrl-C does, its socket removed on the way out;
+        # SIGINT (a client's Ctrl-C, _interrupt) interrupts its build even when
+        # the client that started it ignored SIGINT, as a command started in
+        # the background by a shell does (Python then leaves it ignored).
         signal.signal(signal.SIGTERM, lambda _signum, _frame: sys.exit(0))
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         try:
             listener.bind(str(where))
             os.chmod(where, 0o600)
