@@ -16,7 +16,17 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from digest import fsutil, model
-from digest.connect import CO_MAX, RELATED_MAX, Facets, Matcher, case_matches, co_mentions, mentions, rank_related
+from digest.connect import (
+    CO_MAX,
+    RELATED_MAX,
+    Facets,
+    Matcher,
+    case_matches,
+    co_mentions,
+    mentions,
+    rank_added,
+    rank_related,
+)
 from digest.pipeline import Project, check
 from digest.render import render_all
 from digest.render.article import paragraph_html
@@ -224,6 +234,38 @@ def test_related_ranking_matches_its_definition(data: st.DataObject) -> None:
     names = {f"{p}:{k}": k for p in "etr" for k in "abcdefgpqruv"}
     ranked = rank_related(facets, chosen, names)
     assert {i: [r.id for r in rs] for i, rs in ranked.items()} == _related_by_brute_force(facets, chosen)
+
+
+@settings(max_examples=80, deadline=None, derandomize=True, database=None)
+@given(st.data())
+def test_ranking_after_articles_are_added_is_the_ranking_made_afresh(data: st.DataObject) -> None:
+    """An analyst brings articles in: the earlier ranking updated for them
+    (rank_added) is the ranking of all the articles made from nothing,
+    reasons included; anything else changed, and it declines."""
+    n = data.draw(st.integers(2, 60))
+    pool = st.lists(st.sampled_from(["a", "b", "c", "d", "e", "f"]), max_size=4, unique=True)
+    dates = st.one_of(st.none(), st.dates(dt.date(2026, 1, 1), dt.date(2026, 1, 20)))
+    facets = {f"x{i:03}": Facets(data.draw(dates), tuple(data.draw(pool)),
+                                 tuple(data.draw(st.lists(st.sampled_from("pqr"), max_size=2, unique=True))),
+                                 tuple(data.draw(st.lists(st.sampled_from("uv"), max_size=1, unique=True))))
+              for i in range(n)}
+    ids = sorted(facets)
+    added = set(data.draw(st.lists(st.sampled_from(ids), min_size=1, max_size=3, unique=True)))
+    before = {i: f for i, f in facets.items() if i not in added}
+    # The analyst's own picks, among the earlier articles (an added one may pick any).
+    chosen = {i: data.draw(st.lists(st.sampled_from(sorted(before) if i not in added else ids), max_size=2))
+              for i in ids[:6]}
+    chosen_before = {i: c for i, c in chosen.items() if i in before}
+    names = {f"{p}:{k}": k.upper() for p in "etr" for k in "abcdefpqruv"}
+    ranked = rank_related(before, chosen_before, names)
+    assert rank_added(before, ranked, chosen_before, names, facets, chosen, names) == \
+        rank_related(facets, chosen, names)
+    # An earlier article changed, or one picks an added one: not an addition.
+    first = min(before)
+    moved = {**facets, first: Facets(dt.date(2025, 1, 1), ("z",), (), ())}
+    assert rank_added(before, ranked, chosen_before, names, moved, chosen, names) is None
+    picks = {**chosen, first: [*chosen.get(first, []), min(added)]}
+    assert rank_added(before, ranked, chosen_before, names, facets, picks, names) is None
 
 
 @settings(max_examples=80, deadline=None, derandomize=True, database=None)

@@ -18,7 +18,7 @@ import datetime as dt
 import heapq
 import re
 from collections import Counter
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -172,8 +172,9 @@ def _reason(shared: Sequence[str], names: Mapping[str, str], limit: int = 4) -> 
 
 
 def rank_related(facets: Mapping[str, Facets], chosen: Mapping[str, Sequence[str]],
-                 names: Mapping[str, str]) -> dict[str, tuple[Related, ...]]:
-    """Up to :data:`RELATED_MAX` related articles per article.
+                 names: Mapping[str, str], only: Collection[str] | None = None) -> dict[str, tuple[Related, ...]]:
+    """Up to :data:`RELATED_MAX` related articles per article (with
+    ``only``, for those articles alone, among all of them).
 
     The analyst's ``related`` come first, in their order. The rest are ranked
     by the number of shared annotated entities, then of shared topics and
@@ -192,28 +193,25 @@ def rank_related(facets: Mapping[str, Facets], chosen: Mapping[str, Sequence[str
     for number, (ident, f) in enumerate(facets.items()):
         for k in f.entities:
             by_entity.setdefault(k, []).append(number)
-        mine = frozenset(["t:" + k for k in f.topics] + ["r:" + k for k in f.regions])
+        mine = _others(f)
         for k in mine:
             by_other.setdefault(k, []).append(ident)
         other_sets[ident] = mine
-        days[ident] = f.date.toordinal() if f.date else -(1 << 40)  # undated: as far as can be
+        days[ident] = _day(f)
     # Each entity's articles as a bit set (bit n: the n-th article).
     masks = {k: _mask(numbers, len(ids)) for k, numbers in by_entity.items()}
     number_of = {ident: n for n, ident in enumerate(ids)}
 
-    def shared(f: Facets, mine: frozenset[str], other: str) -> list[str]:
-        of = facets[other]
-        return [f"e:{k}" for k in f.entities if k in of.entities] + sorted(
-            mine & other_sets[other], key=lambda k: (k[0] != "r", names[k].casefold(), k))
-
     out: dict[str, tuple[Related, ...]] = {}
     for ident, f in facets.items():
+        if only is not None and ident not in only:
+            continue
         picked: list[Related] = []
         taken = {ident}
         mine = other_sets[ident]
         for other in chosen.get(ident, ()):
             if other in facets and other not in taken:
-                why = shared(f, mine, other)
+                why = _shared(f, facets[other], names)
                 picked.append(Related(other, "chosen by the analyst" + ("; " + _reason(why, names) if why else ""),
                                       chosen=True))
                 taken.add(other)
@@ -255,11 +253,81 @@ def rank_related(facets: Mapping[str, Facets], chosen: Mapping[str, Sequence[str
             best = _best(want, {c: counts.get(c, 0) for c in pool | counts.keys()}, mine, other_sets, days,
                          days[ident])
         for other in best:
-            why = shared(f, mine, other)
+            why = _shared(f, facets[other], names)
             if why:
                 picked.append(Related(other, _reason(why, names)))
         out[ident] = tuple(picked)
     return out
+
+
+def _day(f: Facets) -> int:
+    return f.date.toordinal() if f.date else -(1 << 40)  # undated: as far as can be
+
+
+def _others(f: Facets) -> frozenset[str]:
+    return frozenset(["t:" + k for k in f.topics] + ["r:" + k for k in f.regions])
+
+
+def rank_added(before: Mapping[str, Facets], ranked: Mapping[str, tuple[Related, ...]],
+               chosen_before: Mapping[str, Sequence[str]], names_before: Mapping[str, str],
+               facets: Mapping[str, Facets], chosen: Mapping[str, Sequence[str]],
+               names: Mapping[str, str]) -> dict[str, tuple[Related, ...]] | None:
+    """:func:`rank_related` of ``facets``, ``chosen`` and ``names``, made
+    from ``ranked``, the ranking of ``before`` (with ``chosen_before`` and
+    ``names_before``), when all that changed is articles added (an analyst
+    brings one in): those are ranked among all, and each earlier article's
+    list takes an added one only where it beats the list's last. None when
+    anything else changed (the caller then ranks every article: 1.7 s at
+    10,000 articles, against a few hundredths here).
+
+    The ranking is a total order on (shared entities, then shared topics and
+    regions, then closeness in date, then id) among the articles that share
+    anything (see :func:`_best`), so an earlier list changes only by added
+    articles ranked above its last or filling it up."""
+    added = [i for i in facets if i not in before]
+    fresh = set(added)
+    if not added or len(facets) != len(before) + len(added) or any(facets.get(i) != f for i, f in before.items()) \
+            or any(names.get(k) != v for k, v in names_before.items()) or ranked.keys() != before.keys():
+        return None
+    for ident in before:
+        mine = tuple(chosen.get(ident, ()))
+        if mine != tuple(chosen_before.get(ident, ())) or fresh.intersection(mine):
+            return None
+    out = dict(ranked)
+    out.update(rank_related(facets, chosen, names, only=fresh))
+    sets = {a: (frozenset(facets[a].entities), _others(facets[a]), _day(facets[a])) for a in added}
+    for ident in before:
+        f = facets[ident]
+        entities, others, day = frozenset(f.entities), _others(f), _day(f)
+        scores = {a: len(entities & e) * 1024 + len(others & o) for a, (e, o, _) in sets.items()}
+        candidates = [a for a, score in scores.items() if score > 0]
+        if not candidates:
+            continue
+        picked = [r for r in ranked[ident] if r.chosen]
+        listed = [r for r in ranked[ident] if not r.chosen]
+        want = RELATED_MAX - len(picked)
+        if want <= 0:
+            continue
+
+        order = [(-scores[a], abs(day - sets[a][2]), a) for a in candidates]
+        for r in listed:
+            o = facets[r.id]
+            order.append((-(len(entities & frozenset(o.entities)) * 1024 + len(others & _others(o))),
+                          abs(day - _day(o)), r.id))
+        best = [other for _, _, other in sorted(order)[:want]]
+        if best == [r.id for r in listed]:
+            continue
+        kept = {r.id: r for r in listed}
+        out[ident] = tuple(picked + [kept.get(other) or Related(other, _reason(_shared(f, facets[other], names), names))
+                                     for other in best])
+    return out
+
+
+def _shared(f: Facets, of: Facets, names: Mapping[str, str]) -> list[str]:
+    """What two articles share, in the order a reason names it (rank_related's ``shared``)."""
+    mine = _others(f)
+    return [f"e:{k}" for k in f.entities if k in of.entities] + sorted(
+        mine & _others(of), key=lambda k: (k[0] != "r", names[k].casefold(), k))
 
 
 def _mask(numbers: Iterable[int], size: int) -> int:

@@ -115,6 +115,12 @@ class Memo:
         self._new[table][k] = value
         return value
 
+    def peek(self, table: str, k: bytes) -> Any:
+        """The value the last run kept under ``k``, or :data:`MISS`, neither
+        counted nor carried over (for what only helps to make an entry)."""
+        value = self._old.get(table, {}).get(k, _MISS)
+        return MISS if value is _MISS else value
+
     def keep(self, table: str, k: bytes, value: Any) -> None:
         self._new[table][k] = value
 

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
-from digest.connect import Facets, Matcher, Related, co_mentions, mentions, rank_related
+from digest.connect import Facets, Matcher, Related, co_mentions, mentions, rank_added, rank_related
 from digest.damage import Damage, Detector, position
 from digest.fsutil import beside
 from digest.load import ArticleFile, RawCorpus
@@ -368,6 +368,13 @@ def build(raw: RawCorpus, checked: Checked, *, drafts: bool = False, memo: Memo 
     # broken by id, but the key need not rely on it.
     rank_key = memo_key(repr(list(facets.items())), repr(sorted(chosen.items())), repr(sorted(names.items())))
     remembered = memo.recall("related", rank_key)
+    recalled = remembered is not MISS
+    if not recalled:
+        # Articles added since (an analyst brought one in): the last
+        # ranking updated for them, not all ranked again.
+        remembered = _rank_added(memo, facets, chosen, names)
+    memo.keep("related", LAST_RANKING, (rank_key, {i: (f.date, f.entities, f.topics, f.regions) for i, f in facets.items()},
+                                        chosen, names))
 
     def rank() -> dict[str, tuple[Related, ...]]:
         return rank_related(facets, chosen, names) if remembered is MISS else remembered
@@ -377,12 +384,36 @@ def build(raw: RawCorpus, checked: Checked, *, drafts: bool = False, memo: Memo 
         mentioned = _mentions(built, raw, text_keys, spellings, known, entities, memo)
         damaged = _damage(raw, checked, spellings, known, memo, problems)
         ranked = ranking()
-    if remembered is MISS:
+    if not recalled:
         memo.keep("related", rank_key, ranked)
 
     digest = _assemble(built, ranked, damaged, mentioned, entity_kind, (sources, entities, topics, regions),
                        audience=audience or "", dropped=dropped)
     return digest, problems
+
+
+# The last ranking's inputs, under a fixed key of the "related" table: its
+# key, the facets (as plain tuples: the memo holds plain data), the
+# analysts' picks and the names.
+LAST_RANKING: Final = b"last ranking"
+
+
+def _rank_added(memo: Memo, facets: dict[str, Facets], chosen: dict[str, tuple[str, ...]],
+                names: dict[str, str]) -> Any:
+    """connect.rank_added from the last run's ranking, or MISS when there
+    is none, or more than articles added changed. At 10,000 articles,
+    ranking every article took 1.7 s (in a child, beside the mentions)."""
+    last = memo.peek("related", LAST_RANKING)
+    try:
+        old_key, old_facets, old_chosen, old_names = last
+        before = {i: Facets(*f) for i, f in old_facets.items()}
+    except (TypeError, ValueError, AttributeError):  # none, or not of this shape
+        return MISS
+    ranked = memo.peek("related", old_key) if isinstance(old_key, bytes) else MISS
+    if not isinstance(ranked, dict):
+        return MISS
+    found = rank_added(before, ranked, old_chosen, old_names, facets, chosen, names)
+    return MISS if found is None else found
 
 
 Report = Callable[..., None]  # (annotation, where, message, hint="", severity=ERROR)
