@@ -373,8 +373,8 @@ def build(raw: RawCorpus, checked: Checked, *, drafts: bool = False, memo: Memo 
         # Articles added since (an analyst brought one in): the last
         # ranking updated for them, not all ranked again.
         remembered = _rank_added(memo, facets, chosen, names)
-    memo.keep("related", LAST_RANKING, (rank_key, {i: (f.date, f.entities, f.topics, f.regions) for i, f in facets.items()},
-                                        chosen, names))
+    plain = {i: (f.date, f.entities, f.topics, f.regions) for i, f in facets.items()}
+    memo.keep("related", LAST_RANKING, (rank_key, plain, chosen, names))
 
     def rank() -> dict[str, tuple[Related, ...]]:
         return rank_related(facets, chosen, names) if remembered is MISS else remembered
