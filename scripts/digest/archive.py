@@ -28,6 +28,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import IO, Final
 
+from digest.code import code_path
 from digest.fsutil import copy_range, tied_to_this_process
 from digest.problems import BuildFailed
 
@@ -162,7 +163,7 @@ class ZipWriter:
         self._closed = False
         self._child = subprocess.Popen([sys.executable, "-m", "digest.archive", str(folder), str(self._tmp)],
                                        stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, stderr=self._err,
-                                       env={**os.environ, "PYTHONPATH": _code_path()},
+                                       env={**os.environ, "PYTHONPATH": code_path()},
                                        preexec_fn=tied_to_this_process())
 
     def add(self, name: str) -> None:
@@ -206,12 +207,6 @@ class ZipWriter:
             with suppress(BuildFailed):
                 self.close()
         self._tmp.unlink(missing_ok=True)
-
-
-def _code_path() -> str:
-    """PYTHONPATH for the child: this package's folder first, wherever it was imported from."""
-    here = str(Path(__file__).resolve().parent.parent)
-    return os.pathsep.join([here, *filter(None, [os.environ.get("PYTHONPATH")])])
 
 
 @contextmanager

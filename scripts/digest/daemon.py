@@ -56,6 +56,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Final, TextIO
 
+from digest.code import code_path, stamp_code
+from digest.names import CACHE
+
 ENABLE: Final = "DIGEST_DAEMON"  # "0": build in the client's own process
 IDLE_VAR: Final = "DIGEST_DAEMON_IDLE"  # seconds without a build before the server exits
 IDLE: Final = 900.0
@@ -68,9 +71,8 @@ SERVERS: Final = 2  # servers of one user's projects running at once, at most
 ENV_KEYS: Final = ("PATH", "PYTHONPATH", "PYTHONHASHSEED", "SOURCE_DATE_EPOCH", "TZ", "LANG", "LANGUAGE", "HOME",
                    "LC_ALL", "LC_CTYPE", "NO_MKDOCS_2_WARNING", "NODE_OPTIONS", "NODE_PATH")
 ENV_PREFIXES: Final = ("DIGEST_", "MKDOCS_", "LC_")
-LOG: Final = Path(".digest-cache") / "daemon.log"
-LOCK: Final = Path(".digest-cache") / "daemon.lock"
-CODE: Final = Path(__file__).parent
+LOG: Final = Path(CACHE) / "daemon.log"
+LOCK: Final = Path(CACHE) / "daemon.lock"
 
 
 def wanted(no_daemon: bool) -> bool:
@@ -99,10 +101,7 @@ def stamp() -> str:
     for folder in sorted({sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]}):
         with contextlib.suppress(OSError):
             h.update(f"{folder}\0{os.stat(folder).st_mtime_ns}\n".encode())
-    for path in sorted(CODE.glob("**/*")):
-        if path.is_file() and path.suffix in (".py", ".js", ".mjs"):
-            st = path.stat()
-            h.update(f"{path.relative_to(CODE).as_posix()}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    stamp_code(h)
     env = sorted((k, v) for k, v in os.environ.items()
                  if (k in ENV_KEYS or k.startswith(ENV_PREFIXES)) and k not in (ENABLE, IDLE_VAR))
     h.update(json.dumps(env).encode())
@@ -161,7 +160,7 @@ def _start(root: Path, where: Path, code: str) -> socket.socket | None:
             proc = subprocess.Popen([sys.executable, "-m", "digest", "daemon", "--root", str(root),
                                      "--stamp", code],
                                     cwd=root, stdin=subprocess.DEVNULL, stdout=sink, stderr=sink,
-                                    start_new_session=True, env={**os.environ, "PYTHONPATH": _code_path()})
+                                    start_new_session=True, env={**os.environ, "PYTHONPATH": code_path()})
     except OSError:
         return None
     deadline = time.monotonic() + START_WAIT
@@ -191,11 +190,6 @@ def _make_room(where: Path) -> None:
             continue
         with conn, contextlib.suppress(OSError):
             conn.sendall(json.dumps({"stop": True}).encode() + b"\n")  # it saves and ends; not waited for
-
-
-def _code_path() -> str:
-    """PYTHONPATH for the server: this package's folder first, wherever it was imported from."""
-    return os.pathsep.join([str(CODE.resolve().parent), *filter(None, [os.environ.get("PYTHONPATH")])])
 
 
 def _ask(conn: socket.socket, request: dict[str, Any], out: TextIO, err: TextIO) -> int | str | None:

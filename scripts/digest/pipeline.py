@@ -22,6 +22,7 @@ from typing import Any
 from digest import incremental as incremental_builds
 from digest.archive import zip_tree
 from digest.audience import Restricted, Settings, read_settings, restrict
+from digest.code import stamp_code
 from digest.fsutil import (
     PARKED,
     clear_stale,
@@ -379,11 +380,7 @@ def fingerprint(project: Project, options: Options) -> str:
             # lead out of seeds/, which the check then reports.
             for name, st in sorted((e.name, e.stat(follow_symlinks=False)) for e in entries):
                 h.update(f"{name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
-    code = Path(__file__).parent
-    for path in sorted(code.glob("**/*")):
-        if path.is_file() and path.suffix in (".py", ".js", ".mjs"):
-            st = path.stat()
-            h.update(f"{path.relative_to(code).as_posix()}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    stamp_code(h)
     for source in ASSETS.values():
         if (project.root / source).exists():
             h.update(str((project.root / source).stat().st_mtime_ns).encode())
