@@ -53,11 +53,15 @@ import tempfile
 import time
 import traceback
 from collections.abc import Iterator
+from functools import partial
 from pathlib import Path
-from typing import Any, Final, TextIO
+from typing import TYPE_CHECKING, Any, Final, TextIO
 
 from digest.code import code_path, stamp_code
 from digest.names import CACHE
+
+if TYPE_CHECKING:
+    from digest.fsutil import Child
 
 ENABLE: Final = "DIGEST_DAEMON"  # "0": build in the client's own process
 IDLE_VAR: Final = "DIGEST_DAEMON_IDLE"  # seconds without a build before the server exits
@@ -332,7 +336,7 @@ class _Server:
         self.identity = os.stat(root).st_ino
         self.warm: Warm | None = None
         self.options: object = None
-        self.saver: int | None = None  # the child writing what was learned
+        self.saver: Child | None = None  # the child writing what was learned
         self.unsaved = False  # built since the last save
 
     def loop(self, listener: socket.socket) -> None:
@@ -341,7 +345,7 @@ class _Server:
         while True:
             now = time.monotonic()
             if self.unsaved and now - last >= SAVE_AFTER:
-                self._save(in_child=True)
+                self._save(forked=True)
             if now - last >= idle or (now - checked >= CHECK_EVERY and not self._project_there()):
                 break
             checked = now if now - checked >= CHECK_EVERY else checked
@@ -358,7 +362,7 @@ class _Server:
                 return
             if ending == "stop":
                 break
-        self._save(in_child=False)
+        self._save(forked=False)
 
     def _project_there(self) -> bool:
         try:
@@ -375,7 +379,7 @@ class _Server:
             return None
         conn.settimeout(None)
         if request.get("stop"):
-            self._save(in_child=False)  # before the client is let go: `make clean` then deletes the cache
+            self._save(forked=False)  # before the client is let go: `make clean` then deletes the cache
             return "stop"
         if not isinstance(request.get("argv"), list):  # not a client's (a probe, a stray connection)
             return None
@@ -414,7 +418,7 @@ class _Server:
         self.unsaved = True
         return code
 
-    def _save(self, *, in_child: bool) -> None:
+    def _save(self, *, forked: bool) -> None:
         """Write the memo and the model for a later new process."""
         self._stop_saving()
         if not self.unsaved:
@@ -422,37 +426,23 @@ class _Server:
         warm, self.unsaved = self.warm, False
         if warm is None or warm.memo is None:
             return
-        from digest.fsutil import die_with_parent
+        from digest.fsutil import in_child
         from digest.pipeline import save_learned
 
-        if not in_child:
+        if not forked:
             with contextlib.suppress(Exception):
                 save_learned(self.root, warm)
             return
-        parent = os.getpid()
-        pid = os.fork()
-        if pid == 0:
-            code = 1
-            try:
-                # It holds the listening socket too: a server killed while
-                # it saves must not leave it answering no one.
-                die_with_parent(parent)
-                save_learned(self.root, warm)
-                code = 0
-            finally:
-                os._exit(code)
-        self.saver = pid
+        # It holds the listening socket too; in_child's child dies with
+        # this process, so a server killed while it saves leaves no socket
+        # answering no one.
+        self.saver = in_child(partial(save_learned, self.root, warm))
 
     def _stop_saving(self) -> None:
         """Kill a save under way (a build needs both cores): it leaves at
         most a temporary file, which the next build's tidy-up removes; the
         next idle moment saves again."""
-        if self.saver is None:
-            return
-        with contextlib.suppress(OSError):
-            pid, _ = os.waitpid(self.saver, os.WNOHANG)
-            if pid == 0:
-                os.kill(self.saver, signal.SIGKILL)
-                self.unsaved = True
-                os.waitpid(self.saver, 0)
+        if self.saver is not None and not self.saver.finished():
+            self.saver.kill()
+            self.unsaved = True
         self.saver = None

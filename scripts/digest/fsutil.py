@@ -226,9 +226,41 @@ def spawned_pool(workers: int) -> ProcessPoolExecutor:
                                initializer=die_with_parent, initargs=(os.getpid(),))
 
 
-def in_child(work: Callable[[], object], limit: float = 120.0) -> Callable[[], bool]:
-    """Run ``work`` in a forked child and go on; the function returned waits
-    for the child and says whether ``work`` succeeded. Where fork does not
+class Child:
+    """A forked child doing optional work (:func:`in_child`): calling it
+    waits and says whether the work succeeded; :meth:`kill` gives it up."""
+
+    def __init__(self, pid: int | None, limit: float, outcome: bool | None = None) -> None:
+        self.pid, self.limit, self.started = pid, limit, time.monotonic()
+        self.outcome = outcome
+
+    def __call__(self) -> bool:
+        while not self.finished():
+            if time.monotonic() - self.started > self.limit:
+                self.kill()
+                break
+            time.sleep(0.005)
+        return bool(self.outcome)
+
+    def finished(self) -> bool:
+        """Whether it has ended (reaped, if it had)."""
+        if self.outcome is None and self.pid is not None:
+            done, status = os.waitpid(self.pid, os.WNOHANG)
+            if done:
+                self.outcome = os.waitstatus_to_exitcode(status) == 0
+        return self.outcome is not None
+
+    def kill(self) -> None:
+        """End it now, if it has not ended (counted as failed)."""
+        if not self.finished() and self.pid is not None:
+            os.kill(self.pid, signal.SIGKILL)
+            os.waitpid(self.pid, 0)
+            self.outcome = False
+
+
+def in_child(work: Callable[[], object], limit: float = 120.0) -> Child:
+    """Run ``work`` in a forked child and go on; the Child returned, called,
+    waits for it and says whether ``work`` succeeded. Where fork does not
     exist, ``work`` runs here first. For optional work whose result is a
     file, done while the run goes on (the child dies with this process,
     leaving at most a temporary file, which the next run's tidy-up removes).
@@ -242,8 +274,8 @@ def in_child(work: Callable[[], object], limit: float = 120.0) -> Callable[[], b
         try:
             work()
         except Exception:
-            return lambda: False
-        return lambda: True
+            return Child(None, limit, outcome=False)
+        return Child(None, limit, outcome=True)
     parent = os.getpid()
     pid = os.fork()
     if pid == 0:  # the child: work, and leave without running the parent's clean-ups
@@ -254,25 +286,7 @@ def in_child(work: Callable[[], object], limit: float = 120.0) -> Callable[[], b
             code = 0
         finally:
             os._exit(code)
-    outcome: list[bool] = []
-    started = time.monotonic()
-
-    def wait() -> bool:
-        if not outcome:
-            while True:
-                done, status = os.waitpid(pid, os.WNOHANG)
-                if done:
-                    outcome.append(os.waitstatus_to_exitcode(status) == 0)
-                    break
-                if time.monotonic() - started > limit:
-                    os.kill(pid, signal.SIGKILL)
-                    os.waitpid(pid, 0)
-                    outcome.append(False)
-                    break
-                time.sleep(0.005)
-        return outcome[0]
-
-    return wait
+    return Child(pid, limit)
 
 
 @contextmanager
