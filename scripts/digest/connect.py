@@ -286,7 +286,7 @@ def rank_added(before: Mapping[str, Facets], ranked: Mapping[str, tuple[Related,
     articles ranked above its last or filling it up."""
     added = [i for i in facets if i not in before]
     fresh = set(added)
-    if not added or len(facets) != len(before) + len(added) or any(facets.get(i) != f for i, f in before.items()) \
+    if not added or any(facets.get(i) != f for i, f in before.items()) \
             or any(names.get(k) != v for k, v in names_before.items()) or ranked.keys() != before.keys():
         return None
     for ident in before:
@@ -295,12 +295,11 @@ def rank_added(before: Mapping[str, Facets], ranked: Mapping[str, tuple[Related,
             return None
     out = dict(ranked)
     out.update(rank_related(facets, chosen, names, only=fresh))
-    sets = {a: (frozenset(facets[a].entities), _others(facets[a]), _day(facets[a])) for a in added}
     for ident in before:
         f = facets[ident]
-        entities, others, day = frozenset(f.entities), _others(f), _day(f)
-        scores = {a: len(entities & e) * 1024 + len(others & o) for a, (e, o, _) in sets.items()}
-        candidates = [a for a, score in scores.items() if score > 0]
+        # Each added article that shares anything, by its place in the order.
+        candidates = [(*_place(f, facets[a]), a) for a in added]
+        candidates = [c for c in candidates if c[0] < 0]
         if not candidates:
             continue
         picked = [r for r in ranked[ident] if r.chosen]
@@ -308,12 +307,7 @@ def rank_added(before: Mapping[str, Facets], ranked: Mapping[str, tuple[Related,
         want = RELATED_MAX - len(picked)
         if want <= 0:
             continue
-
-        order = [(-scores[a], abs(day - sets[a][2]), a) for a in candidates]
-        for r in listed:
-            o = facets[r.id]
-            order.append((-(len(entities & frozenset(o.entities)) * 1024 + len(others & _others(o))),
-                          abs(day - _day(o)), r.id))
+        order = candidates + [(*_place(f, facets[r.id]), r.id) for r in listed]
         best = [other for _, _, other in sorted(order)[:want]]
         if best == [r.id for r in listed]:
             continue
@@ -321,6 +315,14 @@ def rank_added(before: Mapping[str, Facets], ranked: Mapping[str, tuple[Related,
         out[ident] = tuple(picked + [kept.get(other) or Related(other, _reason(_shared(f, facets[other], names), names))
                                      for other in best])
     return out
+
+
+def _place(f: Facets, of: Facets) -> tuple[int, int]:
+    """Where ``of`` stands among ``f``'s related articles, before its id
+    (lower first): shared entities and shared topics and regions as one
+    score (as _best counts them), negated, then the distance in days."""
+    score = len(set(f.entities) & set(of.entities)) * 1024 + len(_others(f) & _others(of))
+    return (-score, abs(_day(f) - _day(of)))
 
 
 def _shared(f: Facets, of: Facets, names: Mapping[str, str]) -> list[str]:
