@@ -100,6 +100,8 @@ def splice(old: bytes, edits: list[tuple[int, int, bytes]]) -> tuple[bytes, tupl
 
 
 def identity(st: os.stat_result) -> tuple[int, int, int]:
+    """A file's identity for telling that it was replaced or written since:
+    inode, size and time."""
     return (st.st_ino, st.st_size, st.st_mtime_ns)
 
 

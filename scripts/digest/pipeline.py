@@ -202,10 +202,9 @@ def _learn_pages(project: Project, digest: Digest, warm: Warm) -> None:
 def _manifest_stat(docs: Path) -> tuple[int, ...] | None:
     """docs/digest/'s manifest file's identity: any write replaces it (atomically, a new file)."""
     try:
-        st = os.stat(docs / "digest" / MANIFEST)
+        return identity(os.stat(docs / "digest" / MANIFEST))
     except OSError:
         return None
-    return (st.st_ino, st.st_size, st.st_mtime_ns)
 
 
 @dataclass(frozen=True)
