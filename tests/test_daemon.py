@@ -49,11 +49,8 @@ def digest(env: dict[str, str], root: Path, *args: str) -> subprocess.CompletedP
 
 def server_pid(root: Path) -> int | None:
     """The running server's process id, from its role's lock file."""
-    try:
-        pid = int((root / daemon.LOCK).read_text().split()[0])
-    except (OSError, ValueError, IndexError):
-        return None
-    return pid if _alive(pid) else None
+    pid = daemon.server_pid(root)
+    return pid if pid is not None and _alive(pid) else None
 
 
 def _alive(pid: int) -> bool:

@@ -413,7 +413,9 @@ def _loop(size: _Size, say: Callable[[str], None]) -> None:
     warm = _digest(root, "build", server=True)
     report.add("first edit after a clean build (`digest build`; makes the memo, starts the build server)",
                f"{warm.seconds:.1f} s, {_how(warm)}")
-    server = int((root / daemon.LOCK).read_text().split()[0])
+    server = daemon.server_pid(root)
+    if server is None:
+        raise RuntimeError("digest build started no build server")
     # The server's own peak from the kernel, its children's sampled
     # (sampling the server itself costs its builds time: see _sampled).
     with _sampled(server, without_root=True) as children_peak:

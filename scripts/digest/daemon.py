@@ -218,12 +218,22 @@ def _ask(conn: socket.socket, request: dict[str, Any], out: TextIO, err: TextIO)
     return None
 
 
+def server_pid(root: Path) -> int | None:
+    """The process id the project's last server wrote (_claimed); None when none did."""
+    try:
+        return int((root / LOCK).read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 def _interrupt(root: Path) -> None:
     """Ctrl-C: the server's build is interrupted as one in this process
     would be (it ends as a killed run ends: the outputs are the last
     build's or this one's), and the server with it."""
-    with contextlib.suppress(OSError, ValueError):
-        os.kill(int((root / LOCK).read_text().split()[0]), signal.SIGINT)
+    pid = server_pid(root)
+    if pid is not None:
+        with contextlib.suppress(OSError):
+            os.kill(pid, signal.SIGINT)
 
 
 def _gone(where: Path) -> None:
