@@ -11,7 +11,9 @@ import hashlib
 import os
 import re
 import shutil
+import signal
 import subprocess
+import time
 import zipfile
 from pathlib import Path
 
@@ -411,6 +413,63 @@ def test_an_edit_stages_its_trees_in_the_ones_the_last_edit_swapped_out(tmp_path
     assert run_build(Project(root), Options()).how.startswith("no build needed")
     assert started_workers == [root]
     assert _children("digest.mkworker") == []
+
+
+
+def test_an_interrupted_edit_ends_its_mkdocs_process_before_its_work_folder_goes(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C or SIGTERM while the prestarted MkDocs process builds the changed
+    pages (as `digest serve` and the build server turn them into
+    KeyboardInterrupt): the process is ended, so it writes nothing into the
+    work folder after the build has removed it, and the editions are the last
+    good ones; the next run completes the edit."""
+    root = make_project(tmp_path / "p", FIXTURE_CORPUS / "seeds")
+    # A MkDocs build of the changed pages that takes a second before it
+    # writes them: long after the interrupted build removed its work folder.
+    (root / "overrides/hooks/slow.py").write_text(
+        "import time\n\n\ndef on_pre_build(config):\n"
+        "    if 'digest-partial-' in config.docs_dir:\n        time.sleep(1.0)\n", encoding="utf-8")
+    config = (root / "mkdocs.yml").read_text(encoding="utf-8")
+    (root / "mkdocs.yml").write_text(config.replace("hooks:\n", "hooks:\n  - overrides/hooks/slow.py\n", 1),
+                                     encoding="utf-8")
+    assert run("build", "--root", str(root))[0] == EXIT_OK
+    before = outputs(root)
+    workers: list[subprocess.Popen[str]] = []
+    real_prestart = incremental.prestart
+
+    def prestart(where: Path, config: Path) -> None:
+        real_prestart(where, config)
+        worker = incremental._prestarted[(where, config)]
+        real_communicate = worker.communicate
+
+        def communicate(*args: object, **kwargs: object) -> tuple[str, str]:
+            signal.setitimer(signal.ITIMER_REAL, 0.05)  # while MkDocs builds
+            return real_communicate(*args, **kwargs)  # type: ignore[arg-type]
+
+        worker.communicate = communicate  # type: ignore[method-assign]
+        workers.append(worker)
+
+    def interrupt(_number: int, _frame: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(incremental, "prestart", prestart)
+    previous = signal.signal(signal.SIGALRM, interrupt)
+    try:
+        _sub(root / "seeds/alpha.yml", r"^title: .*$", "title: ROKETSAN interrupted")
+        with pytest.raises(KeyboardInterrupt):
+            run_build(Project(root), Options())
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+    assert len(workers) == 1 and workers[0].returncode is not None
+    assert _children("digest.mkworker") == []
+    time.sleep(2.0)  # a MkDocs process left running would write within this
+    assert list((root / ".digest-cache").glob("digest-partial-*")) == []
+    # docs/digest/ is swapped in before the editions are built; they are the last good ones.
+    assert {k: v for k, v in outputs(root).items() if not k.startswith("docs/")} == {
+        k: v for k, v in before.items() if not k.startswith("docs/")}
+    assert run("build", "--root", str(root))[0] == EXIT_OK
+    assert outputs(root) == clean_build(root / "seeds", tmp_path / "clean")
 
 
 def _children(marker: str) -> list[int]:

@@ -291,8 +291,15 @@ def _run_mkdocs(root: Path, config_file: Path, docs_folder: Path, site_dir: Path
     try:
         if worker is not None and worker.poll() is None:
             # The environment as it is now: the build date is set by the caller (pipeline.digest_date).
-            out, err = worker.communicate(json.dumps({"args": args, "env": mkdocs_environment(root),
-                                                      "cwd": str(root)}) + "\n")
+            try:
+                out, err = worker.communicate(json.dumps({"args": args, "env": mkdocs_environment(root),
+                                                          "cwd": str(root)}) + "\n")
+            except BaseException:
+                # Interrupted (Ctrl-C, SIGTERM): the worker would go on writing
+                # into the work folder the caller is about to remove.
+                worker.kill()
+                worker.communicate()
+                raise
             proc = subprocess.CompletedProcess(args, worker.returncode, out, err)
         else:
             if worker is not None:
