@@ -114,6 +114,16 @@ def add_article(seeds: Path, k: int) -> None:
         encoding="utf-8")
 
 
+def add_copy(seeds: Path, k: int) -> None:
+    """An article added with an existing one's date, topics, regions and
+    entities: it joins their hubs, its edition and others' related lists."""
+    source = _annotations(seeds)[k % len(_annotations(seeds))]
+    new = f"copy-{k}"
+    shutil.copy(source.with_suffix(".txt"), seeds / f"{new}.txt")
+    text = re.sub(r"(?m)^title: .*$", f'title: "Copied article {k}"', source.read_text(encoding="utf-8"), count=1)
+    (seeds / f"{new}.yml").write_text(re.sub(r"(?m)^related:.*\n(?:  - .*\n)*", "", text), encoding="utf-8")
+
+
 def delete_article(seeds: Path, k: int) -> None:
     path = _annotations(seeds)[k % len(_annotations(seeds))]
     path.unlink()
@@ -152,8 +162,8 @@ def misquote(seeds: Path, k: int) -> None:
     path.write_text(path.read_text(encoding="utf-8") + f'quotes:\n  - text: "Never said {k}"\n', encoding="utf-8")
 
 
-EDITS = [edit_title, edit_summary, add_entity, remove_entity, change_alias, add_article, delete_article, move_date,
-         add_quote]
+EDITS = [edit_title, edit_summary, add_entity, remove_entity, change_alias, add_article, add_copy, delete_article,
+         move_date, add_quote]
 
 
 def edited(root: Path, backup: Path, edit: object, k: int) -> dict[str, str]:
@@ -213,11 +223,15 @@ OWN_EDITS = [edit_title, edit_summary, edit_assessment, add_quote, add_comment]
                       min_size=3, max_size=5))
 @example(steps=[(edit_title, 5), (add_comment, 5), (misquote, 9), (add_quote, 7), (move_date, 3), (edit_summary, 11)])
 @example(steps=[(edit_assessment, 5), (change_alias, 3), (edit_title, 8)])
+# Articles added to existing hubs and editions, then one deleted: only the
+# pages that read what changed get keys made (render.reuse.changes).
+@example(steps=[(add_copy, 4), (edit_title, 4), (add_copy, 9), (delete_article, 4)])
 def test_a_warm_process_patches_own_field_edits_into_a_clean_builds_bytes(
         steps: list[tuple[object, int]], corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
     """What `digest serve` does: one process, one Warm, a build after each
     save. An edit of own fields only is patched, not built (the model's
-    ``touched``), and every step's outputs are a clean build's."""
+    ``patched``); an article added to existing hubs and editions is
+    built, and what changed is known (its ``changes``), and every step's outputs are a clean build's."""
     work = tmp_path_factory.mktemp("warm")
     root = make_project(work / "live", corpus)
     project, warm = Project(root), Warm()
@@ -233,8 +247,9 @@ def test_a_warm_process_patches_own_field_edits_into_a_clean_builds_bytes(
             continue
         assert edit is not misquote, built.how
         assert warm.model is not None
-        patched = warm.model.touched is not None
-        assert patched == (edit in OWN_EDITS), (edit, built.how)
+        assert warm.model.patched == (edit in OWN_EDITS), (edit, built.how)
+        if edit in (*OWN_EDITS, add_copy):  # what changed is known: the keys of the pages that read it are made
+            assert warm.model.changes is not None, (edit, built.how)
         assert outputs(root) == clean_build(root / "seeds", work / "clean"), f"after {edit}"
 
 

@@ -231,7 +231,7 @@ _MODEL_MAGIC: Final = b"briefing-digest model 1\n"
 _MODEL_ALLOWED: Final = _ALLOWED | {
     ("digest.model", name) for name in ("Digest", "Article", "Hub", "Quote", "Correction", "Brief", "Delivery")
 } | {("digest.text", "Fix"), ("digest.validate", "Annotation"), ("digest.audience", "Settings"),
-     ("digest.limits", "Limits")}
+     ("digest.limits", "Limits"), ("digest.render.reuse", "Changes")}
 
 
 def save_model(root: Path, fields: tuple[object, ...]) -> None:

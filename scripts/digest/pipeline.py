@@ -49,7 +49,7 @@ from digest.reading import Refused, links_leaving, read_file
 from digest.render import HOME_SNIPPET, render_all
 from digest.render.common import BRIEFS
 from digest.render.feeds import render_feeds
-from digest.render.reuse import Page, Reuse
+from digest.render.reuse import Changes, Page, Reuse, changes
 from digest.render.search import SEARCH_PAGES, patched_script, previous_lines, search_script
 from digest.searchindex import location
 from digest.site import edition_settings, mkdocs_build, offline_from_hosted, offline_page, rewriter
@@ -123,8 +123,10 @@ class Model:
     fields (model.OWN_FIELDS: title, summary, key points, assessment,
     quotes..., the analyst's most frequent edits): the inputs it was made
     from, the Digest and the cross-check's problems, and what generating
-    its pages learned (which pages' keys read each article, the search
-    documents' keys). `digest serve` keeps it in memory (Warm), `digest
+    its pages learned (which articles each page's key read, the search
+    documents' keys), so that after any other change the next build makes
+    keys only for the pages that read what changed (render.reuse.changes).
+    `digest serve` keeps it in memory (Warm), `digest
     build` in the cache (memo.save_model). Valid while docs/digest/'s
     manifest is the one its build wrote."""
 
@@ -135,8 +137,14 @@ class Model:
     seeds: dict[str, tuple[str, str, bytes]]  # id -> path, format, hash of the bytes
     registries: dict[str, object]  # the registries as checked: their entries and where each is written
     withheld: frozenset[str]
-    touched: frozenset[str] | None = None  # the articles patched; None: all were built
-    readers: dict[str, list[str]] = field(default_factory=dict)  # Reuse.reads
+    # How the Digest differs from the one docs/digest/ was last generated
+    # from (render.reuse.Changes); None: not known, every page's key is made.
+    changes: Changes | None = None
+    patched: bool = False  # made by model.patch from the last build's
+    readers: dict[str, tuple[str, ...]] = field(default_factory=dict)  # Reuse.reads, of every page
+    # The salt (_salt) of the keys docs/digest/'s pages were last made with:
+    # the code may change under a long-running process.
+    salt: str = ""
     lines: dict[str, str] = field(default_factory=dict)  # Reuse.lines
     manifest: tuple[int, ...] | None = None  # docs/digest/'s manifest file as written (_manifest_stat)
 
@@ -195,7 +203,8 @@ def _learn_pages(project: Project, digest: Digest, warm: Warm) -> None:
     _search_script(project, digest, reuse)
     if all(reuse.previous.get(p) == k for p, k in reuse.keys.items() if p != SEARCH_PAGES) and \
             _manifest_stat(project.docs) == manifest:
-        pending.readers, pending.lines, pending.manifest = reuse.reads or {}, reuse.lines, manifest
+        pending.readers, pending.lines, pending.manifest, pending.salt = reuse.reads or {}, reuse.lines, manifest, \
+            reuse.salt
         warm.model = pending
 
 
@@ -233,6 +242,7 @@ def check(project: Project, options: Options | None = None, memo: Memo | None = 
     inputs = (options.drafts, options.limits, options.all_briefs, audience, settings)
     model = warm.model if warm is not None else None
     touched: frozenset[str] | None = None
+    changed: Changes | None = None
     # What a Model compares and keeps (only a process that keeps one needs them).
     seeds, registries = (_seeds(mine), _registries(mine)) if warm is not None else ({}, {})
     with options.progress.step("cross-checking articles", len(mine.raw.articles)):
@@ -253,10 +263,17 @@ def check(project: Project, options: Options | None = None, memo: Memo | None = 
     if failing:
         raise CheckFailed(problems)
     if warm is not None:
-        patched_from = model if touched is not None else None  # whose pages' readers and lines still hold
+        # What changed since the model docs/digest/ was generated from, and so
+        # which pages' keys need making (render.reuse): the articles patched,
+        # or, for a model built afresh, the difference of the two.
+        if touched is not None:
+            changed = Changes(touched)
+        elif model is not None and _comparable(project, model, inputs, mine):
+            changed = changes(model.digest, digest)
+        since = model if changed is not None else None  # whose pages' readers and lines still hold
         warm.pending = Model(inputs, digest, tuple(more), mine.checked.annotations, seeds, registries, mine.withheld,
-                             touched, readers=patched_from.readers if patched_from else {},
-                             lines=patched_from.lines if patched_from else {})
+                             changed, touched is not None, readers=since.readers if since else {},
+                             salt=since.salt if since else "", lines=since.lines if since else {})
     return Checked(digest, tuple(problems))
 
 
@@ -273,6 +290,13 @@ def _seeds(mine: Restricted) -> dict[str, tuple[str, str, bytes]]:
     return {i: (s.rel, s.format, s.digest) for i, s in mine.raw.articles.items()}
 
 
+def _comparable(project: Project, model: Model, inputs: tuple[object, ...], mine: Restricted) -> bool:
+    """Whether ``model`` is of the same settings and edition and docs/digest/
+    is as its build wrote it: then what its pages learned still holds."""
+    return model.inputs == inputs and model.withheld == mine.withheld and model.manifest is not None and \
+        model.manifest == _manifest_stat(project.docs)
+
+
 def _patch(project: Project, model: Model, inputs: tuple[object, ...], seeds: dict[str, tuple[str, str, bytes]],
            registries: dict[str, object], mine: Restricted,
            memo: Memo) -> tuple[Digest, list[Problem], frozenset[str]] | None:
@@ -281,9 +305,7 @@ def _patch(project: Project, model: Model, inputs: tuple[object, ...], seeds: di
     docs/digest/ is still as its build wrote it; else None (then the
     Digest is built). The cross-check's problems of the annotations not
     changed are those ``model`` holds; the changed ones' are made again."""
-    if model.inputs != inputs or model.withheld != mine.withheld or \
-            model.manifest is None or model.manifest != _manifest_stat(project.docs) or \
-            registries != model.registries or seeds != model.seeds:
+    if not _comparable(project, model, inputs, mine) or registries != model.registries or seeds != model.seeds:
         return None
     annotations = mine.checked.annotations
     if annotations.keys() != model.annotations.keys():
@@ -424,12 +446,11 @@ def generate(project: Project, digest: Digest, options: Options | None = None, s
     if warm is not None:
         warm.pending = None
     if pending is not None:
-        if pending.touched is not None:  # patched: only the pages that read the edited articles
-            reuse.touched = pending.touched
-            reuse.affected = frozenset(p for i in pending.touched for p in pending.readers.get(i, ()))
+        reuse.reads = {}
+        if pending.changes is not None and pending.salt == reuse.salt:  # only the pages that read what changed
+            reuse.changes = known = pending.changes
+            reuse.affected = frozenset(p for p, ids in pending.readers.items() if not known.articles.isdisjoint(ids))
             reuse.lines_before = pending.lines
-        else:
-            reuse.reads = {}
     staged = stage_for(project.docs, park=project.root / CACHE)  # linked while the pages are rendered
     try:
         files = plan(project, digest, options.progress, reuse)
@@ -440,9 +461,11 @@ def generate(project: Project, digest: Digest, options: Options | None = None, s
         report = write_tree(project.docs, files, fingerprint=stamp, keys=reuse.keys, staged=staged,
                             park=project.root / CACHE, splices=reuse.splices)
     if warm is not None and pending is not None:
-        if reuse.reads is not None:
-            pending.readers = reuse.reads
-        pending.lines, pending.manifest = reuse.lines, _manifest_stat(project.docs)
+        # The pages kept read what they read before; the others, what they read now.
+        now = reuse.reads or {}
+        read = {**pending.readers, **now} if reuse.changes is not None else now
+        pending.readers = {path: ids for path, ids in read.items() if path in reuse.keys}
+        pending.lines, pending.manifest, pending.salt = reuse.lines, _manifest_stat(project.docs), reuse.salt
         warm.model = pending
     return report
 
@@ -688,8 +711,8 @@ def _check_and_generate(project: Project, options: Options, stamp: str,
     learned = memo.summary()
     if warm is not None:
         warm.memo = memo
-        if warm.model is not None and warm.model.touched is not None:
-            learned += f"; patched the last build's model ({len(warm.model.touched)} article(s) changed)"
+        if warm.model is not None and warm.model.patched and warm.model.changes is not None:
+            learned += f"; patched the last build's model ({len(warm.model.changes.articles)} article(s) changed)"
     return checked.problems, report, counts(checked.digest), learned, memo
 
 
@@ -702,7 +725,7 @@ def _stored_model(root: Path) -> Model | None:
     model = Model(*fields)  # type: ignore[arg-type]  # checked below
     maybe = type(None)
     shapes: tuple[type | tuple[type, ...], ...] = (tuple, Digest, tuple, dict, dict, dict, frozenset,
-                                                   (frozenset, maybe), dict, dict, (tuple, maybe))
+                                                   (Changes, maybe), bool, dict, str, dict, (tuple, maybe))
     return model if all(isinstance(getattr(model, f.name), shape)
                         for f, shape in zip(dataclasses.fields(Model), shapes, strict=True)) else None
 

@@ -80,7 +80,7 @@ def render_all(digest: Digest, progress: Progress = QUIET, *, encoded: bool = Fa
     for hub in digest.hubs("entity").values():
         # A chart is a function of what it shows: its entity's articles' dates.
         path = entity_chart_path(hub)
-        if reuse is not None and reuse.as_before((path,), (*hub.articles, *hub.mentioned)):
+        if reuse is not None and reuse.as_before((path,), (*hub.articles, *hub.mentioned), fresh=reuse.hub_changed(hub)):
             put(path, KEPT)
             continue
         chart = entity_chart(digest, hub)

@@ -211,9 +211,13 @@ def render_feeds(digest: Digest, reuse: Reuse | None = None) -> dict[str, Page]:
     # What an entry shows, per article, as a hash: many feeds share an entry.
     shown: dict[str, str] = {}
 
-    def feed(base: str, page: str, title: str, articles: list[Article]) -> None:
+    def feed(base: str, page: str, title: str, ids: tuple[str, ...], fresh: bool) -> None:
+        articles = _newest(digest, ids, limit)
         if reuse is not None:
-            if reuse.as_before((base + ATOM, base + JSON_FEED), (a.id for a in articles)):
+            # What it read: the ids up to its last entry (an undated article
+            # passed over there would be listed once dated).
+            read = ids if not articles or len(articles) < limit else ids[:ids.index(articles[-1].id) + 1]
+            if reuse.as_before((base + ATOM, base + JSON_FEED), read, fresh=fresh):
                 out[base + ATOM] = out[base + JSON_FEED] = KEPT
                 return
             inputs = (base, page, title, tuple(shown.get(a.id) or shown.setdefault(a.id, fingerprint(entries.inputs(a)))
@@ -224,10 +228,11 @@ def render_feeds(digest: Digest, reuse: Reuse | None = None) -> dict[str, Page]:
         out[base + ATOM] = _atom_feed(entries, base, page, title, articles)
         out[base + JSON_FEED] = _json_feed(entries, base, page, title, articles)
 
-    feed(ALL, "index.md", site_name, _newest(digest, digest.reviewed, limit))
+    feed(ALL, "index.md", site_name, digest.reviewed, reuse is not None and reuse.reviewed_changed())
     for kind in HUB_FOLDERS:
         for hub in digest.hubs(kind).values():
-            feed(feed_base(hub), hub_path(hub), f"{site_name}: {hub.name}", _newest(digest, hub.articles, limit))
+            feed(feed_base(hub), hub_path(hub), f"{site_name}: {hub.name}", hub.articles,
+                 reuse is not None and reuse.hub_changed(hub))
     # Material for MkDocs reads every <link rel="alternate"> as a version of
     # the site in another language and fetches a sitemap.xml beside it (on
     # every page, with or without instant navigation): an empty one in each
