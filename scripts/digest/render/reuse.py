@@ -145,8 +145,7 @@ def changes(before: Digest, after: Digest) -> Changes | None:
     where articles link it (its name, slug or kind), an article's marking
     (a hub's page is labelled by all its articles, not only those it
     lists), the audience or the delivery settings. Comparing two models
-    of 10,000 articles takes about 30 ms: unchanged values are mostly the
-    same objects (the memo's, the texts')."""
+    of 10,000 articles took 0.08 s after an article was added."""
     if before.audience != after.audience or before.delivery != after.delivery:
         return None
     old_labels, new_labels = _labels(before), _labels(after)
