@@ -11,9 +11,14 @@ export NO_MKDOCS_2_WARNING := 1
 # published distribution, so pip refuses a substituted file) and the npm
 # assets (pinned, integrity-checked by package-lock.json). Re-runs when
 # either lock changes.
-$(STAMP): requirements.lock pyproject.toml package-lock.json scripts/debian-packages
+# pip itself first, pinned in requirements-pip.lock: the pip a new venv
+# brings (23.2 with Python 3.11), checking hashes, resolved a requirement
+# with extras (justext's lxml[html_clean]) to a release newer than the
+# pinned one as soon as there was one, and refused to install.
+$(STAMP): requirements.lock requirements-pip.lock pyproject.toml package-lock.json scripts/debian-packages
 	scripts/debian-packages site
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-pip.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements.lock
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
 	npm ci --no-audit --no-fund --loglevel=error
@@ -54,10 +59,14 @@ golden: $(STAMP)
 	$(BIN)/python -m pytest tests/test_golden.py --update-golden
 
 # Update requirements.lock: the newest releases pyproject.toml allows, each
-# with the hashes of all its distributions on PyPI (uv, itself locked).
+# with the hashes of all its distributions on PyPI (uv, itself locked);
+# and requirements-pip.lock, the installer's own pin.
+PIP_VERSION := 25.3
 lock: $(STAMP)
 	$(BIN)/uv pip compile pyproject.toml --extra test --generate-hashes --upgrade \
 	  --python $(BIN)/python --custom-compile-command "make lock" -o requirements.lock
+	echo "pip==$(PIP_VERSION)" | $(BIN)/uv pip compile - --generate-hashes \
+	  --python $(BIN)/python --custom-compile-command "make lock" -o requirements-pip.lock
 
 clean:
 	-test ! -x $(BIN)/digest || $(BIN)/digest daemon --stop
