@@ -226,6 +226,8 @@ OWN_EDITS = [edit_title, edit_summary, edit_assessment, add_quote, add_comment]
 # Articles added to existing hubs and editions, then one deleted: only the
 # pages that read what changed get keys made (render.reuse.changes).
 @example(steps=[(add_copy, 4), (edit_title, 4), (add_copy, 9), (delete_article, 4)])
+# Articles of new newest editions: the printed briefs move to them.
+@example(steps=[(add_article, 1), (add_article, 5), (edit_title, 2)])
 def test_a_warm_process_patches_own_field_edits_into_a_clean_builds_bytes(
         steps: list[tuple[object, int]], corpus: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
     """What `digest serve` does: one process, one Warm, a build after each
@@ -248,7 +250,7 @@ def test_a_warm_process_patches_own_field_edits_into_a_clean_builds_bytes(
         assert edit is not misquote, built.how
         assert warm.model is not None
         assert warm.model.patched == (edit in OWN_EDITS), (edit, built.how)
-        if edit in (*OWN_EDITS, add_copy):  # what changed is known: the keys of the pages that read it are made
+        if edit in (*OWN_EDITS, add_copy, add_article):  # what changed is known: keys for what read it
             assert warm.model.changes is not None, (edit, built.how)
         assert outputs(root) == clean_build(root / "seeds", work / "clean"), f"after {edit}"
 

@@ -427,8 +427,11 @@ def tidy(project: Project) -> None:
 
 
 def _salt(digest: Digest) -> str:
-    """What every page's key holds: the generator's version and the delivery settings."""
-    return f"{generator_version()}\0{digest.delivery!r}"
+    """What every page's key holds: the generator's version and the delivery
+    settings but the editions that have a printed brief, which only their
+    edition pages show (render.reuse.Reuse.edition keys them): a new
+    newest edition would otherwise make every key again."""
+    return f"{generator_version()}\0{replace(digest.delivery, printed=())!r}"
 
 
 def generate(project: Project, digest: Digest, options: Options | None = None, stamp: str | None = None,

@@ -144,9 +144,12 @@ def changes(before: Digest, after: Digest) -> Changes | None:
     what changed, so that every key must be made: a hub shown differently
     where articles link it (its name, slug or kind), an article's marking
     (a hub's page is labelled by all its articles, not only those it
-    lists), the audience or the delivery settings. Comparing two models
+    lists), the audience or the delivery settings (but for which editions
+    are printed, compared edition by edition). Comparing two models
     of 10,000 articles took 0.08 s after an article was added."""
-    if before.audience != after.audience or before.delivery != after.delivery:
+    # Which editions are printed is compared edition by edition (_editions).
+    if before.audience != after.audience or \
+            dataclasses.replace(before.delivery, printed=()) != dataclasses.replace(after.delivery, printed=()):
         return None
     old_labels, new_labels = _labels(before), _labels(after)
     if any(old_labels.get(i, "") != new_labels.get(i, "") for i in old_labels.keys() | new_labels.keys()
