@@ -376,7 +376,7 @@ def _search_script(project: Project, digest: Digest, reuse: Reuse | None) -> byt
         with suppress(OSError):
             with open(project.docs / SEARCH_PAGES, "rb") as f:
                 known, script = identity(os.fstat(f.fileno())), f.read()
-            if reuse.touched is not None:
+            if reuse.changes is not None:
                 patched = patched_script(script, digest, reuse, (project.docs / SEARCH_PAGES, known))
                 if patched is not None:
                     return patched

@@ -29,6 +29,7 @@ from typing import Any, Final
 
 from digest.fsutil import Splice
 from digest.model import Article, Correction, Digest, Hub
+from digest.render.common import HUB_FOLDERS
 
 
 class Kept:
@@ -103,9 +104,6 @@ def _hub(hub: Hub | None) -> tuple[str, str, str, str] | None:
     return None if hub is None else (hub.kind, hub.name, hub.slug, hub.entity_kind)
 
 
-_HUB_KINDS: Final = ("topic", "region", "entity", "source")
-
-
 def _labels(digest: Digest) -> dict[str, str]:
     return {a.id: a.tlp for a in digest.articles.values() if a.tlp}
 
@@ -156,7 +154,7 @@ def changes(before: Digest, after: Digest) -> Changes | None:
            if i in before.articles and i in after.articles):
         return None
     hubs: set[tuple[str, str]] = set()
-    for kind in _HUB_KINDS:
+    for kind in HUB_FOLDERS:
         old, new = before.hubs(kind), after.hubs(kind)
         for key in old.keys() | new.keys():
             a, b = old.get(key), new.get(key)
@@ -189,8 +187,8 @@ class Reuse:
     _hubs: dict[tuple[str, str], str] = field(default_factory=dict)  # per hub, once a run
     _heads: dict[str, str] = field(default_factory=dict)  # an article as a related link shows it, once a run
     # When the model differs from the one the last run's pages were made
-    # from by ``changes`` (its articles, ``touched``), and ``affected``, the
-    # pages whose keys read those articles in the last run (its ``reads``):
+    # from by ``changes``, and ``affected``, the pages whose keys read the
+    # articles changed in the last run (its ``reads``):
     # every other article, edition, hub page, feed and chart the last run
     # wrote, and whose hub or edition did not change, keeps its key and its
     # bytes, its key not made again (making them all took 0.8 s at 10,000
@@ -228,11 +226,6 @@ class Reuse:
         if not self._context:
             return False
         return self._record(fingerprint((self._context, inputs)), path, *more)
-
-    @property
-    def touched(self) -> frozenset[str] | None:
-        """The articles that changed, when ``changes`` is known."""
-        return self.changes.articles if self.changes is not None else None
 
     def hub_changed(self, hub: Hub) -> bool:
         """Whether ``hub`` is not known to be as the last run's pages saw it."""

@@ -14,7 +14,7 @@ from typing import Final
 
 from digest.fsutil import Splice, splice
 from digest.model import Article, Digest
-from digest.render.common import article_path, hub_path
+from digest.render.common import HUB_FOLDERS, article_path, hub_path
 from digest.render.reuse import Reuse, fingerprint, plain_corrections, plain_fingerprint
 from digest.text import plain
 
@@ -90,7 +90,7 @@ def _documents(digest: Digest, salt: str, known: Container[str], reuse: Reuse | 
         if reuse is not None:
             reuse.lines[src] = key
         out.append((src, key, doc))
-    for kind in ("topic", "region", "entity", "source"):
+    for kind in HUB_FOLDERS:
         for hub in digest.hubs(kind).values():
             about = " ".join(t for t in (hub.description, hub.note, hub.country) if t)
             n = hub.appearances
