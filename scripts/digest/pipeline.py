@@ -40,7 +40,7 @@ from digest.fsutil import (
 from digest.limits import Limits
 from digest.load import Known, load
 from digest.memo import MEMO_FILE, MODEL_FILE, Memo, generator_version, open_memo, open_model, save_memo, save_model
-from digest.model import OWN_FIELDS, Delivery, Digest, Texts, build, corrected_key, patch, placement_key
+from digest.model import OWN_FIELDS, Delivery, Digest, Texts, add, build, corrected_key, patch, placement_key
 from digest.names import CACHE
 from digest.printed import print_briefs
 from digest.problems import BuildFailed, CheckFailed, Problem, Severity
@@ -246,11 +246,14 @@ def check(project: Project, options: Options | None = None, memo: Memo | None = 
     # What a Model compares and keeps (only a process that keeps one needs them).
     seeds, registries = (_seeds(mine), _registries(mine)) if warm is not None else ({}, {})
     with options.progress.step("cross-checking articles", len(mine.raw.articles)):
-        patched = _patch(project, model, inputs, seeds, registries, mine, memo) if model is not None else None
+        texts = Texts(warm.texts) if warm is not None else None
+        patched = _patch(project, model, inputs, seeds, registries, mine, memo, texts or Texts(),
+                         settings.default_tlp) if model is not None else None
         if patched is not None:
             digest, more, touched = patched
+            if warm is not None and texts is not None and texts.used:  # an added article's
+                warm.texts = {**warm.texts, **texts.used}
         else:
-            texts = Texts(warm.texts) if warm is not None else None
             digest, more = build(mine.raw, mine.checked, drafts=options.drafts, memo=memo, withheld=mine.withheld,
                                  default_tlp=settings.default_tlp, audience=audience, texts=texts)
             if warm is not None and texts is not None:
@@ -272,7 +275,7 @@ def check(project: Project, options: Options | None = None, memo: Memo | None = 
             changed = changes(model.digest, digest)
         since = model if changed is not None else None  # whose pages' readers and lines still hold
         warm.pending = Model(inputs, digest, tuple(more), mine.checked.annotations, seeds, registries, mine.withheld,
-                             changed, touched is not None, readers=since.readers if since else {},
+                             changed, patched is not None, readers=since.readers if since else {},
                              salt=since.salt if since else "", lines=since.lines if since else {})
     return Checked(digest, tuple(problems))
 
@@ -298,25 +301,24 @@ def _comparable(project: Project, model: Model, inputs: tuple[object, ...], mine
 
 
 def _patch(project: Project, model: Model, inputs: tuple[object, ...], seeds: dict[str, tuple[str, str, bytes]],
-           registries: dict[str, object], mine: Restricted,
-           memo: Memo) -> tuple[Digest, list[Problem], frozenset[str]] | None:
+           registries: dict[str, object], mine: Restricted, memo: Memo, texts: Texts,
+           default_tlp: str | None) -> tuple[Digest, list[Problem], frozenset[str] | None] | None:
     """``model``'s Digest patched for the seeds as they are now (model.patch)
     when all that changed since is some annotations' own fields, and
     docs/digest/ is still as its build wrote it; else None (then the
     Digest is built). The cross-check's problems of the annotations not
     changed are those ``model`` holds; the changed ones' are made again."""
-    if not _comparable(project, model, inputs, mine) or registries != model.registries or seeds != model.seeds:
+    if not _comparable(project, model, inputs, mine) or registries != model.registries:
         return None
+    if seeds != model.seeds:
+        return _add(model, seeds, mine, memo, texts, default_tlp)
     annotations = mine.checked.annotations
     if annotations.keys() != model.annotations.keys():
         return None
     changed: dict[str, Annotation] = {}
     for ident, ann in annotations.items():
         old = model.annotations[ident]
-        # An unchanged file's outcome is the one the last build had (the
-        # same objects: load's ``known``), so this is mostly ``is``.
-        if (ann.values is old.values or ann.values == old.values) and ann.marks == old.marks and \
-                ann.complete == old.complete:
+        if _same(ann, old):
             continue
         if not (ann.complete and old.complete and ann.values.get("title") and ann.values.get("summary")) or \
                 any(ann.values.get(k) != old.values.get(k) for k in ann.values.keys() | old.values.keys()
@@ -335,6 +337,44 @@ def _patch(project: Project, model: Model, inputs: tuple[object, ...], seeds: di
     memo.keep_unread(("placed", "mentions", "damage", "related"), gone)
     paths = {ann.rel for ann in changed.values()}
     return digest, [p for p in model.problems if p.path not in paths] + found, frozenset(changed)
+
+
+def _same(ann: Annotation, old: Annotation) -> bool:
+    """Whether an annotation reads as ``old`` did: an unchanged file's
+    outcome is the one the last build had (the same objects: load's
+    ``known``), so this is mostly ``is``."""
+    return (ann.values is old.values or ann.values == old.values) and \
+        (ann.marks is old.marks or ann.marks == old.marks) and ann.complete == old.complete
+
+
+def _add(model: Model, seeds: dict[str, tuple[str, str, bytes]], mine: Restricted, memo: Memo, texts: Texts,
+         default_tlp: str | None) -> tuple[Digest, list[Problem], frozenset[str] | None] | None:
+    """``model``'s Digest with the articles added since brought in
+    (model.add), when that is all that changed: every article it was built
+    from is as it was, and each one added is annotated, complete, shown
+    (not a draft) and has a text. Else None (then the Digest is built)."""
+    added = seeds.keys() - model.seeds.keys()
+    if not added or any(seeds.get(ident) != seed for ident, seed in model.seeds.items()):
+        return None
+    annotations = mine.checked.annotations
+    if annotations.keys() != model.annotations.keys() | added or \
+            not all(_same(annotations[ident], old) for ident, old in model.annotations.items()):
+        return None
+    new = {ident: annotations[ident] for ident in added}
+    if not all(ann.complete and not ann.values.get("draft") and ann.values.get("title") and
+               ann.values.get("summary") and ann.values.get("source") and mine.raw.articles[ident].digest
+               for ident, ann in new.items()):
+        return None
+    made = add(model.digest, new, mine.raw, mine.checked, model.annotations, memo=memo, withheld=mine.withheld,
+               default_tlp=default_tlp, texts=texts)
+    if made is None:
+        return None
+    # The last ranking is carried over as the last full build kept it: the
+    # articles added since are what model.add and a later build's
+    # _rank_added rank from it (keeping this one's cost 0.1 s of repr).
+    memo.keep_unread(("placed", "mentions", "damage", "related"))
+    digest, found = made
+    return digest, list(model.problems) + found, None
 
 
 def plan(project: Project, digest: Digest, progress: Progress = QUIET, reuse: Reuse | None = None) -> dict[str, Page]:
