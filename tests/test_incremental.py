@@ -15,6 +15,7 @@ import signal
 import subprocess
 import time
 import zipfile
+from concurrent.futures import Future
 from pathlib import Path
 
 import pytest
@@ -22,7 +23,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from digest import fsutil, incremental, site, write
-from digest.archive import entry_order, update_zip, write_zip
+from digest.archive import Entry, deflated, entry_order, update_zip, write_zip
 from digest.cli import EXIT_OK
 from digest.incremental import STATE
 from digest.pipeline import Options, Project, Warm, run_build, warm_up
@@ -290,7 +291,14 @@ def test_zip_update_copies_unchanged_entries_byte_for_byte(tmp_path_factory: pyt
             path.write_bytes(f"<p>{what} {i}</p>".encode())
             changed.add(name)
     names = listing()
-    updated = update_zip(first, folder, names, changed=changed)
+    # Entries deflated ahead (archive.deflated) for every other changed
+    # file, and one made from other data, which must not be used.
+    made: dict[str, Future[Entry]] = {}
+    for n, name in enumerate(sorted(changed)):
+        if n % 2 == 0:
+            made[name] = Future()
+            made[name].set_result(deflated(name, (folder / name).read_bytes() + (b"stale" if n % 4 else b"")))
+    updated = update_zip(first, folder, names, changed=changed, made=made)
     clean = tmp_path / "clean.zip"
     write_zip(folder, clean, iter(names))
     assert updated.read_bytes() == clean.read_bytes()

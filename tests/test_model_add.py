@@ -1,5 +1,6 @@
 """model.add: the last build's Digest with articles brought in equals the
-Digest built afresh from the same seeds (or declines, and build decides)."""
+Digest built afresh from the same seeds (or declines, and build decides);
+and pages.js patched for what changed equals the one made afresh."""
 
 from __future__ import annotations
 
@@ -15,6 +16,8 @@ from hypothesis import strategies as st
 from digest.load import load
 from digest.memo import Memo
 from digest.model import Digest, add, build
+from digest.render.reuse import Reuse, changes
+from digest.render.search import patched_script, search_script
 from digest.synth import write_corpus
 from digest.validate import validate
 
@@ -101,3 +104,47 @@ def test_articles_added_to_a_digest_equal_the_digest_built_afresh(
         digest, found = made
         _same(digest, built)
         assert sorted(set(problems_before + found)) == problems  # type: ignore[operator]
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(added=st.lists(st.tuples(st.integers(0, ARTICLES - 1), st.sampled_from(sorted(CHANGES))), max_size=3),
+       deleted=st.sets(st.integers(0, ARTICLES - 1), max_size=3), edited=st.sets(st.integers(0, ARTICLES - 1),
+                                                                                   max_size=2))
+@example(added=[(3, "same")], deleted=set(), edited=set())
+@example(added=[(3, "new outlet"), (4, "new topic")], deleted={0, ARTICLES - 1}, edited={7})
+def test_pages_js_patched_for_what_changed_is_the_one_made_afresh(
+        added: list[tuple[int, str]], deleted: set[int], edited: set[int], corpus: Path,
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    """render.search.patched_script: the last pages.js with the lines of
+    the articles and hubs changed, added and removed made again, added or
+    removed, equals search_script's, and records the same keys."""
+    work = tmp_path_factory.mktemp("pages")
+    seeds = work / "seeds"
+    shutil.copytree(corpus, seeds)
+    before = _model(seeds)[0]
+    sources = _annotations(seeds)
+    for n, (i, how) in enumerate(added):
+        _copy(seeds, sources[i], f"added-{n}", CHANGES[how])
+    for i in edited - deleted:
+        text = sources[i].read_text(encoding="utf-8")
+        sources[i].write_text(re.sub(r"(?m)^summary: .*$", 'summary: "Said otherwise."', text, count=1),
+                              encoding="utf-8")
+    for i in deleted:  # related links to a deleted article go too
+        sources[i].unlink()
+        sources[i].with_suffix(".txt").unlink()
+        gone = sources[i].stem
+        for other in _annotations(seeds):
+            text = other.read_text(encoding="utf-8")
+            if gone in text:
+                other.write_text(re.sub(rf'"{gone}",? ?', "", text).replace("related: []\n", ""), encoding="utf-8")
+    after, problems = _model(seeds)[:2]
+    assert not [p for p in problems if p.is_error]  # type: ignore[attr-defined]
+    first = Reuse(salt="s", previous={})
+    script = search_script(before, "s", None, first)
+    known = changes(before, after)
+    assert known is not None
+    reuse = Reuse(salt="s", previous={}, changes=known, lines_before=first.lines)
+    patched = patched_script(script, after, reuse)
+    fresh = Reuse(salt="s", previous={})
+    assert patched == search_script(after, "s", None, fresh)
+    assert reuse.lines == fresh.lines

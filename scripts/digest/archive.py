@@ -16,6 +16,8 @@ written) and takes its names, NUL-separated, on its standard input:
 
 from __future__ import annotations
 
+import copy
+import io
 import itertools
 import os
 import secrets
@@ -23,10 +25,11 @@ import subprocess
 import sys
 import tempfile
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from concurrent.futures import Future
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import IO, Final
+from typing import IO, Final, NamedTuple
 
 from digest.code import code_path
 from digest.fsutil import copy_range, tied_to_this_process
@@ -69,11 +72,37 @@ def write_zip(folder: Path, zip_path: Path, names: Iterator[str]) -> None:
             _add(zf, name, (folder / name).read_bytes())
 
 
-def update_zip(old: Path, folder: Path, names: list[str], changed: set[str]) -> Path:
+class Entry(NamedTuple):
+    """A zip entry made apart (:func:`deflated`): its data, its record and
+    its bytes in a zip (local header and deflated data)."""
+
+    data: bytes
+    info: zipfile.ZipInfo
+    raw: bytes
+
+
+def deflated(name: str, data: bytes) -> Entry:
+    """The entry :func:`_add` writes for ``name``, made in a zip of its own
+    so that several can be made at once, in threads (zlib lets go of the
+    GIL while it deflates): deflating the changed entries took half of an
+    incremental zip's 0.47 s at 10,000 articles. Its local header holds no
+    offset, so its bytes are those the entry has in any zip."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zf:
+        _add(zf, name, data)
+        assert zf.fp is not None
+        end = zf.fp.tell()  # the central directory follows, written on close
+        info = zf.filelist[0]
+    return Entry(data, info, buffer.getvalue()[:end])
+
+
+def update_zip(old: Path, folder: Path, names: list[str], changed: set[str],
+               made: Mapping[str, Future[Entry]] | None = None) -> Path:
     """A new zip of ``folder``'s files ``names`` (in that order) beside
     ``old``, made from ``old``: an entry not in ``changed`` that ``old``
-    holds is copied without being deflated again. Returns the new file's
-    path; the caller moves it into place.
+    holds is copied without being deflated again. ``made``: entries
+    deflated ahead (:func:`deflated`), used where their data is the
+    file's. Returns the new file's path; the caller moves it into place.
 
     Unchanged entries that lie one after the other in ``old`` (most of
     them: both zips list the files in the same order) are copied as one
@@ -99,7 +128,13 @@ def update_zip(old: Path, folder: Path, names: list[str], changed: set[str]) -> 
                     run.append(info)
                     continue
                 _copy_run(source, run, ends, zf)
-                _add(zf, name, (folder / name).read_bytes())
+                data = (folder / name).read_bytes()
+                ahead = made.get(name) if made is not None else None
+                entry = ahead.result() if ahead is not None else None
+                if entry is not None and entry.data == data:
+                    _put_entry(zf, entry)
+                else:
+                    _add(zf, name, data)
             _copy_run(source, run, ends, zf)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -132,6 +167,17 @@ def _copy_run(source: IO[bytes], run: list[zipfile.ZipInfo], ends: dict[str, int
         zf.NameToInfo[info.filename] = info
     zf.start_dir = zf.fp.tell()
     run.clear()
+
+
+def _put_entry(zf: zipfile.ZipFile, entry: Entry) -> None:
+    """Write an entry made apart, as :func:`_copy_run` writes a copied one."""
+    assert zf.fp is not None
+    info = copy.copy(entry.info)
+    info.header_offset = zf.fp.tell()
+    zf.fp.write(entry.raw)
+    zf.filelist.append(info)
+    zf.NameToInfo[info.filename] = info
+    zf.start_dir = zf.fp.tell()
 
 
 def _copy_range(source: IO[bytes], dest: IO[bytes], start: int, length: int, at: int) -> None:

@@ -88,14 +88,16 @@ def splice(old: bytes, edits: list[tuple[int, int, bytes]]) -> tuple[bytes, tupl
     """``old`` with each edit (start, end, bytes: ``old[start:end]``
     replaced; in order, none overlapping) made: the new bytes, and the runs
     of them that are ``old``'s, as Splice.runs wants them."""
-    out, runs, at, size = [], [], 0, 0
+    view = memoryview(old)  # slices without copies: the join copies each byte once (80 MB of pages.js)
+    out: list[bytes | memoryview] = []
+    runs, at, size = [], 0, 0
     for start, end, replacement in edits:
         runs.append((size, at, start - at))
-        out += [old[at:start], replacement]
+        out += [view[at:start], replacement]
         size += start - at + len(replacement)
         at = end
     runs.append((size, at, len(old) - at))
-    out.append(old[at:])
+    out.append(view[at:])
     return b"".join(out), tuple(r for r in runs if r[2] > 0)
 
 

@@ -51,7 +51,7 @@ from typing import Any, Final
 
 from mkdocs.utils import get_build_date
 
-from digest.archive import entry_order, update_zip
+from digest.archive import deflated, entry_order, update_zip
 from digest.fsutil import (
     LinkedCopy,
     atomic_write,
@@ -391,6 +391,7 @@ def update_editions(root: Path, docs: Path, config_file: Path, p: Plan, site: Pa
                LinkedCopy(offline, new_folder(offline.parent, f".{offline.name}.building-"), spare_of(offline))]
     swapped: list[Path] = []  # staged folders swapped in (they now hold the previous trees)
     zip_tmp: Path | None = None
+    zipping: ThreadPoolExecutor | None = None
     # When the generated pages' text changed, the index will be updated: its
     # first part, which needs no hand-written page, is read while MkDocs
     # runs (in a child process, so this one only waits).
@@ -437,6 +438,11 @@ def update_editions(root: Path, docs: Path, config_file: Path, p: Plan, site: Pa
             date = get_build_date()  # SOURCE_DATE_EPOCH's, as in the MkDocs run above
             new[SITEMAP], new[SITEMAP + ".gz"] = sitemap((site / SITEMAP).read_bytes(), site_url,
                                                          pages, set(p.removed_pages), date)
+        # The offline edition's changed pages, deflated for its zip in
+        # threads while this one stages both editions (archive.deflated).
+        changed_offline = {name: offline_page(name, data) for name, data in new.items() if in_offline(name)}
+        zipping = ThreadPoolExecutor(2, thread_name_prefix="digest-zip")
+        made = {name: zipping.submit(deflated, name, data) for name, data in changed_offline.items()}
         hosted = staging[0].ready()
         _unlink(hosted, removed, ("search",) if index is not None else ())
         for name, data in new.items():
@@ -452,29 +458,31 @@ def update_editions(root: Path, docs: Path, config_file: Path, p: Plan, site: Pa
                 written = write_search_index(hosted, index.finish(hosted))
                 index = None
             search = {name: (hosted / name).read_bytes() for name in written}
+            search["search/search_index.js"] = b"var __index = " + search["search/search_index.json"]
+            made.update((name, zipping.submit(deflated, name, data)) for name, data in search.items())
         prune_empty(hosted)
         _refuse_loads({**new, **search})
         # The hosted edition goes live first: it is what `digest serve` shows.
         swap_in(hosted, site, later=True, spare=spare_of(site))
         swapped.append(hosted)
         on_hosted()
-        changed_offline = {name: offline_page(name, data) for name, data in new.items() if in_offline(name)}
-        if search:
-            changed_offline.update(search)
-            changed_offline["search/search_index.js"] = b"var __index = " + search["search/search_index.json"]
+        changed_offline.update(search)
         off = staging[1].ready()
         _unlink(off, removed, ("search",) if reindex and update is None else ())
         for name, data in changed_offline.items():
             _put(off, name, data)
         prune_empty(off)
         _refuse_loads({n: d for n, d in changed_offline.items() if n.endswith(".html")})
-        zip_tmp = update_zip(zip_path, off, sorted(_walk_files(off), key=entry_order), changed=set(changed_offline))
+        zip_tmp = update_zip(zip_path, off, sorted(_walk_files(off), key=entry_order), changed=set(changed_offline),
+                             made=made)
         swap_in(off, offline, later=True, spare=spare_of(offline))
         swapped.append(off)
         os.replace(zip_tmp, zip_path)
         zip_tmp = None
         return said
     finally:
+        if zipping is not None:
+            zipping.shutdown(wait=True, cancel_futures=True)
         if early is not None:
             early.shutdown(wait=True, cancel_futures=True)
         if index is not None:
