@@ -438,11 +438,6 @@ def update_editions(root: Path, docs: Path, config_file: Path, p: Plan, site: Pa
             date = get_build_date()  # SOURCE_DATE_EPOCH's, as in the MkDocs run above
             new[SITEMAP], new[SITEMAP + ".gz"] = sitemap((site / SITEMAP).read_bytes(), site_url,
                                                          pages, set(p.removed_pages), date)
-        # The offline edition's changed pages, deflated for its zip in
-        # threads while this one stages both editions (archive.deflated).
-        changed_offline = {name: offline_page(name, data) for name, data in new.items() if in_offline(name)}
-        zipping = ThreadPoolExecutor(2, thread_name_prefix="digest-zip")
-        made = {name: zipping.submit(deflated, name, data) for name, data in changed_offline.items()}
         hosted = staging[0].ready()
         _unlink(hosted, removed, ("search",) if index is not None else ())
         for name, data in new.items():
@@ -459,14 +454,19 @@ def update_editions(root: Path, docs: Path, config_file: Path, p: Plan, site: Pa
                 index = None
             search = {name: (hosted / name).read_bytes() for name in written}
             search["search/search_index.js"] = b"var __index = " + search["search/search_index.json"]
-            made.update((name, zipping.submit(deflated, name, data)) for name, data in search.items())
         prune_empty(hosted)
         _refuse_loads({**new, **search})
         # The hosted edition goes live first: it is what `digest serve` shows.
         swap_in(hosted, site, later=True, spare=spare_of(site))
         swapped.append(hosted)
         on_hosted()
+        # The offline edition's changed files, deflated for its zip in
+        # threads while this one stages the edition (archive.deflated);
+        # only now, so that the hosted edition goes live no later.
+        changed_offline = {name: offline_page(name, data) for name, data in new.items() if in_offline(name)}
         changed_offline.update(search)
+        zipping = ThreadPoolExecutor(2, thread_name_prefix="digest-zip")
+        made = {name: zipping.submit(deflated, name, data) for name, data in changed_offline.items()}
         off = staging[1].ready()
         _unlink(off, removed, ("search",) if reindex and update is None else ())
         for name, data in changed_offline.items():
