@@ -303,11 +303,13 @@ def _comparable(project: Project, model: Model, inputs: tuple[object, ...], mine
 def _patch(project: Project, model: Model, inputs: tuple[object, ...], seeds: dict[str, tuple[str, str, bytes]],
            registries: dict[str, object], mine: Restricted, memo: Memo, texts: Texts,
            default_tlp: str | None) -> tuple[Digest, list[Problem], frozenset[str] | None] | None:
-    """``model``'s Digest patched for the seeds as they are now (model.patch)
-    when all that changed since is some annotations' own fields, and
-    docs/digest/ is still as its build wrote it; else None (then the
-    Digest is built). The cross-check's problems of the annotations not
-    changed are those ``model`` holds; the changed ones' are made again."""
+    """``model``'s Digest patched for the seeds as they are now, when
+    docs/digest/ is still as its build wrote it and all that changed since
+    is some annotations' own fields (model.patch; with the articles
+    patched), or articles added (:func:`_add`; with None: what changed is
+    found by comparing); else None (then the Digest is built). The
+    cross-check's problems of the annotations not changed are those
+    ``model`` holds; the changed ones' are made again."""
     if not _comparable(project, model, inputs, mine) or registries != model.registries:
         return None
     if seeds != model.seeds:
