@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from digest import searchindex
+from digest.problems import BuildFailed
 from digest.render.search import pages_script
 from digest.searchindex import IndexBuild, update_index, write_search_index
 
@@ -57,9 +58,20 @@ class Project:
         build = IndexBuild(self.pages, self.root, directory_urls=False)
         write_search_index(self.site, build.finish(self.hand))
 
-    def update(self) -> str:
-        done = update_index(self.root, self.pages, self.hand, self.site / "search" / "digest_index.js",
-                            directory_urls=False)
+    def update(self, ahead: bool = False) -> str:
+        """update_index; ``ahead``: in its two parts, Node started first (as update_editions does)."""
+        live = self.site / "search" / "digest_index.js"
+        if ahead:
+            before = searchindex.read_previous(self.root, self.pages, live, directory_urls=False)
+            assert before is not None
+            builder = searchindex.start_builder(self.root)
+            assert builder is not None
+            try:
+                done = searchindex.update_from(self.root, before, self.hand, builder=builder)
+            finally:
+                builder.stop()
+        else:
+            done = update_index(self.root, self.pages, self.hand, live, directory_urls=False)
         assert done is not None
         write_search_index(self.site, done.folder, done.changed, done.removed)
         return f"{done.documents} documents, shards {sorted(done.changed)} changed, {sorted(done.removed)} removed"
@@ -95,6 +107,7 @@ def edit(pages: dict[int, dict[str, Any]], hand: dict[str, str], kind: str, k: i
 # Found by this test: removing a page moves another along its chain of
 # collisions, whose own text did not change.
 @example(steps=[("remove", 1)])
+@example(steps=[("title", 1), ("add", 3), ("hand", 5)])  # Node started ahead each time
 def test_updated_index_equals_the_index_built_afresh(steps: list[tuple[str, int]], tmp_path_factory: Any,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     # 40 pages in 128 ids: collisions are common, and chains move documents.
@@ -114,7 +127,7 @@ def test_updated_index_equals_the_index_built_afresh(steps: list[tuple[str, int]
             assert update_index(live.root, live.pages, live.hand, live.site / "search" / "digest_index.js",
                                 directory_urls=False) is None
             return
-        said = live.update()
+        said = live.update(ahead=k % 2 == 1)
         fresh = Project(work / f"fresh-{kind}-{k}")
         fresh.write(pages, hand)
         fresh.clean()
@@ -221,3 +234,12 @@ def test_a_full_build_reuses_no_index_whose_documents_differ(tmp_path: Path) -> 
     fresh.write(keyed, hand)
     fresh.clean()
     assert live.files() == fresh.files() and live.kept() == fresh.kept()
+
+
+def test_node_started_ahead_that_fails_says_why(tmp_path: Path) -> None:
+    """A Builder whose Node cannot load MiniSearch: the update fails with Node's own message."""
+    builder = searchindex.Builder("node", tmp_path / "missing" / "index.js")
+    with pytest.raises(BuildFailed, match=r"building the search index failed: (.|\n)*missing"):
+        builder.run([b'{"id": 1, "title": "t", "terms": "", "text": "x"}\n'], tmp_path / "out")
+    builder.stop()
+    assert not (tmp_path / "out").exists()

@@ -66,7 +66,15 @@ from digest.guard import scan_text
 from digest.names import CACHE, in_offline
 from digest.problems import BuildFailed
 from digest.render.search import SEARCH_PAGES
-from digest.searchindex import IndexBuild, Update, read_previous, update_from, write_search_index
+from digest.searchindex import (
+    Builder,
+    IndexBuild,
+    Update,
+    read_previous,
+    start_builder,
+    update_from,
+    write_search_index,
+)
 from digest.site import mkdocs_environment
 from digest.write import manifest_stats
 
@@ -400,6 +408,7 @@ def update_editions(root: Path, docs: Path, config_file: Path, p: Plan, site: Pa
     swapped: list[Path] = []  # staged folders swapped in (they now hold the previous trees)
     zip_tmp: Path | None = None
     zipping: ThreadPoolExecutor | None = None
+    builder: Builder | None = None
     # When the generated pages' text changed, the index will be updated: its
     # first part, which needs no hand-written page, is read while MkDocs
     # runs (in a child process, so this one only waits).
@@ -408,6 +417,8 @@ def update_editions(root: Path, docs: Path, config_file: Path, p: Plan, site: Pa
     try:
         previous = early.submit(read_previous, root, docs / SEARCH_PAGES, live_index,
                                 directory_urls=directory_urls) if early is not None else None
+        # Node, for the index's update, starts while MkDocs runs.
+        builder = start_builder(root) if early is not None else None
         small, built = work / "docs", work / "site"
         _small_docs(docs, small, pages | {n for n in nav if n.startswith(f"{OWNED}/")})
         _run_mkdocs(root, config_file, small, built)
@@ -428,7 +439,7 @@ def update_editions(root: Path, docs: Path, config_file: Path, p: Plan, site: Pa
         if reindex:
             before = previous.result() if previous is not None else read_previous(
                 root, docs / SEARCH_PAGES, live_index, directory_urls=directory_urls)
-            update = update_from(root, before, built) if before is not None else None
+            update = update_from(root, before, built, builder=builder) if before is not None else None
             if update is None:  # no previous index to update: the whole index, as a full build makes it
                 index = IndexBuild(docs / SEARCH_PAGES, root, directory_urls=directory_urls)
                 said = "search index built afresh (no previous index to update)"
@@ -490,6 +501,8 @@ def update_editions(root: Path, docs: Path, config_file: Path, p: Plan, site: Pa
         zip_tmp = None
         return said
     finally:
+        if builder is not None:
+            builder.stop()
         if zipping is not None:
             zipping.shutdown(wait=True, cancel_futures=True)
         if early is not None:

@@ -440,6 +440,51 @@ def run_builder(node: str, engine: Path, payload: list[bytes], work: Path) -> su
                                 preexec_fn=tied_to_this_process())
 
 
+class Builder:
+    """build-index.mjs started before its documents are known (its second
+    form): Node starts and loads MiniSearch while MkDocs builds the changed
+    pages, instead of after (0.06 s of an edit's update at 10,000
+    articles). Used once, by :func:`update_from`; :meth:`stop` ends it
+    whether or not it was used."""
+
+    def __init__(self, node: str, engine: Path) -> None:
+        self._proc = subprocess.Popen([node, str(BUILDER), str(engine), "-", "-"], stdin=subprocess.PIPE,
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                      preexec_fn=tied_to_this_process())
+
+    def run(self, payload: list[bytes], work: Path) -> None:
+        """Index ``payload`` (Node's input lines) into ``work``."""
+        given = json.dumps({"outdir": str(work)}).encode("utf-8") + b"\n" + b"".join(payload)
+        try:
+            _, err = self._proc.communicate(given)
+        except BaseException:
+            self.stop()
+            raise
+        if self._proc.returncode != 0:
+            message = err.decode("utf-8", "replace").strip()
+            raise BuildFailed(f"building the search index failed: {message[-2000:]}")
+
+    def stop(self) -> None:
+        if self._proc.poll() is None:
+            self._proc.kill()
+        self._proc.wait()
+        for stream in (self._proc.stdin, self._proc.stderr):
+            if stream is not None:
+                stream.close()
+
+
+def start_builder(project_root: Path, node: str = "node") -> Builder | None:
+    """A :class:`Builder` for the project, None when it cannot start (the
+    update then starts Node itself, and says what is missing)."""
+    engine = project_root / ENGINE
+    if not engine.is_file():
+        return None
+    try:
+        return Builder(node, engine)
+    except OSError:
+        return None
+
+
 def finish_builder(proc: subprocess.Popen[bytes], extra: list[bytes], work: Path) -> None:
     """Give build-index.mjs its last documents and wait for it."""
     assert proc.stdin is not None
@@ -644,10 +689,12 @@ def read_previous(project_root: Path, pages_file: Path, live: Path, *, directory
     return Previous(previous, old, old_lengths, generated, new_fields, pages_file, directory_urls)
 
 
-def update_from(project_root: Path, before: Previous, site: Path, node: str = "node") -> Update | None:
+def update_from(project_root: Path, before: Previous, site: Path, node: str = "node",
+                builder: Builder | None = None) -> Update | None:
     """:func:`update_index`'s second part, from its first: the hand-written
-    pages (built by MkDocs in ``site``), Node on the changed documents, the
-    shards patched, the new index's folder."""
+    pages (built by MkDocs in ``site``), Node on the changed documents (in
+    ``builder`` when one was started ahead), the shards patched, the new
+    index's folder."""
     cache = project_root / CACHE
     previous, old, old_lengths, generated, new_fields = (before.folder, before.old, before.old_lengths,
                                                           before.generated, before.new_fields)
@@ -687,9 +734,11 @@ def update_from(project_root: Path, before: Previous, site: Path, node: str = "n
     try:
         fresh: dict[int, bytes] = {}
         if changed:
-            engine = project_root / ENGINE
-            proc = run_builder(node, engine, [_line(d["id"], new_fields[d["key"]]) for d in changed], work)
-            finish_builder(proc, [], work)
+            payload = [_line(d["id"], new_fields[d["key"]]) for d in changed]
+            if builder is not None:
+                builder.run(payload, work)
+            else:
+                finish_builder(run_builder(node, project_root / ENGINE, payload, work), [], work)
             fresh = _vector_lines((work / "vectors.txt").read_bytes())
             (work / "vectors.txt").unlink()
             shutil.rmtree(work / "shards")

@@ -2,11 +2,15 @@
 // browser has to index the whole digest on every page load.
 //
 // node build-index.mjs MINISEARCH_ESM INPUT OUTDIR < MORE
+// node build-index.mjs MINISEARCH_ESM - - < {"outdir": OUTDIR} and the documents
 //   MINISEARCH_ESM: the project's node_modules/minisearch/dist/es/index.js
 //   INPUT, MORE: JSON Lines, a document {"id", "title", "terms", "text"} a line
 //   OUTDIR: receives shards/<name>.txt (the terms, split by first character,
 //           in the compact form below) and vectors.txt (each document's
 //           terms, for searchindex.py to update the shards incrementally)
+//   The second form is for a process started before its work is known
+//   (searchindex.Builder): it loads MiniSearch meanwhile, then reads its
+//   output folder and every document on standard input.
 // The ids are searchindex.py's (doc_ids): stable across builds, not the
 // order of the input. The header (field lengths and their averages) is
 // written by searchindex.py from vectors.txt.
@@ -23,7 +27,8 @@ function shardOf(term) {
   return /[a-z0-9]/.test(first) ? first : "u" + (code >> 8).toString(16);
 }
 
-const [engine, input, outdir] = process.argv.slice(2);
+const [engine, input] = process.argv.slice(2);
+let outdir = process.argv[4];
 const { default: MiniSearch } = await import(pathToFileURL(engine).href);
 // The worker's word splitting (search-tokenize.js beside this file), so that
 // queries are split as the text was.
@@ -98,11 +103,18 @@ function add(doc) {
   }
   vectors.push(parts.join("\t"));
 }
-for (const doc of documents(readFileSync(input))) add(doc);
-// The generated pages (INPUT) are indexed while MkDocs builds the site; the
-// hand-written pages, which exist only once MkDocs has built them, arrive on
-// standard input afterwards, in the same form.
-for (const doc of documents(readFileSync(0))) add(doc);
+if (input === "-") {
+  const given = readFileSync(0);
+  const end = given.indexOf(10);
+  outdir = JSON.parse(given.toString("utf8", 0, end)).outdir;
+  for (const doc of documents(given.subarray(end + 1))) add(doc);
+} else {
+  for (const doc of documents(readFileSync(input))) add(doc);
+  // The generated pages (INPUT) are indexed while MkDocs builds the site; the
+  // hand-written pages, which exist only once MkDocs has built them, arrive on
+  // standard input afterwards, in the same form.
+  for (const doc of documents(readFileSync(0))) add(doc);
+}
 current = null;
 
 // toJSON()'s entry format ([term, {fieldId: {docId: frequency}}], as JSON)
