@@ -158,6 +158,8 @@ def changes(before: Digest, after: Digest) -> Changes | None:
         old, new = before.hubs(kind), after.hubs(kind)
         for key in old.keys() | new.keys():
             a, b = old.get(key), new.get(key)
+            if a is b:  # kept as it was (model.patch, model.add): a dataclass's == compares every field
+                continue
             if a is not None and b is not None and _hub(a) != _hub(b):
                 return None
             if a != b:
@@ -165,7 +167,8 @@ def changes(before: Digest, after: Digest) -> Changes | None:
     old_entities, new_entities = before.entities, after.entities
     spelled = frozenset(k for k in old_entities.keys() & new_entities.keys()
                         if old_entities[k].aliases != new_entities[k].aliases)
-    articles = {i for i, a in after.articles.items() if before.articles.get(i) != a}
+    was = before.articles
+    articles = {i for i, a in after.articles.items() if was.get(i) is not a and was.get(i) != a}
     articles.update(before.articles.keys() - after.articles.keys())
     old_editions, new_editions = _editions(before), _editions(after)
     dates = frozenset(d for d in old_editions.keys() | new_editions.keys() if old_editions.get(d) != new_editions.get(d))
