@@ -18,6 +18,7 @@ still reads.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import html
 import itertools
@@ -545,39 +546,45 @@ def _patch_line(line: str | None, term: str, changes: dict[int, dict[int, int | 
 
 def _patch_postings(postings: str, edits: dict[int, int | None]) -> str:
     """A field's postings (see build-index.mjs) with each document of
-    ``edits`` given its frequency, or removed (None). Only the postings up to
-    the last edited document are decoded, and only those whose gap changes
-    are encoded again: a common word's list holds thousands."""
+    ``edits`` given its frequency, or removed (None). The postings are
+    decoded into document ids by C loops (a regular expression, ``int``
+    and ``accumulate``), each edited document found by bisection, and only
+    the postings whose gap changes are encoded again: a common word's list
+    holds thousands (decoding them one by one in Python took 0.25 s of
+    an added article's update at 10,000 articles)."""
     parts = postings.split(",") if postings else []
+    ids = list(itertools.accumulate(map(int, _GAP.findall(postings), itertools.repeat(36))))
     out: list[str] = []
-    doc = 0  # the id of the last posting read from ``parts``
     emitted = 0  # the id of the last posting in ``out``
-    i = 0
+    at = 0  # the next posting of ``parts`` to copy
+
+    def copy_to(end: int) -> None:
+        """Copy ``parts[at:end]``, the first with its gap from ``emitted``."""
+        nonlocal emitted
+        if end <= at:
+            return
+        first = parts[at]
+        if emitted == (ids[at - 1] if at else 0):
+            out.append(first)
+        else:
+            star = first.find("*")
+            out.append(_b36(ids[at] - emitted) + ("" if star < 0 else first[star:]))
+        out.extend(parts[at + 1:end])
+        emitted = ids[end - 1]
+
     for target in sorted(edits):
-        nid = -1
-        while i < len(parts):
-            part = parts[i]
-            star = part.find("*")
-            nid = doc + int(part if star < 0 else part[:star], 36)
-            if nid >= target:
-                break
-            out.append(part if emitted == doc else _b36(nid - emitted) + ("" if star < 0 else part[star:]))
-            emitted = doc = nid
-            i += 1
-        if i < len(parts) and nid == target:  # the document's old posting: replaced or removed
-            doc = nid
-            i += 1
+        found = bisect.bisect_left(ids, target, at)
+        copy_to(found)
+        at = found + 1 if found < len(ids) and ids[found] == target else found  # its old posting: replaced or removed
         frequency = edits[target]
         if frequency is not None:
             out.append(_b36(target - emitted) + ("" if frequency == 1 else "*" + _b36(frequency)))
             emitted = target
-    if i < len(parts):
-        part = parts[i]
-        star = part.find("*")
-        nid = doc + int(part if star < 0 else part[:star], 36)
-        out.append(part if emitted == doc else _b36(nid - emitted) + ("" if star < 0 else part[star:]))
-        out.extend(parts[i + 1:])
+    copy_to(len(parts))
     return ",".join(out)
+
+
+_GAP: Final = re.compile(r"([0-9a-z]+)(?:\*[0-9a-z]+)?")  # a posting's gap, without its frequency
 
 
 _DIGITS: Final = "0123456789abcdefghijklmnopqrstuvwxyz"
