@@ -44,6 +44,11 @@ def run(*args: str) -> tuple[int, str, str]:
     return code, out.getvalue(), err.getvalue()
 
 
+def annotation_files(seeds: Path) -> list[Path]:
+    """The annotations in ``seeds``, sorted, without the registries."""
+    return sorted(p for p in seeds.glob("*.yml") if p.stem not in ("entities", "sources"))
+
+
 def make_project(root: Path, seeds: Path | dict[str, str | bytes] | None) -> Path:
     """A project folder like the repository's: config, hand-written docs, assets, seeds."""
     root.mkdir(parents=True, exist_ok=True)

@@ -31,7 +31,7 @@ from digest.problems import CheckFailed
 from digest.site import TEMPLATE_CACHE
 from digest.synth import write_corpus
 
-from .conftest import FIXTURE_CORPUS, make_project, run
+from .conftest import FIXTURE_CORPUS, annotation_files, make_project, run
 
 ARTICLES = 200
 
@@ -59,29 +59,25 @@ def clean_build(seeds: Path, where: Path) -> dict[str, str]:
 
 # --- The edits an analyst makes --------------------------------------------
 
-def _annotations(seeds: Path) -> list[Path]:
-    return sorted(p for p in seeds.glob("*.yml") if p.stem not in ("entities", "sources"))
-
-
 def _sub(path: Path, pattern: str, repl: str, count: int = 1) -> None:
     text = path.read_text(encoding="utf-8")
     path.write_text(re.sub(pattern, repl, text, count=count, flags=re.M), encoding="utf-8")
 
 
 def edit_title(seeds: Path, k: int) -> None:
-    _sub(_annotations(seeds)[k % len(_annotations(seeds))], r"^title: .*$", f'title: "Edited title {k}"')
+    _sub(annotation_files(seeds)[k % len(annotation_files(seeds))], r"^title: .*$", f'title: "Edited title {k}"')
 
 
 def edit_summary(seeds: Path, k: int) -> None:
-    _sub(_annotations(seeds)[k % len(_annotations(seeds))], r"^summary: .*$", f'summary: "A new bottom line {k}."')
+    _sub(annotation_files(seeds)[k % len(annotation_files(seeds))], r"^summary: .*$", f'summary: "A new bottom line {k}."')
 
 
 def add_entity(seeds: Path, k: int) -> None:
-    _sub(_annotations(seeds)[k % len(_annotations(seeds))], r'^(  [a-z]+: \[)', rf'\1"Added Entity {k % 7}", ')
+    _sub(annotation_files(seeds)[k % len(annotation_files(seeds))], r'^(  [a-z]+: \[)', rf'\1"Added Entity {k % 7}", ')
 
 
 def remove_entity(seeds: Path, k: int) -> None:
-    path = _annotations(seeds)[k % len(_annotations(seeds))]
+    path = annotation_files(seeds)[k % len(annotation_files(seeds))]
     lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
     start = lines.index("entities:\n") if "entities:\n" in lines else -1
     block = [i for i in range(start + 1, len(lines)) if start >= 0 and lines[i].startswith("  ") and
@@ -107,7 +103,7 @@ def change_alias(seeds: Path, k: int) -> None:
 
 
 def add_article(seeds: Path, k: int) -> None:
-    source = _annotations(seeds)[k % len(_annotations(seeds))]
+    source = annotation_files(seeds)[k % len(annotation_files(seeds))]
     new = f"added-{k}"
     shutil.copy(source.with_suffix(".txt"), seeds / f"{new}.txt")
     (seeds / f"{new}.yml").write_text(
@@ -118,7 +114,7 @@ def add_article(seeds: Path, k: int) -> None:
 def add_copy(seeds: Path, k: int) -> None:
     """An article added with an existing one's date, topics, regions and
     entities: it joins their hubs, its edition and others' related lists."""
-    source = _annotations(seeds)[k % len(_annotations(seeds))]
+    source = annotation_files(seeds)[k % len(annotation_files(seeds))]
     new = f"copy-{k}"
     shutil.copy(source.with_suffix(".txt"), seeds / f"{new}.txt")
     text = re.sub(r"(?m)^title: .*$", f'title: "Copied article {k}"', source.read_text(encoding="utf-8"), count=1)
@@ -126,17 +122,17 @@ def add_copy(seeds: Path, k: int) -> None:
 
 
 def delete_article(seeds: Path, k: int) -> None:
-    path = _annotations(seeds)[k % len(_annotations(seeds))]
+    path = annotation_files(seeds)[k % len(annotation_files(seeds))]
     path.unlink()
     path.with_suffix(".txt").unlink()
 
 
 def move_date(seeds: Path, k: int) -> None:
-    _sub(_annotations(seeds)[k % len(_annotations(seeds))], r"^date: .*$", f"date: 2026-10-{1 + k % 28:02d}")
+    _sub(annotation_files(seeds)[k % len(annotation_files(seeds))], r"^date: .*$", f"date: 2026-10-{1 + k % 28:02d}")
 
 
 def add_quote(seeds: Path, k: int) -> None:
-    path = _annotations(seeds)[k % len(_annotations(seeds))]
+    path = annotation_files(seeds)[k % len(annotation_files(seeds))]
     words = path.with_suffix(".txt").read_text(encoding="utf-8").split()[:4]
     quote = " ".join(words).rstrip(".")
     text = path.read_text(encoding="utf-8")
@@ -149,17 +145,17 @@ def add_quote(seeds: Path, k: int) -> None:
 
 def add_comment(seeds: Path, k: int) -> None:
     """A comment line: no value changes, every value's line does."""
-    path = _annotations(seeds)[k % len(_annotations(seeds))]
+    path = annotation_files(seeds)[k % len(annotation_files(seeds))]
     path.write_text(f"# reviewed again ({k})\n" + path.read_text(encoding="utf-8"), encoding="utf-8")
 
 
 def edit_assessment(seeds: Path, k: int) -> None:
-    _sub(_annotations(seeds)[k % len(_annotations(seeds))], r"^assessment: .*$", f'assessment: "Reassessed {k}."')
+    _sub(annotation_files(seeds)[k % len(annotation_files(seeds))], r"^assessment: .*$", f'assessment: "Reassessed {k}."')
 
 
 def misquote(seeds: Path, k: int) -> None:
     """A quote the article does not hold: an error, so nothing may change."""
-    path = _annotations(seeds)[k % len(_annotations(seeds))]
+    path = annotation_files(seeds)[k % len(annotation_files(seeds))]
     path.write_text(path.read_text(encoding="utf-8") + f'quotes:\n  - text: "Never said {k}"\n', encoding="utf-8")
 
 

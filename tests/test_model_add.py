@@ -21,11 +21,9 @@ from digest.render.search import patched_script, search_script
 from digest.synth import write_corpus
 from digest.validate import validate
 
+from .conftest import annotation_files
+
 ARTICLES = 60
-
-
-def _annotations(seeds: Path) -> list[Path]:
-    return sorted(p for p in seeds.glob("*.yml") if p.stem not in ("entities", "sources"))
 
 
 def _copy(seeds: Path, source: Path, new: str, change: Callable[[str], str] = lambda t: t) -> None:
@@ -88,7 +86,7 @@ def test_articles_added_to_a_digest_equal_the_digest_built_afresh(
     seeds = work / "seeds"
     shutil.copytree(corpus, seeds)
     before, problems_before, _, checked_before = _model(seeds)
-    sources = _annotations(seeds)
+    sources = annotation_files(seeds)
     for n, (i, how) in enumerate(added):
         _copy(seeds, sources[i], f"added-{n}", CHANGES[how])
     built, problems, raw, checked = _model(seeds)
@@ -122,7 +120,7 @@ def test_pages_js_patched_for_what_changed_is_the_one_made_afresh(
     seeds = work / "seeds"
     shutil.copytree(corpus, seeds)
     before = _model(seeds)[0]
-    sources = _annotations(seeds)
+    sources = annotation_files(seeds)
     for n, (i, how) in enumerate(added):
         _copy(seeds, sources[i], f"added-{n}", CHANGES[how])
     for i in edited - deleted:
@@ -133,7 +131,7 @@ def test_pages_js_patched_for_what_changed_is_the_one_made_afresh(
         sources[i].unlink()
         sources[i].with_suffix(".txt").unlink()
         gone = sources[i].stem
-        for other in _annotations(seeds):
+        for other in annotation_files(seeds):
             text = other.read_text(encoding="utf-8")
             if gone in text:
                 other.write_text(re.sub(rf'"{gone}",? ?', "", text).replace("related: []\n", ""), encoding="utf-8")

@@ -391,8 +391,8 @@ def _annotated(ident: str, ann: Annotation, seed: ArticleFile, paragraphs: tuple
     ent_keys: list[str] = []
     for kind in ENTITY_KINDS:
         for name in (v.get("entities") or {}).get(kind) or []:
-            key = alias_to_key.get(casefold_key(name)) or entities.add(name)
-            entities.add(entities.shown.get(key, name), ident)
+            key = _entity_key(name, alias_to_key)
+            entities.add(entities.shown.get(key, name), ident)  # the first spelling met is the one shown
             spellings.setdefault(name, key)
             if not entity_kind.get(key):
                 entity_kind[key] = kind
@@ -584,9 +584,9 @@ def add(before: Digest, added: Mapping[str, Annotation], raw: RawCorpus, checked
                 entity_kind[key] = was.entity_kind
     # build's spellings: the registries' and each name a shown article annotates.
     for ident in before.reviewed:
-        for kind in ENTITY_KINDS:
-            for name in (annotations[ident].values.get("entities") or {}).get(kind) or []:
-                spellings.setdefault(name, alias_to_key.get(casefold_key(name)) or casefold_key(name))
+        for hub_kind, name, _ in _written(annotations[ident].values):
+            if hub_kind == "entity":
+                spellings.setdefault(name, _entity_key(name, alias_to_key))
     spelled = len(spellings)
     old_names = _rank_names(entities, topics, regions)
 
@@ -597,16 +597,14 @@ def add(before: Digest, added: Mapping[str, Annotation], raw: RawCorpus, checked
     for ident in sorted(added, key=lambda i: (added[i].values["date"].isoformat(), i)):
         ann, seed = added[ident], raw.articles[ident]
         v = ann.values
-        for kind, name in _written(v):
-            key = (alias_to_key.get(casefold_key(name)) if kind == "entity" else None) or casefold_key(name)
+        for kind, name, entity in _written(v):
+            key = _entity_key(name, alias_to_key) if kind == "entity" else casefold_key(name)
             # A name shown as another article writes it: which is shown is the older article's.
             if key not in registered[kind] and named[kind].shown.get(key, name) != name:
                 return None
-        for kind in ENTITY_KINDS:
-            for name in (v.get("entities") or {}).get(kind) or []:
-                key = alias_to_key.get(casefold_key(name)) or casefold_key(name)
-                if key not in kinded and entity_kind.get(key, kind) not in ("", kind):
-                    return None
+            # So is an entity's kind, unless the registry gives it.
+            if kind == "entity" and key not in kinded and entity_kind.get(key, entity) not in ("", entity):
+                return None
         text_key, paragraphs = _paragraphs(seed, v.get("corrections") or {}, texts)
         text_keys[ident] = text_key
         article, withheld_links = _annotated(ident, ann, seed, paragraphs, text_key,
@@ -679,16 +677,23 @@ def add(before: Digest, added: Mapping[str, Annotation], raw: RawCorpus, checked
                   delivery=before.delivery), problems
 
 
-def _written(values: Mapping[str, Any]) -> Iterator[tuple[str, str]]:
-    """The names an annotation writes, by the kind of hub they name."""
-    yield "source", values["source"]["name"]
+def _written(values: Mapping[str, Any]) -> Iterator[tuple[str, str, str]]:
+    """The names a shown annotation writes: the kind of hub each names,
+    the name, and for an entity the kind it is listed under ("" else)."""
+    yield "source", values["source"]["name"], ""
     for kind in ENTITY_KINDS:
         for name in (values.get("entities") or {}).get(kind) or []:
-            yield "entity", name
+            yield "entity", name, kind
     for name in values.get("topics") or ():
-        yield "topic", name
+        yield "topic", name, ""
     for name in values.get("regions") or ():
-        yield "region", name
+        yield "region", name, ""
+
+
+def _entity_key(name: str, alias_to_key: Mapping[str, str]) -> str:
+    """The key of the entity ``name`` writes: its registry entry's, through
+    an alias, or its own (as :func:`_annotated` makes it)."""
+    return alias_to_key.get(casefold_key(name)) or casefold_key(name)
 
 
 def _rank_names(entities: _Names, topics: _Names, regions: _Names) -> dict[str, str]:

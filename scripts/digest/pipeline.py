@@ -247,8 +247,10 @@ def check(project: Project, options: Options | None = None, memo: Memo | None = 
     seeds, registries = (_seeds(mine), _registries(mine)) if warm is not None else ({}, {})
     with options.progress.step("cross-checking articles", len(mine.raw.articles)):
         texts = Texts(warm.texts) if warm is not None else None
-        patched = _patch(project, model, inputs, seeds, registries, mine, memo, texts or Texts(),
-                         settings.default_tlp) if model is not None else None
+        # Whether what the last model's pages learned still holds (asked once: it stats docs/digest/'s manifest).
+        comparable = model is not None and _comparable(project, model, inputs, mine)
+        patched = _patch(model, seeds, registries, mine, memo, texts or Texts(), settings.default_tlp) \
+            if model is not None and comparable else None
         if patched is not None:
             digest, more, touched = patched
             if warm is not None and texts is not None and texts.used:  # an added article's
@@ -271,7 +273,7 @@ def check(project: Project, options: Options | None = None, memo: Memo | None = 
         # or, for a model built afresh, the difference of the two.
         if touched is not None:
             changed = Changes(touched)
-        elif model is not None and _comparable(project, model, inputs, mine):
+        elif model is not None and comparable:
             changed = changes(model.digest, digest)
         since = model if changed is not None else None  # whose pages' readers and lines still hold
         warm.pending = Model(inputs, digest, tuple(more), mine.checked.annotations, seeds, registries, mine.withheld,
@@ -300,17 +302,18 @@ def _comparable(project: Project, model: Model, inputs: tuple[object, ...], mine
         model.manifest == _manifest_stat(project.docs)
 
 
-def _patch(project: Project, model: Model, inputs: tuple[object, ...], seeds: dict[str, tuple[str, str, bytes]],
-           registries: dict[str, object], mine: Restricted, memo: Memo, texts: Texts,
+def _patch(model: Model, seeds: dict[str, tuple[str, str, bytes]], registries: dict[str, object], mine: Restricted,
+           memo: Memo, texts: Texts,
            default_tlp: str | None) -> tuple[Digest, list[Problem], frozenset[str] | None] | None:
-    """``model``'s Digest patched for the seeds as they are now, when
-    docs/digest/ is still as its build wrote it and all that changed since
-    is some annotations' own fields (model.patch; with the articles
-    patched), or articles added (:func:`_add`; with None: what changed is
-    found by comparing); else None (then the Digest is built). The
-    cross-check's problems of the annotations not changed are those
-    ``model`` holds; the changed ones' are made again."""
-    if not _comparable(project, model, inputs, mine) or registries != model.registries:
+    """``model``'s Digest (of the same settings and edition, docs/digest/
+    as its build wrote it: :func:`_comparable`) patched for the seeds as
+    they are now, when all that changed since is some annotations' own
+    fields (model.patch; with the articles patched), or articles added
+    (:func:`_add`; with None: what changed is found by comparing); else
+    None (then the Digest is built). The cross-check's problems of the
+    annotations not changed are those ``model`` holds; the changed ones'
+    are made again."""
+    if registries != model.registries:
         return None
     if seeds != model.seeds:
         return _add(model, seeds, mine, memo, texts, default_tlp)

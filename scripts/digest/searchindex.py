@@ -462,8 +462,7 @@ class Builder:
             self.stop()
             raise
         if self._proc.returncode != 0:
-            message = err.decode("utf-8", "replace").strip()
-            raise BuildFailed(f"building the search index failed: {message[-2000:]}")
+            raise _node_failed(err.decode("utf-8", "replace"))
 
     def stop(self) -> None:
         if self._proc.poll() is None:
@@ -486,6 +485,11 @@ def start_builder(project_root: Path, node: str = "node") -> Builder | None:
         return None
 
 
+def _node_failed(said: str) -> BuildFailed:
+    """The error for build-index.mjs ending with a failure: the end of what it said."""
+    return BuildFailed(f"building the search index failed: {said.strip()[-2000:]}")
+
+
 def finish_builder(proc: subprocess.Popen[bytes], extra: list[bytes], work: Path) -> None:
     """Give build-index.mjs its last documents and wait for it."""
     assert proc.stdin is not None
@@ -496,9 +500,9 @@ def finish_builder(proc: subprocess.Popen[bytes], extra: list[bytes], work: Path
         pass  # Node failed already; its message follows
     code = proc.wait()
     if code != 0:
-        message = (work / "node.err").read_text(encoding="utf-8", errors="replace").strip()
+        message = (work / "node.err").read_text(encoding="utf-8", errors="replace")
         shutil.rmtree(work, ignore_errors=True)
-        raise BuildFailed(f"building the search index failed: {message[-2000:]}")
+        raise _node_failed(message)
     (work / "docs.jsonl").unlink()
     (work / "node.err").unlink()
 
@@ -741,11 +745,8 @@ def update_from(project_root: Path, before: Previous, site: Path, node: str = "n
     try:
         fresh: dict[int, bytes] = {}
         if changed:
-            payload = [_line(d["id"], new_fields[d["key"]]) for d in changed]
-            if builder is not None:
-                builder.run(payload, work)
-            else:
-                finish_builder(run_builder(node, project_root / ENGINE, payload, work), [], work)
+            (builder or Builder(node, project_root / ENGINE)).run([_line(d["id"], new_fields[d["key"]])
+                                                                 for d in changed], work)
             fresh = _vector_lines((work / "vectors.txt").read_bytes())
             (work / "vectors.txt").unlink()
             shutil.rmtree(work / "shards")
