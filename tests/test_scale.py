@@ -33,6 +33,7 @@ from digest.searchindex import (
     id_space,
     location,
     shard_of,
+    shard_text,
 )
 from digest.synth import write_corpus
 from digest.text import plain
@@ -278,8 +279,10 @@ def test_compact_shards_hold_exactly_minisearchs_entries(tmp_path: Path) -> None
     payload = json.dumps({"docs": [{"id": ids[i], **{f: d[f].replace("\t", " ") for f in ("title", "terms", "text")}}
                                    for i, d in enumerate(given)]}, ensure_ascii=False)
     decoded = {}
-    for shard in sorted((built / "shards").glob("*.txt")):
-        entries = decode_shard(shard.read_text(encoding="utf-8"))
+    for shard in sorted((built / "shards").glob("*.js")):
+        # Kept as the editions get them (linked into each), escaped to ASCII.
+        assert shard.read_bytes().isascii()
+        entries = decode_shard(shard_text(shard.read_bytes(), shard.stem))
         # Lines in the order of their terms (UTF-16 code units), not of first meeting.
         assert [t for t, _ in entries] == sorted((t for t, _ in entries), key=lambda t: t.encode("utf-16-be"))
         for term, data in entries:
@@ -318,10 +321,11 @@ def test_compact_shards_hold_exactly_minisearchs_entries(tmp_path: Path) -> None
               "vm.runInThisContext('header = ' + readFileSync(process.argv[3] + '/header.json', 'utf8'));"
               "const out = [];"
               "for (const name of readdirSync(process.argv[3] + '/shards')) {"
-              "  const engine = loadShard(readFileSync(process.argv[3] + '/shards/' + name, 'utf8'));"
+              "  vm.runInThisContext(readFileSync(process.argv[3] + '/shards/' + name, 'utf8'));"
+              "  const engine = loadShard(self.__digestShards[name.slice(0, -3)]);"
               "  for (const [term, fields] of engine._index) out.push([term, Object.fromEntries("
               "    Array.from(fields, ([f, docs]) => [f, Object.fromEntries(docs)]))]);"
-              "  if (engine.search('alpha').length === 0 && name === 'a.txt') throw new Error('no alpha');"
+              "  if (engine.search('alpha').length === 0 && name === 'a.js') throw new Error('no alpha');"
               "}"
               "process.stdout.write(JSON.stringify(out));")
     run = subprocess.run(["node", "--input-type=module", "-e", reader, (REPO / ENGINE).as_uri(),
@@ -341,8 +345,8 @@ def test_compact_shards_hold_exactly_minisearchs_entries(tmp_path: Path) -> None
     assert other.proc is None
     built2 = other.finish(site)
     assert built2 != built and _recorded(built2)[:-1] == docs[:-1]
-    now = {term: data for shard in (built2 / "shards").glob("*.txt")
-           for term, data in decode_shard(shard.read_text(encoding="utf-8"))}
+    now = {term: data for shard in (built2 / "shards").glob("*.js")
+           for term, data in decode_shard(shard_text(shard.read_bytes(), shard.stem))}
     assert now == {**{t: d for t, d in decoded.items() if t != "handbook"}, "manual": {2: {ids[300]: 1}}}
 
 

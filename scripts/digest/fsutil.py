@@ -66,6 +66,24 @@ def write_unlinked(target: Path, data: bytes, splice: Splice | None = None) -> N
         target.write_bytes(data)
 
 
+def link_unlinked(source: Path, target: Path) -> None:
+    """Make ``target`` a new name of the file ``source``, whose bytes it is
+    to hold: a hard link, else (another file system, one without links) a
+    copy; whatever ``target`` was is unlinked first (see write_unlinked).
+
+    Why: a file the build wrote once (a search shard, in the index's cache
+    and then in both editions) is not written again. On this kind of
+    machine writing 20 MB of new file took 0.09 to 0.27 s; linking, 0.1 ms.
+    Every writer here unlinks before it writes, so the names never see
+    each other's changes."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.unlink(missing_ok=True)
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
+
+
 @dataclass(frozen=True)
 class Splice:
     """Where a new file's bytes are an existing file's: ``runs`` of (offset

@@ -55,6 +55,7 @@ from digest.archive import deflated, entry_order, update_zip
 from digest.fsutil import (
     LinkedCopy,
     atomic_write,
+    link_unlinked,
     new_folder,
     prune_empty,
     spare_of,
@@ -272,7 +273,7 @@ _prestarted: dict[tuple[Path, Path], subprocess.Popen[str]] = {}
 def prestart(root: Path, config_file: Path) -> None:
     """Start a MkDocs process for this run's incremental build, if there is
     one: it imports while the seeds are checked and the pages rendered
-    (on the other core), and :func:`_run_mkdocs` then hands it the build.
+    (on the other core), and :class:`_MkDocsRun` then hands it the build.
     A run that has no use for it ends it (:func:`drop_prestarted`)."""
     if (root, config_file) not in _prestarted:
         _prestarted[(root, config_file)] = subprocess.Popen(
@@ -289,37 +290,53 @@ def drop_prestarted() -> None:
         proc.communicate()
 
 
-def _run_mkdocs(root: Path, config_file: Path, docs_folder: Path, site_dir: Path) -> None:
-    """MkDocs (strict) on the project's configuration with another docs folder."""
-    partial = root / PARTIAL_CONFIG
-    atomic_write(partial, (f"INHERIT: {config_file.name}\n"
-                           f"docs_dir: {json.dumps(str(docs_folder))}\n").encode())
-    args = ["build", "--strict", "--config-file", str(partial), "--site-dir", str(site_dir)]
-    worker = _prestarted.pop((root, config_file), None)
-    try:
+class _MkDocsRun:
+    """MkDocs (strict) on the project's configuration with another docs
+    folder, started at once (in the process :func:`prestart` started, if
+    it still waits) and waited for by :meth:`wait`: the build sets up its
+    staging and search index meanwhile, instead of before MkDocs starts."""
+
+    def __init__(self, root: Path, config_file: Path, docs_folder: Path, site_dir: Path) -> None:
+        self.partial = root / PARTIAL_CONFIG
+        atomic_write(self.partial, (f"INHERIT: {config_file.name}\n"
+                                    f"docs_dir: {json.dumps(str(docs_folder))}\n").encode())
+        args = ["build", "--strict", "--config-file", str(self.partial), "--site-dir", str(site_dir)]
+        worker = _prestarted.pop((root, config_file), None)
         if worker is not None and worker.poll() is None:
-            # The environment as it is now: the build date is set by the caller (pipeline.digest_date).
+            assert worker.stdin is not None
             try:
-                out, err = worker.communicate(json.dumps({"args": args, "env": mkdocs_environment(root),
-                                                          "cwd": str(root)}) + "\n")
-            except BaseException:
-                # Interrupted (Ctrl-C, SIGTERM): the worker would go on writing
-                # into the work folder the caller is about to remove.
-                worker.kill()
-                worker.communicate()
-                raise
-            proc = subprocess.CompletedProcess(args, worker.returncode, out, err)
-        else:
-            if worker is not None:
-                worker.communicate()
-            proc = subprocess.run([sys.executable, "-m", "mkdocs", *args], cwd=root, capture_output=True, text=True,
-                                  env=mkdocs_environment(root), preexec_fn=tied_to_this_process())
-    finally:
-        partial.unlink(missing_ok=True)
-    if proc.returncode != 0:
-        lines = [line for line in (proc.stdout + proc.stderr).splitlines()
-                 if line.startswith(("WARNING", "ERROR", "Error", "Aborted"))]
-        raise BuildFailed("MkDocs failed on the changed pages:\n  " + "\n  ".join(lines[-20:]))
+                # The environment as it is now: the build date is set by the caller (pipeline.digest_date).
+                worker.stdin.write(json.dumps({"args": args, "env": mkdocs_environment(root), "cwd": str(root)}) + "\n")
+                worker.stdin.flush()  # one line is all it reads; communicate() closes the pipe
+                self.proc = worker
+                return
+            except BrokenPipeError:  # it died meanwhile: MkDocs is started afresh
+                pass
+        if worker is not None:
+            worker.kill()
+            worker.communicate()
+        self.proc = subprocess.Popen([sys.executable, "-m", "mkdocs", *args], cwd=root, text=True,
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                     env=mkdocs_environment(root), preexec_fn=tied_to_this_process())
+
+    def wait(self) -> None:
+        """Wait for MkDocs; raises BuildFailed with its complaints if it failed."""
+        try:
+            out, err = self.proc.communicate()
+        finally:
+            self.stop()
+        if self.proc.returncode != 0:
+            lines = [line for line in (out + err).splitlines()
+                     if line.startswith(("WARNING", "ERROR", "Error", "Aborted"))]
+            raise BuildFailed("MkDocs failed on the changed pages:\n  " + "\n  ".join(lines[-20:]))
+
+    def stop(self) -> None:
+        """End MkDocs if it still runs (the build failed or was interrupted:
+        it would go on writing into the work folder the caller removes)."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.communicate()
+        self.partial.unlink(missing_ok=True)
 
 
 SITEMAP: Final = "sitemap.xml"
@@ -402,26 +419,32 @@ def update_editions(root: Path, docs: Path, config_file: Path, p: Plan, site: Pa
     work = Path(tempfile.mkdtemp(prefix="digest-partial-", dir=root / CACHE))
     index: IndexBuild | None = None
     # Linked in threads while MkDocs builds the changed pages and the index is updated.
-    # Each from the tree the last run swapped out, where there is one.
-    staging = [LinkedCopy(site, new_folder(site.parent, f".{site.name}.building-"), spare_of(site)),
-               LinkedCopy(offline, new_folder(offline.parent, f".{offline.name}.building-"), spare_of(offline))]
+    staging: list[LinkedCopy] = []
     swapped: list[Path] = []  # staged folders swapped in (they now hold the previous trees)
     zip_tmp: Path | None = None
     zipping: ThreadPoolExecutor | None = None
     builder: Builder | None = None
+    mkdocs: _MkDocsRun | None = None
     # When the generated pages' text changed, the index will be updated: its
     # first part, which needs no hand-written page, is read while MkDocs
     # runs (in a child process, so this one only waits).
     early = ThreadPoolExecutor(1, thread_name_prefix="digest-index") if SEARCH_PAGES in p.files else None
     live_index = site / "search" / "digest_index.js"
     try:
+        # MkDocs first, then what runs beside it: the staging, the previous
+        # index read, Node started (each started before MkDocs, they slowed
+        # the making of its docs folder and started it 0.1 s later).
+        small, built = work / "docs", work / "site"
+        _small_docs(docs, small, pages | {n for n in nav if n.startswith(f"{OWNED}/")})
+        mkdocs = _MkDocsRun(root, config_file, small, built)
+        # Each from the tree the last run swapped out, where there is one.
+        staging += [LinkedCopy(site, new_folder(site.parent, f".{site.name}.building-"), spare_of(site)),
+                    LinkedCopy(offline, new_folder(offline.parent, f".{offline.name}.building-"), spare_of(offline))]
         previous = early.submit(read_previous, root, docs / SEARCH_PAGES, live_index,
                                 directory_urls=directory_urls) if early is not None else None
         # Node, for the index's update, starts while MkDocs runs.
         builder = start_builder(root) if early is not None else None
-        small, built = work / "docs", work / "site"
-        _small_docs(docs, small, pages | {n for n in nav if n.startswith(f"{OWNED}/")})
-        _run_mkdocs(root, config_file, small, built)
+        mkdocs.wait()
         new = {html_name(page): (built / html_name(page)).read_bytes() for page in sorted(pages)
                if (built / html_name(page)).is_file()}
         # The hand-written pages are few and are built each time: index.md
@@ -490,7 +513,12 @@ def update_editions(root: Path, docs: Path, config_file: Path, p: Plan, site: Pa
         off = staging[1].ready()
         _unlink(off, removed, ("search",) if reindex and update is None else ())
         for name, data in changed_offline.items():
-            _put(off, name, data)
+            if name in search and (site / name).is_file():
+                # The hosted edition's file, the same bytes (28 MB of shards
+                # and result list after an article is added at 10,000).
+                link_unlinked(site / name, off / name)
+            else:
+                _put(off, name, data)
         prune_empty(off)
         _refuse_loads({n: d for n, d in changed_offline.items() if n.endswith(".html")})
         zip_tmp = update_zip(zip_path, off, sorted(_walk_files(off), key=entry_order), changed=set(changed_offline),
@@ -501,6 +529,8 @@ def update_editions(root: Path, docs: Path, config_file: Path, p: Plan, site: Pa
         zip_tmp = None
         return said
     finally:
+        if mkdocs is not None:
+            mkdocs.stop()
         if builder is not None:
             builder.stop()
         if zipping is not None:

@@ -7,7 +7,7 @@ It then is ``python -m mkdocs`` with those arguments, output and exit
 status included. End of input (the build did not need it): it exits.
 
 An incremental build runs MkDocs once on the changed pages (incremental.
-_run_mkdocs). At 10,000 articles that run took 0.6 s, of which starting
+_MkDocsRun). At 10,000 articles that run took 0.6 s, of which starting
 Python and importing took a third, on the critical path of every edit.
 """
 

@@ -32,7 +32,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from digest.fsutil import atomic_write, give_back_memory, tied_to_this_process, write_unlinked
+from digest.fsutil import (
+    atomic_write,
+    give_back_memory,
+    identity,
+    link_unlinked,
+    tied_to_this_process,
+    write_unlinked,
+)
 from digest.names import CACHE
 from digest.problems import BuildFailed
 from digest.render.search import KEYED_LINE, SNIPPET
@@ -262,13 +269,16 @@ def _hand_with_ids(hand: list[dict[str, Any]], space: int, taken: Iterable[int])
                    for d in hand), key=lambda d: d["id"])
 
 
-# What a built index's folder holds besides shards/: each document's term
-# vector (vectors/), the MiniSearch header (header.json) and the record of
-# its documents (record.json), which update_index() reads. The record is
-# written last: a folder without it is not an index.
+# What a built index's folder holds besides shards/ (each as the editions
+# get it, search/shards/<name>.js, which they link: see shard_script):
+# each document's term vector (vectors/), the MiniSearch header
+# (header.json) and the record of its documents (record.json), which
+# update_index() reads. The record is written last: a folder without it
+# is not an index.
 RECORD: Final = "record.json"
-RECORD_VERSION: Final = 3
+RECORD_VERSION: Final = 4
 INDEX_SCRIPT: Final = "digest_index.js"
+IDENTITIES: Final = "identities.json"  # see _identities
 FIELDS: Final = ("title", "terms", "text")
 # The vectors are kept in buckets by document id, the lines of vectors.txt
 # (build-index.mjs) in id order: an update reads and writes only the
@@ -340,11 +350,30 @@ def _finish_folder(folder: Path, docs: list[dict[str, Any]], space: int, lengths
     # update tells whether an edition holds this index by comparing bytes
     # (making it again from the record took 0.08 s at 10,000 articles).
     (folder / INDEX_SCRIPT).write_text(_index_script(docs, folder, _shard_names(folder)), encoding="utf-8")
+    # What the files are, for telling an edit in place (a fact about this
+    # disk, not the index's content: a file of its own, not the record).
+    (folder / IDENTITIES).write_text(json.dumps(_identities(folder)), encoding="utf-8")
     record = {"version": RECORD_VERSION, "space": space,
               "docs": [[d["key"], d["id"], d["line"], d["key"] in hand,
                         [d["location"], d["title"], d["snippet"], d.get("tags") or []]] for d in docs]}
     # Escaped to ASCII: the C encoder wrote 6 MB at 10,000 articles in 0.03 s so, 0.05 s otherwise.
     atomic_write(folder / RECORD, json.dumps(record, ensure_ascii=True).encode("ascii"))
+
+
+def _identities(folder: Path) -> dict[str, list[int]]:
+    """The identity (fsutil.identity) of each file of an index's folder
+    that the editions link: one written into in place, in the cache or in
+    an edition (both are the same file), is then no longer as recorded."""
+    names = [INDEX_SCRIPT, *(f"shards/{name}.js" for name in _shard_names(folder))]
+    return {name: list(identity(os.stat(folder / name))) for name in names}
+
+
+def _intact(folder: Path) -> bool:
+    """Whether the linked files of an index's folder are as written."""
+    try:
+        return bool(json.loads((folder / IDENTITIES).read_text(encoding="utf-8")) == _identities(folder))
+    except (OSError, ValueError):
+        return False
 
 
 def _latest(cache: Path) -> Path | None:
@@ -400,7 +429,7 @@ class IndexBuild:
         extra = _payload(hand)
         docs = self.generated + [{k: v for k, v in d.items() if k != "text"} for d in hand]
         done = self.cache / f"search-{self.first_hash}-{_hash(extra)}"
-        if (done / RECORD).exists():
+        if (done / RECORD).exists() and _intact(done):
             self.stop()
             return done
         if self.proc is None:  # the cached index was for other hand-written pages
@@ -410,6 +439,7 @@ class IndexBuild:
         self.proc = None
         lines = _vector_lines((self.work / "vectors.txt").read_bytes())
         (self.work / "vectors.txt").unlink()
+        _script_shards(self.work)
         _store_vectors(self.work, lines)
         _finish_folder(self.work, docs, space, _lengths(lines), {d["key"] for d in hand})
         del lines
@@ -658,6 +688,14 @@ def update_index(project_root: Path, pages_file: Path, site: Path, live: Path, *
     return update_from(project_root, previous, site, node) if previous is not None else None
 
 
+def _same_file(a: Path, b: Path) -> bool:
+    """Whether two files hold the same bytes: at once when they are one
+    file (write_search_index links the edition's to the cache's)."""
+    if os.path.samefile(a, b):
+        return True
+    return a.read_bytes() == b.read_bytes()
+
+
 def read_previous(project_root: Path, pages_file: Path, live: Path, *, directory_urls: bool) -> Previous | None:
     """:func:`update_index`'s first part, which needs no hand-written page;
     None when there is no usable previous index (see there)."""
@@ -670,7 +708,7 @@ def read_previous(project_root: Path, pages_file: Path, live: Path, *, directory
         if record.get("version") != RECORD_VERSION:
             return None
         old = {key: (doc_id, line, hand, shown) for key, doc_id, line, hand, shown in record["docs"]}
-        if live.read_bytes() != (previous / INDEX_SCRIPT).read_bytes():
+        if not _intact(previous) or not _same_file(live, previous / INDEX_SCRIPT):
             return None
         header = json.loads((previous / "header.json").read_text(encoding="utf-8"))
         old_lengths = {int(doc): lengths for doc, lengths in header["fieldLength"].items()}
@@ -771,15 +809,20 @@ def update_from(project_root: Path, before: Previous, site: Path, node: str = "n
         (work / "shards").mkdir()
         changed_shards: set[str] = set()
         removed_shards: set[str] = set()
-        for shard in sorted(p.stem for p in (previous / "shards").glob("*.txt")):
+        for shard in _shard_names(previous):
             if shard not in by_shard:
-                os.link(previous / "shards" / f"{shard}.txt", work / "shards" / f"{shard}.txt")
+                os.link(previous / "shards" / f"{shard}.js", work / "shards" / f"{shard}.js")
         for shard, terms in by_shard.items():
-            source = previous / "shards" / f"{shard}.txt"
+            source = previous / "shards" / f"{shard}.js"
             lines: dict[str, str] = {}
             if source.is_file():
-                for text in source.read_text(encoding="utf-8").split("\n"):
-                    lines[text.split("\t", 1)[0]] = text
+                try:
+                    text = shard_text(source.read_bytes(), shard)
+                except ValueError:  # damaged: the index is built afresh
+                    shutil.rmtree(work, ignore_errors=True)
+                    return None
+                for line in text.split("\n"):
+                    lines[line.split("\t", 1)[0]] = line
             for term, changes in terms.items():
                 patched = _patch_line(lines.get(term), term, changes)
                 if patched is None:
@@ -787,8 +830,8 @@ def update_from(project_root: Path, before: Previous, site: Path, node: str = "n
                 else:
                     lines[term] = patched
             if lines:
-                (work / "shards" / f"{shard}.txt").write_text(
-                    "\n".join(lines[t] for t in sorted(lines, key=_utf16)), encoding="utf-8")
+                (work / "shards" / f"{shard}.js").write_bytes(
+                    shard_script(shard, "\n".join(lines[t] for t in sorted(lines, key=_utf16))))
                 changed_shards.add(shard)
             elif source.is_file():
                 removed_shards.add(shard)
@@ -821,7 +864,33 @@ SHARD_ASSIGN: Final = "(self.__digestShards = self.__digestShards || {{}})[{name
 
 
 def _shard_names(built: Path) -> list[str]:
-    return sorted(p.stem for p in (built / "shards").glob("*.txt"))
+    return sorted(p.stem for p in (built / "shards").glob("*.js"))
+
+
+def shard_script(name: str, text: str) -> bytes:
+    """search/shards/<name>.js for a shard's ``text`` (build-index.mjs's
+    compact form): a fixed assignment of one JSON string, escaped to ASCII
+    (a page opened from disk may read it in another encoding)."""
+    return (SHARD_ASSIGN.format(name=json.dumps(name)) + json.dumps(text, ensure_ascii=True) + ";\n").encode("ascii")
+
+
+def shard_text(script: bytes, name: str) -> str:
+    """The text :func:`shard_script` made ``script`` from; ValueError if it
+    is not such a file."""
+    head = SHARD_ASSIGN.format(name=json.dumps(name)).encode("ascii")
+    if not (script.startswith(head) and script.endswith(b";\n")):
+        raise ValueError(f"not a search shard named {name!r}")
+    text = json.loads(script[len(head):-2])
+    if not isinstance(text, str):
+        raise ValueError(f"not a search shard named {name!r}")
+    return text
+
+
+def _script_shards(folder: Path) -> None:
+    """build-index.mjs's shards (shards/<name>.txt) in the editions' form."""
+    for source in sorted((folder / "shards").glob("*.txt")):
+        (folder / "shards" / f"{source.stem}.js").write_bytes(shard_script(source.stem, source.read_text(encoding="utf-8")))
+        source.unlink()
 
 
 def _index_script(docs: list[dict[str, Any]], built: Path, shards: list[str]) -> str:
@@ -835,11 +904,6 @@ def _index_script(docs: list[dict[str, Any]], built: Path, shards: list[str]) ->
             + json.dumps(shards) + "};\n")
 
 
-def _shard_script(built: Path, name: str) -> str:
-    entries = (built / "shards" / f"{name}.txt").read_text(encoding="utf-8")
-    return SHARD_ASSIGN.format(name=json.dumps(name)) + json.dumps(entries, ensure_ascii=True) + ";\n"
-
-
 def write_search_index(site: Path, built: Path, only: set[str] | None = None, removed: Iterable[str] = ()) -> list[str]:
     """Replace Material's browser-side indexing with the prebuilt, sharded
     index; with ``only``, write only those shards (the others are the
@@ -847,11 +911,12 @@ def write_search_index(site: Path, built: Path, only: set[str] | None = None, re
     written, relative to ``site``."""
     shards = _shard_names(built)
     written = ["search/digest_index.js", "search/search_index.json"]
-    write_unlinked(site / "search" / "digest_index.js", (built / INDEX_SCRIPT).read_bytes())
+    # Linked, not written: the cache's files are the editions' bytes.
+    link_unlinked(built / INDEX_SCRIPT, site / "search" / "digest_index.js")
     folder = site / "search" / "shards"
     folder.mkdir(exist_ok=True)
     for name in shards if only is None else sorted(only):
-        _replace(folder / f"{name}.js", _shard_script(built, name))
+        link_unlinked(built / "shards" / f"{name}.js", folder / f"{name}.js")
         written.append(f"search/shards/{name}.js")
     for name in removed:
         (folder / f"{name}.js").unlink(missing_ok=True)
