@@ -16,6 +16,7 @@ import os
 import posixpath
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Final
 
 from digest.fsutil import LinkedCopy, Splice, atomic_write, clear_stale, prune_empty, recover, swap_in, write_unlinked
 from digest.problems import WriteRefused
@@ -222,7 +223,7 @@ def _write_tree(docs: Path, files: dict[str, Page], owned: str, fingerprint: str
     prune_empty(stage)
     atomic_write(stage / MANIFEST, _manifest(fingerprint, {p: _with_hash(stats[p], hashes[p], keys.get(p))
                                                            for p in sorted(files)}))
-    _fsync_tree(stage)
+    _fsync_tree(stage, [stage / path[cut:] for path in written])
     swap_in(stage, live, park=park, spare=_spare(park, owned))
     return WriteReport(tuple(written), len(unchanged), tuple(removed))
 
@@ -240,12 +241,28 @@ def _manifest(fingerprint: str, stats: dict[str, list[int | str] | None]) -> byt
     return json.dumps({"fingerprint": fingerprint, "files": stats}, sort_keys=True).encode("utf-8")
 
 
-def _fsync_tree(root: Path) -> None:
-    """Flush the staged files before the swap makes them live.
+# Up to this many files written, each is flushed with fsync(); above it, one sync().
+FSYNC_LIMIT: Final = 200
 
-    One ``sync()`` rather than an ``fsync()`` per file: it waits for the same
-    data to reach the disk, with one system call instead of thousands (1.3 s
-    of fsync calls for 6,000 files, measured).
+
+def _fsync_tree(root: Path, written: list[Path]) -> None:
+    """Flush the staged tree's new files before the swap makes them live
+    (the others are links to files flushed when they were written).
+
+    Many files: one ``sync()`` rather than an ``fsync()`` per file: it
+    waits for the same data to reach the disk, with one system call instead
+    of thousands (1.3 s of fsync calls for 6,000 files, measured). A few
+    (an edit): an ``fsync()`` each, and of their folders. ``sync()`` also
+    waits for every other file's unwritten data on the machine (the last
+    build's zip, say): after an article was added at 10,000 articles it
+    took 0.06 to 0.09 s, the fsync() calls a few ms.
     """
-    del root  # sync() covers every file system, this tree included
-    os.sync()
+    if len(written) > FSYNC_LIMIT:
+        os.sync()  # covers every file system, this tree included
+        return
+    for path in [*written, *sorted({root, *(p.parent for p in written)})]:  # the files, then their new names
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
