@@ -168,7 +168,8 @@ def test_bench_prints_every_figure(tmp_path: Path) -> None:
         # search text, the feeds of the digest and of its hubs, its edition's brief: a few dozen, never
         # everything (test_one_change_rewrites_exactly_the_pages_showing_it).
         assert 3 <= int(changed.group(1)) <= 80
-        assert re.search(r"one article added \(`digest build`\)\s*\| [\d.]+ s, incremental build", table), table
+        assert re.search(r"one article added \(`digest build`\), three articles in turn\s*\| [\d.]+ s, median of "
+                         r"[\d.]+, [\d.]+, [\d.]+ s; incremental build", table), table
         # Those builds ran in the build server (its memory measured), and one more in a new process.
         assert re.search(r"build server: peak memory .*\| [1-9]\d* MB", table), table
         assert re.search(r"one title changed, `digest build --no-daemon` \(a new process\)\s*\| [\d.]+ s, "
