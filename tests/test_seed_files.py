@@ -217,6 +217,34 @@ def test_file_replaced_by_another_between_check_and_read(monkeypatch: pytest.Mon
         folder.read("a.txt", 1000)
 
 
+def _listing(seeds: Path) -> dict[str, os.stat_result]:
+    """The listing pipeline.fingerprint takes: each name with its lstat."""
+    with os.scandir(seeds) as entries:
+        return {e.name: e.stat(follow_symlinks=False) for e in entries}
+
+
+def test_a_listing_taken_before_loads_what_a_fresh_one_loads(tmp_path: Path) -> None:
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    for name, text in {**GOOD, "b.txt": "Second story.\n", "notes.doc": "?", "_draft.txt": "x"}.items():
+        (seeds / name).write_text(text, encoding="utf-8")
+    (seeds / "c.txt").symlink_to("b.txt")  # followed: inside seeds/
+    (seeds / "d.txt").symlink_to(tmp_path / "outside.txt")  # refused
+    (seeds / "sub").mkdir()
+
+    def seen(raw: Any) -> tuple[Any, ...]:
+        return (sorted((k, a.text) for k, a in raw.articles.items()), sorted(raw.annotations),
+                sorted(p.format() for p in raw.problems), sorted(raw.known))
+
+    assert seen(load(seeds, lstats=_listing(seeds))) == seen(load(seeds))
+    # A file removed after the listing: a problem that says so, not a crash.
+    listing = _listing(seeds)
+    (seeds / "b.txt").unlink()
+    raw = load(seeds, lstats=listing)
+    assert any("b.txt" in p.format() and "removed while the seeds were read" in p.format() for p in raw.problems)
+    assert "a" in raw.articles
+
+
 def test_link_out_of_docs_stops_the_build(project: Any, tmp_path: Path) -> None:
     secret = tmp_path / "secret.md"
     secret.write_text(f"# {CANARY}\n", encoding="utf-8")

@@ -223,7 +223,7 @@ class Checked:
 
 
 def check(project: Project, options: Options | None = None, memo: Memo | None = None,
-          warm: Warm | None = None) -> Checked:
+          warm: Warm | None = None, lstats: dict[str, os.stat_result] | None = None) -> Checked:
     """Load, validate and model ``seeds/``; raise CheckFailed on any error
     (or any warning with ``strict``). Writes nothing: what an earlier run
     learned is read from ``memo``, and what this one learns is only kept in it."""
@@ -231,7 +231,7 @@ def check(project: Project, options: Options | None = None, memo: Memo | None = 
     memo = memo or open_memo(project.root)
     settings, wrong = read_settings(project.root / "mkdocs.yml")
     raw = load(project.seeds, display_root=project.root, limits=options.limits, progress=options.progress,
-               memo=memo, known=warm.files if warm is not None else None)
+               memo=memo, known=warm.files if warm is not None else None, lstats=lstats)
     if warm is not None:
         warm.files = raw.known
     with options.progress.step("checking annotations", len(raw.annotations)):
@@ -429,12 +429,14 @@ def _search_script(project: Project, digest: Digest, reuse: Reuse | None) -> byt
     return search_script(digest, reuse.salt, previous, reuse)
 
 
-def fingerprint(project: Project, options: Options) -> str:
+def fingerprint(project: Project, options: Options, lstats: dict[str, os.stat_result] | None = None) -> str:
     """What decides the generated tree: every seed file's name, size and time,
     the served shim, the generator's own code, and the options.
 
     Like make, it trusts file times; a run with the same fingerprint whose
-    outputs are untouched has nothing to do.
+    outputs are untouched has nothing to do. Given ``lstats``, the seeds'
+    listing is put there, each name with its lstat (for load: see
+    reading.Folder); it stays empty when there is no seeds folder.
     """
     settings, _ = read_settings(project.root / "mkdocs.yml")
     h = hashlib.sha256(repr((options.drafts, options.strict, options.limits, edition_audience(options, settings),
@@ -446,6 +448,8 @@ def fingerprint(project: Project, options: Options) -> str:
             # lead out of seeds/, which the check then reports.
             for name, st in sorted((e.name, e.stat(follow_symlinks=False)) for e in entries):
                 h.update(f"{name}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+                if lstats is not None:
+                    lstats[name] = st
     stamp_code(h)
     for source in ASSETS.values():
         if (project.root / source).exists():
@@ -748,13 +752,14 @@ def without_cycle_collection() -> Iterator[None]:
 _memo_saved: list[Callable[[], bool]] = []  # the memo being saved (in_child's waits)
 
 
-def _check_and_generate(project: Project, options: Options, stamp: str,
-                        warm: Warm | None) -> tuple[tuple[Problem, ...], WriteReport, str, str, Memo]:
+def _check_and_generate(project: Project, options: Options, stamp: str, warm: Warm | None,
+                        lstats: dict[str, os.stat_result] | None = None,
+                        ) -> tuple[tuple[Problem, ...], WriteReport, str, str, Memo]:
     """A function of its own so that the corpus and the model are freed when
     it returns; what the run learned is returned, for run_build to save (a
     run that fails leaves the last memo as it was)."""
     memo = warm.open_memo(project.root) if warm is not None else open_memo(project.root)
-    checked = check(project, options, memo, warm)
+    checked = check(project, options, memo, warm, lstats)
     report = generate(project, checked.digest, options, stamp, warm)
     learned = memo.summary()
     if warm is not None:
@@ -838,7 +843,8 @@ def run_build(project: Project, options: Options, *, hosted: bool = True, offlin
         memo: Memo | None = None
         # Taken once, before the seeds are read: a seed saved while this run
         # reads them then makes the next run's fingerprint differ.
-        stamp = fingerprint(project, options)
+        seen: dict[str, os.stat_result] = {}
+        stamp = fingerprint(project, options, seen)
         kept: Model | None = None  # the model this run made, kept for the next `digest build`
         if not is_fresh(project.docs, stamp):
             start_mkdocs()
@@ -846,7 +852,10 @@ def run_build(project: Project, options: Options, *, hosted: bool = True, offlin
             # left, if it can, as `digest serve` patches its own.
             cold = warm is None
             run_warm = warm if warm is not None else Warm(model=_stored_model(project.root))
-            problems, report, said, learned, memo = _check_and_generate(project, options, stamp, run_warm)
+            # The seeds' listing and lstats the fingerprint took, for load,
+            # unless there was no seeds folder then (load looks for itself).
+            problems, report, said, learned, memo = _check_and_generate(project, options, stamp, run_warm,
+                                                                        seen or None)
             if cold:
                 kept = run_warm.model
                 del run_warm  # the seeds as read and the paragraphs: freed with the corpus
