@@ -512,3 +512,25 @@ def _children(marker: str) -> list[int]:
             if parent and int(parent.group(1)) == os.getpid() and marker in cmdline:
                 found.append(int(proc.name))
     return found
+
+
+def test_an_edit_interrupted_as_mkdocs_is_handed_its_build_leaves_no_process_and_no_configuration(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C as the prestarted MkDocs process is given its build: it is ended
+    (it would build into a work folder about to go) and the partial
+    configuration written for it is removed."""
+    root = make_project(tmp_path / "p", FIXTURE_CORPUS / "seeds")
+    config = root / "mkdocs.yml"
+    incremental.prestart(root, config)
+    worker = incremental._prestarted[(root, config)]
+
+    def interrupted(_root: Path) -> dict[str, str]:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(incremental, "mkdocs_environment", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        incremental._MkDocsRun(root, config, tmp_path / "docs", tmp_path / "site")
+    assert worker.returncode is not None
+    assert incremental._prestarted == {}
+    assert not (root / incremental.PARTIAL_CONFIG).exists()
+    assert _children("digest.mkworker") == []

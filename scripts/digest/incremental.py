@@ -302,22 +302,36 @@ class _MkDocsRun:
                                     f"docs_dir: {json.dumps(str(docs_folder))}\n").encode())
         args = ["build", "--strict", "--config-file", str(self.partial), "--site-dir", str(site_dir)]
         worker = _prestarted.pop((root, config_file), None)
+        try:
+            self.proc = self._start(root, args, worker)
+        except BaseException:
+            # Interrupted (Ctrl-C, SIGTERM) or unable to start: no MkDocs
+            # goes on writing into the work folder the caller removes, and
+            # no partial configuration is left.
+            if worker is not None and worker.poll() is None:
+                worker.kill()
+                worker.communicate()
+            self.partial.unlink(missing_ok=True)
+            raise
+
+    @staticmethod
+    def _start(root: Path, args: list[str], worker: subprocess.Popen[str] | None) -> subprocess.Popen[str]:
+        """Hand ``args`` to ``worker`` if it still waits; else start MkDocs afresh."""
         if worker is not None and worker.poll() is None:
             assert worker.stdin is not None
             try:
                 # The environment as it is now: the build date is set by the caller (pipeline.digest_date).
                 worker.stdin.write(json.dumps({"args": args, "env": mkdocs_environment(root), "cwd": str(root)}) + "\n")
                 worker.stdin.flush()  # one line is all it reads; communicate() closes the pipe
-                self.proc = worker
-                return
+                return worker
             except BrokenPipeError:  # it died meanwhile: MkDocs is started afresh
                 pass
         if worker is not None:
             worker.kill()
             worker.communicate()
-        self.proc = subprocess.Popen([sys.executable, "-m", "mkdocs", *args], cwd=root, text=True,
-                                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     env=mkdocs_environment(root), preexec_fn=tied_to_this_process())
+        return subprocess.Popen([sys.executable, "-m", "mkdocs", *args], cwd=root, text=True,
+                                stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                env=mkdocs_environment(root), preexec_fn=tied_to_this_process())
 
     def wait(self) -> None:
         """Wait for MkDocs; raises BuildFailed with its complaints if it failed."""
