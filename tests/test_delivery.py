@@ -207,6 +207,32 @@ def test_a_missing_font_is_an_error_that_names_the_package(tmp_path: Path, monke
     assert not (root / "site").exists()
 
 
+def test_a_process_keeps_its_typst_engine_and_sets_the_same_bytes(tmp_path: Path) -> None:
+    """`digest serve` and the build server keep the fonts' list and the
+    compiler from one run to the next; a brief set by the kept engine is the
+    brief a new one sets, and other fonts make a new engine."""
+    import shutil
+
+    from digest import printed
+    from digest.pipeline import Options, Project, check
+
+    root = make_project(tmp_path / "p", FIXTURE_CORPUS / "seeds")
+    digest = check(Project(root), Options()).digest
+    printed._engines.clear()
+    fresh = printed.print_briefs(root, digest)
+    assert fresh and len(printed._engines) == 1
+    engine = next(iter(printed._engines.values()))
+    shutil.rmtree(root / printed.CACHE)  # every brief set again, by the kept engine
+    assert printed.print_briefs(root, digest) == fresh
+    assert list(printed._engines.values()) == [engine] and next(iter(printed._engines.values())) is engine
+    other = printed.Printer(root)
+    other.stamp += b"another font\n"
+    shutil.rmtree(root / printed.CACHE)
+    date, ids = next((d, i) for d, i in digest.editions if d in set(digest.delivery.printed))
+    assert other.pdf(printed.brief_data(digest, date, ids), date) == fresh[printed.brief_path(date)]
+    assert len(printed._engines) == 1 and next(iter(printed._engines.values())) is not engine
+
+
 def test_one_edit_rewrites_only_the_feeds_and_the_brief_it_changes(tmp_path: Path) -> None:
     from digest.pipeline import Options, Project, run_build
     from digest.printed import CACHE
