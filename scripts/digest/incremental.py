@@ -43,7 +43,7 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -439,11 +439,15 @@ def update_editions(root: Path, docs: Path, config_file: Path, p: Plan, site: Pa
     zipping: ThreadPoolExecutor | None = None
     builder: Builder | None = None
     mkdocs: _MkDocsRun | None = None
+    update: Update | None = None
+    recorded = False  # whether update's record is written (Update.record)
     # When the generated pages' text changed, the index will be updated: its
     # first part, which needs no hand-written page, is read while MkDocs
     # runs (in a child process, so this one only waits).
     early = ThreadPoolExecutor(1, thread_name_prefix="digest-index") if SEARCH_PAGES in p.files else None
     live_index = site / "search" / "digest_index.js"
+    side = ThreadPoolExecutor(1, thread_name_prefix="digest-sitemap")
+    listing: Future[tuple[bytes, bytes] | None] | None = None
     try:
         # MkDocs first, then what runs beside it: the staging, the previous
         # index read, Node started (each started before MkDocs, they slowed
@@ -454,6 +458,12 @@ def update_editions(root: Path, docs: Path, config_file: Path, p: Plan, site: Pa
         # Each from the tree the last run swapped out, where there is one.
         staging += [LinkedCopy(site, new_folder(site.parent, f".{site.name}.building-"), spare_of(site)),
                     LinkedCopy(offline, new_folder(offline.parent, f".{offline.name}.building-"), spare_of(offline))]
+        if site_url and (site / SITEMAP).is_file():
+            # With an address, the sitemap lists every page, dated as the
+            # build (SOURCE_DATE_EPOCH's, as in the MkDocs run): made while
+            # MkDocs runs (0.06 s at 10,000 articles when a page is added).
+            listing = side.submit(lambda: sitemap((site / SITEMAP).read_bytes(), site_url, pages,
+                                                  set(p.removed_pages), get_build_date()))
         previous = early.submit(read_previous, root, docs / SEARCH_PAGES, live_index,
                                 directory_urls=directory_urls) if early is not None else None
         # Node, for the index's update, starts while MkDocs runs.
@@ -471,7 +481,6 @@ def update_editions(root: Path, docs: Path, config_file: Path, p: Plan, site: Pa
         # the newest editions): if its HTML changed, so may its text.
         reindex = SEARCH_PAGES in p.files or any(
             not (site / name).is_file() or (site / name).read_bytes() != new[name] for name in hand)
-        update: Update | None = None
         said = "search index unchanged"
         if reindex:
             before = previous.result() if previous is not None else read_previous(
@@ -489,12 +498,9 @@ def update_editions(root: Path, docs: Path, config_file: Path, p: Plan, site: Pa
         removed = {html_name(x) for x in p.removed_pages} | {x for x in p.removed_files if x != SEARCH_PAGES}
         if update is not None:
             removed |= {f"search/shards/{name}.js" for name in update.removed}
-        if site_url and (site / SITEMAP).is_file():
-            # With an address, the sitemap lists every page, dated as the build.
-            date = get_build_date()  # SOURCE_DATE_EPOCH's, as in the MkDocs run above
-            listed = sitemap((site / SITEMAP).read_bytes(), site_url, pages, set(p.removed_pages), date)
-            if listed is not None:
-                new[SITEMAP], new[SITEMAP + ".gz"] = listed
+        listed = listing.result() if listing is not None else None
+        if listed is not None:
+            new[SITEMAP], new[SITEMAP + ".gz"] = listed
         hosted = staging[0].ready()
         _unlink(hosted, removed, ("search",) if index is not None else ())
         for name, data in new.items():
@@ -517,6 +523,9 @@ def update_editions(root: Path, docs: Path, config_file: Path, p: Plan, site: Pa
         swap_in(hosted, site, later=True, spare=spare_of(site))
         swapped.append(hosted)
         on_hosted()
+        if update is not None:
+            recorded = True
+            update.record()
         # The offline edition's changed files, deflated for its zip in
         # threads while this one stages the edition (archive.deflated);
         # only now, so that the hosted edition goes live no later.
@@ -542,6 +551,12 @@ def update_editions(root: Path, docs: Path, config_file: Path, p: Plan, site: Pa
         os.replace(zip_tmp, zip_path)
         zip_tmp = None
         return said
+    except Exception:
+        if update is not None and not recorded:
+            # The build failed after the update (the guard, a swap): the
+            # folder is still this run's index, which the full build reuses.
+            update.record()
+        raise
     finally:
         if mkdocs is not None:
             mkdocs.stop()
@@ -551,6 +566,7 @@ def update_editions(root: Path, docs: Path, config_file: Path, p: Plan, site: Pa
             zipping.shutdown(wait=True, cancel_futures=True)
         if early is not None:
             early.shutdown(wait=True, cancel_futures=True)
+        side.shutdown(wait=True, cancel_futures=True)
         if index is not None:
             index.stop()
         for staged in staging:
