@@ -71,6 +71,11 @@ class Project:
                 done = searchindex.update_from(self.root, before, self.hand, builder=builder)
             finally:
                 builder.stop()
+            assert done is not None
+            # Until its record is written (once the hosted edition is live),
+            # the folder is not the cache's index.
+            assert searchindex._latest(self.root / ".digest-cache") != done.folder
+            done.record()
         else:
             done = update_index(self.root, self.pages, self.hand, live, directory_urls=False)
         assert done is not None
