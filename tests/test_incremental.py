@@ -27,7 +27,7 @@ from digest.archive import Entry, deflated, entry_order, update_zip, write_zip
 from digest.cli import EXIT_OK
 from digest.incremental import STATE
 from digest.pipeline import Options, Project, Warm, run_build, warm_up
-from digest.problems import CheckFailed
+from digest.problems import CheckFailed, WriteRefused
 from digest.site import TEMPLATE_CACHE
 from digest.synth import write_corpus
 
@@ -534,3 +534,66 @@ def test_an_edit_interrupted_as_mkdocs_is_handed_its_build_leaves_no_process_and
     assert incremental._prestarted == {}
     assert not (root / incremental.PARTIAL_CONFIG).exists()
     assert _children("digest.mkworker") == []
+
+
+def test_mkdocs_starts_on_the_rendered_pages_and_a_guess_the_plan_denies_is_dropped(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An edit's MkDocs starts on the pages as soon as they are rendered
+    (incremental.speculate), before docs/digest/ is written; the build uses
+    that run only if its plan names the same pages, and the result is a
+    clean build's either way. Nothing of a dropped run is left."""
+    root = make_project(tmp_path / "p", FIXTURE_CORPUS / "seeds")
+    project, warm = Project(root), Warm()
+    run_build(project, Options(), warm=warm)
+    used: list[bool] = []
+    real_speculation = incremental._speculation
+
+    def spy(*args: object, **kwargs: object) -> object:
+        found = real_speculation(*args, **kwargs)  # type: ignore[arg-type]
+        used.append(found is not None)
+        return found
+
+    monkeypatch.setattr(incremental, "_speculation", spy)
+    _sub(root / "seeds/alpha.yml", r"^title: .*$", "title: ROKETSAN speculated")
+    assert run_build(project, Options(), warm=warm).how.startswith("incremental build")
+    assert used == [True]
+    assert outputs(root) == clean_build(root / "seeds", tmp_path / "clean")
+    real_speculate = incremental.speculate
+
+    def wrong(*args: object, **kwargs: object) -> object:
+        after = real_speculate(*args, **kwargs)  # type: ignore[arg-type]
+        for found in incremental._speculated.values():
+            found.pages = frozenset({"digest/not-a-page.md"})  # a guess the plan will not confirm
+        return after
+
+    monkeypatch.setattr(incremental, "speculate", wrong)
+    _sub(root / "seeds/alpha.yml", r"^title: .*$", "title: ROKETSAN guessed wrong")
+    assert run_build(project, Options(), warm=warm).how.startswith("incremental build")
+    assert used == [True, False]
+    assert outputs(root) == clean_build(root / "seeds", tmp_path / "clean")
+    assert list((root / ".digest-cache").glob("digest-partial-*")) == []
+    assert not (root / incremental.PARTIAL_CONFIG).exists()
+    assert _children("digest.mkworker") == [] and _children("mkdocs") == []
+
+
+def test_a_run_that_fails_after_rendering_leaves_no_mkdocs_and_no_work_folder(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    root = make_project(tmp_path / "p", FIXTURE_CORPUS / "seeds")
+    project = Project(root)
+    run_build(project, Options())
+    before = outputs(root)
+    from digest import pipeline
+
+    def refused(*_args: object, **_kwargs: object) -> None:
+        assert incremental._speculated  # MkDocs was started on the rendered pages
+        raise WriteRefused("docs/digest/ changed while the digest was being generated")
+
+    monkeypatch.setattr(pipeline, "write_tree", refused)
+    _sub(root / "seeds/alpha.yml", r"^title: .*$", "title: ROKETSAN refused")
+    with pytest.raises(WriteRefused):
+        run_build(project, Options())
+    assert incremental._speculated == {} and incremental._prestarted == {}
+    assert _children("digest.mkworker") == [] and _children("mkdocs") == []
+    assert list((root / ".digest-cache").glob("digest-partial-*")) == []
+    assert not (root / incremental.PARTIAL_CONFIG).exists()
+    assert outputs(root) == before

@@ -6,7 +6,6 @@ The CLI and the tests call these same functions.
 from __future__ import annotations
 
 import dataclasses
-import datetime as dt
 import gc
 import hashlib
 import os
@@ -506,11 +505,14 @@ def _salt(digest: Digest) -> str:
 
 
 def generate(project: Project, digest: Digest, options: Options | None = None, stamp: str | None = None,
-             warm: Warm | None = None) -> WriteReport:
+             warm: Warm | None = None,
+             rendered: Callable[[dict[str, Page]], Callable[[], None] | None] | None = None) -> WriteReport:
     """Write docs/digest/ for ``digest``. ``stamp``: the inputs' fingerprint
     taken before they were read (run_build's), which the manifest records;
     taken now if not given. ``warm``: check's, whose ``pending`` Model this
-    completes and keeps once the pages are written."""
+    completes and keeps once the pages are written. ``rendered`` is given
+    the files once rendered, before they are written; what it returns, if
+    anything, is called once they are."""
     options = options or Options()
     stamp = stamp or fingerprint(project, options)
     # Pages made from the same inputs as the last run's are kept, not
@@ -528,12 +530,15 @@ def generate(project: Project, digest: Digest, options: Options | None = None, s
     staged = stage_for(project.docs, park=project.root / CACHE)  # linked while the pages are rendered
     try:
         files = plan(project, digest, options.progress, reuse)
+        written = rendered(files) if rendered is not None else None
     except BaseException:
         staged.discard()
         raise
     with options.progress.step("writing docs/digest/", len(files)):
         report = write_tree(project.docs, files, fingerprint=stamp, keys=reuse.keys, staged=staged,
                             park=project.root / CACHE, splices=reuse.splices)
+    if written is not None:
+        written()
     if warm is not None and pending is not None:
         # The pages kept read what they read before; the others, what they read now.
         now = reuse.reads or {}
@@ -582,14 +587,7 @@ def digest_date(docs: Path) -> Iterator[None]:
     if "SOURCE_DATE_EPOCH" in os.environ:
         yield
         return
-    editions = docs / "digest" / "editions"
-    dates = []
-    with suppress(OSError):
-        for name in os.listdir(editions):
-            with suppress(ValueError):
-                dates.append(dt.date.fromisoformat(name.removesuffix(".md")))
-    newest = max(dates, default=dt.date(1970, 1, 1))
-    os.environ["SOURCE_DATE_EPOCH"] = str(int(dt.datetime(newest.year, newest.month, newest.day, tzinfo=dt.UTC).timestamp()))
+    os.environ["SOURCE_DATE_EPOCH"] = incremental_builds.build_date(docs)
     try:
         yield
     finally:
@@ -671,6 +669,9 @@ def _build_site(project: Project, *, hosted: bool, offline: bool, progress: Prog
             else:
                 incremental_builds.remember(project.root, outputs, decided.docs_stats, decided.context, settings)
                 return SiteBuilt(f"incremental build: {reason}; {index_said}", _urls(decided, directory_urls))
+    # MkDocs started for an incremental build, or on the rendered pages
+    # (incremental.speculate), would only take a core from the full build.
+    incremental_builds.drop_prestarted()
     # A full build replaces the outputs: until it has finished, nothing
     # about them is known.
     incremental_builds.forget(project.root)
@@ -776,13 +777,14 @@ _memo_saved: list[Callable[[], bool]] = []  # the memo being saved (in_child's w
 
 def _check_and_generate(project: Project, options: Options, stamp: str, warm: Warm | None,
                         lstats: dict[str, os.stat_result] | None = None,
+                        rendered: Callable[[dict[str, Page]], Callable[[], None] | None] | None = None,
                         ) -> tuple[tuple[Problem, ...], WriteReport, str, str, Memo]:
     """A function of its own so that the corpus and the model are freed when
     it returns; what the run learned is returned, for run_build to save (a
     run that fails leaves the last memo as it was)."""
     memo = warm.open_memo(project.root) if warm is not None else open_memo(project.root)
     checked = check(project, options, memo, warm, lstats)
-    report = generate(project, checked.digest, options, stamp, warm)
+    report = generate(project, checked.digest, options, stamp, warm, rendered)
     learned = memo.summary()
     if warm is not None:
         warm.memo = memo
@@ -876,8 +878,12 @@ def run_build(project: Project, options: Options, *, hosted: bool = True, offlin
             run_warm = warm if warm is not None else Warm(model=_stored_model(project.root))
             # The seeds' listing and lstats the fingerprint took, for load,
             # unless there was no seeds folder then (load looks for itself).
+            # MkDocs may start on the changed pages as soon as they are
+            # rendered (incremental.speculate), beside their writing.
+            speculate = partial(incremental_builds.speculate, project.root, project.docs, project.root / "mkdocs.yml",
+                                project.site) if site and hosted and offline and incremental else None
             problems, report, said, learned, memo = _check_and_generate(project, options, stamp, run_warm,
-                                                                        seen or None)
+                                                                        seen or None, speculate)
             if cold:
                 kept = run_warm.model
                 del run_warm  # the seeds as read and the paragraphs: freed with the corpus
