@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +81,14 @@ class Project:
             done = update_index(self.root, self.pages, self.hand, live, directory_urls=False)
         assert done is not None
         write_search_index(self.site, done.folder, done.changed, done.removed)
+        # The record as this process knows it (searchindex._known) is the
+        # record read back from the files.
+        assert done.folder in searchindex._known
+        known = dict(searchindex._known)
+        remembered = searchindex.read_previous(self.root, self.pages, live, directory_urls=False)
+        searchindex._known.clear()
+        assert remembered == searchindex.read_previous(self.root, self.pages, live, directory_urls=False) is not None
+        searchindex._known.update(known)
         return f"{done.documents} documents, shards {sorted(done.changed)} changed, {sorted(done.removed)} removed"
 
     def files(self) -> dict[str, bytes]:
@@ -265,3 +274,23 @@ def test_node_started_ahead_that_fails_says_why(tmp_path: Path) -> None:
         builder.run([b'{"id": 1, "title": "t", "terms": "", "text": "x"}\n'], tmp_path / "out")
     builder.stop()
     assert not (tmp_path / "out").exists()
+
+
+@given(st.lists(st.sampled_from([b'{"k": "' + b"0123456789abcdef" * 2 + b'", "src": "a"}', b'{"src": "b"}',
+                                 b'{"k": "short"}', b"var x = [", b"]", b"", b"{}", b'{"k": "' + b"f" * 32 + b"x"]),
+                max_size=12),
+       st.lists(st.integers(0, 2), max_size=12), st.booleans())
+def test_the_lines_found_in_pages_js_read_at_once_are_those_read_one_by_one(
+        lines: list[bytes], commas: list[int], last_break: bool) -> None:
+    """read_previous finds each document's line, and its id, in the file
+    read at once; _raw_pages, which a full build uses, reads them one at a
+    time."""
+    text = b"\n".join(line + b"," * (commas[k] if k < len(commas) else 1) for k, line in enumerate(lines))
+    text += b"\n" if last_break and lines else b""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "pages.js"
+        path.write_bytes(text)
+        expected = list(searchindex._raw_pages(path))
+    spans = list(searchindex._page_spans(text))
+    assert [text[a:b] for a, b in spans] == expected
+    assert [searchindex._span_id(text, a, b) for a, b in spans] == [searchindex._line_id(x) for x in expected]

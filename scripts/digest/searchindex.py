@@ -204,10 +204,34 @@ def _line_id(raw: bytes) -> str:
     """What identifies a line of pages.js: the key of its document, which
     the generator made from everything the line is made of (render.search),
     else the hash of the line (hashing 10,000 lines took 0.1 s)."""
+    return _span_id(raw, 0, len(raw))
+
+
+def _span_id(pages: bytes, start: int, stop: int) -> str:
+    """:func:`_line_id` of ``pages[start:stop]``, which it copies only when
+    the line carries no key."""
     end = len(KEYED_LINE) + 32
-    if raw.startswith(KEYED_LINE) and raw[end:end + 1] == b'"':
-        return raw[len(KEYED_LINE):end].decode("ascii")
-    return _digest(raw)
+    head = pages[start:min(stop, start + end + 1)]
+    if head.startswith(KEYED_LINE) and head[end:end + 1] == b'"':
+        return head[len(KEYED_LINE):end].decode("ascii")
+    return _digest(pages[start:stop])
+
+
+def _page_spans(pages: bytes) -> Iterator[tuple[int, int]]:
+    """Where each line of pages.js that holds a document begins and ends,
+    without its line break and trailing comma (what :func:`_raw_pages`
+    yields), in the file read at once."""
+    pos, size = 0, len(pages)
+    while pos < size:
+        end = pages.find(b"\n", pos)
+        if end < 0:
+            end = size
+        stop = end
+        while stop > pos and pages[stop - 1] == 0x2C:  # ","
+            stop -= 1
+        if pages.startswith(b"{", pos):
+            yield pos, stop
+        pos = end + 1
 
 
 # Document ids. MiniSearch's ids were the documents' positions, so adding a
@@ -717,14 +741,19 @@ def read_previous(project_root: Path, pages_file: Path, live: Path, *, directory
     if previous is None:
         return None
     try:
-        record = json.loads((previous / RECORD).read_text(encoding="utf-8"))
-        if record.get("version") != RECORD_VERSION:
-            return None
-        old = {key: (doc_id, line, hand, shown) for key, doc_id, line, hand, shown in record["docs"]}
+        known = _known.get(previous)
+        if known is not None and known.record == identity(os.stat(previous / RECORD)):
+            old, old_lengths, space = known.old, known.lengths, known.space
+        else:
+            record = json.loads((previous / RECORD).read_text(encoding="utf-8"))
+            if record.get("version") != RECORD_VERSION:
+                return None
+            old = {key: (doc_id, line, hand, shown) for key, doc_id, line, hand, shown in record["docs"]}
+            space = record["space"]
+            header = json.loads((previous / "header.json").read_text(encoding="utf-8"))
+            old_lengths = {int(doc): lengths for doc, lengths in header["fieldLength"].items()}
         if not _intact(previous) or not _same_file(live, previous / INDEX_SCRIPT):
             return None
-        header = json.loads((previous / "header.json").read_text(encoding="utf-8"))
-        old_lengths = {int(doc): lengths for doc, lengths in header["fieldLength"].items()}
         if not (previous / VECTORS).is_dir():
             return None
     except (OSError, ValueError, TypeError, KeyError, AttributeError):
@@ -734,19 +763,26 @@ def read_previous(project_root: Path, pages_file: Path, live: Path, *, directory
     by_line = {line: key for key, (_, line, hand, _) in old.items() if not hand}
     generated: list[tuple[str, dict[str, Any], bytes, str]] = []
     new_fields: dict[str, bytes] = {}
-    for raw in _raw_pages(pages_file):
-        line = _line_id(raw)
+    # Read at once: line by line, each read let another thread take the GIL
+    # (the staging's), and the 10,000 lines took 0.39 s beside them against
+    # 0.05 s alone.
+    try:
+        pages = pages_file.read_bytes()
+    except FileNotFoundError:
+        pages = b""
+    for start, stop in _page_spans(pages):
+        line = _span_id(pages, start, stop)
         key = by_line.get(line)
         if key is not None:
             where, title, snippet, tags = old[key][3]
             generated.append((key, {"location": where, "title": title, "snippet": snippet, "tags": tags}, b"", line))
             continue
-        page = json.loads(raw)
+        page = json.loads(pages[start:stop])
         where = location(page["src"], directory_urls)
         key = _key(where)
         generated.append((key, {"location": where, **{k: page[k] for k in SHOWN if k in page}}, b"", line))
         new_fields[key] = _fields(page)
-    if id_space(len(generated)) != record["space"]:
+    if id_space(len(generated)) != space:
         return None
     return Previous(previous, old, old_lengths, generated, new_fields, pages_file, directory_urls)
 
@@ -857,19 +893,46 @@ def update_from(project_root: Path, before: Previous, site: Path, node: str = "n
         _store_vectors(work, vectors, touched)
         lengths = {k: v for k, v in old_lengths.items() if k not in gone}
         lengths.update(_lengths(fresh))
-        record = _finish_folder(work, docs, space, lengths, {_key(d["location"]) for d in hand})
+        hand_keys = {_key(d["location"]) for d in hand}
+        record = _finish_folder(work, docs, space, lengths, hand_keys)
+        # As read_previous would read the record back.
+        known = partial(_Known, old={d["key"]: (d["id"], d["line"], d["key"] in hand_keys,
+                                                [d["location"], d["title"], d["snippet"], d.get("tags") or []])
+                                     for d in docs}, lengths=lengths, space=space)
         done = work.with_name(work.name.removesuffix(".building"))
         shutil.rmtree(done, ignore_errors=True)
         work.rename(done)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
-    return Update(done, changed_shards, removed_shards, len(changed), partial(_recorded, cache, done, record))
+    return Update(done, changed_shards, removed_shards, len(changed), partial(_recorded, cache, done, record, known))
 
 
-def _recorded(cache: Path, done: Path, record: Callable[[Path], None]) -> None:
+@dataclass(frozen=True)
+class _Known:
+    """What :func:`read_previous` reads from an index's record and header,
+    as the process that wrote them knows it (``record``: the record file's
+    identity then)."""
+
+    record: tuple[int, int, int]
+    old: dict[str, tuple[int, str, bool, list[Any]]]
+    lengths: dict[int, list[int]]
+    space: int
+
+
+# The index this process updated last (`digest serve`, the build server):
+# the next update takes its record from here while the file is the one
+# written (parsing the 6 MB record and the header took 0.06 s at 10,000
+# articles, 0.1 s beside MkDocs and the staging).
+_known: dict[Path, _Known] = {}
+
+
+def _recorded(cache: Path, done: Path, record: Callable[[Path], None],
+              known: Callable[[tuple[int, int, int]], _Known]) -> None:
     """Make ``done`` the cache's index (its record written), the others gone."""
     record(done)
+    _known.clear()
+    _known[done] = known(identity(os.stat(done / RECORD)))
     for stale in cache.glob("search-*"):
         if stale != done:
             shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
