@@ -597,3 +597,34 @@ def test_a_run_that_fails_after_rendering_leaves_no_mkdocs_and_no_work_folder(
     assert list((root / ".digest-cache").glob("digest-partial-*")) == []
     assert not (root / incremental.PARTIAL_CONFIG).exists()
     assert outputs(root) == before
+
+
+def test_a_page_reading_a_file_the_guess_left_out_is_built_again_as_planned(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A hand-written page may include an unchanged generated file (a
+    snippet), which the docs folder of MkDocs started on the rendered pages
+    lacks: that run fails, MkDocs runs again on the folder the plan makes,
+    and the build is still incremental and a clean build's bytes."""
+    words = '# Words\n\n--8<-- "digest/assets/search/tokenize.js:1:3"\n'
+    root = make_project(tmp_path / "p", FIXTURE_CORPUS / "seeds")
+    (root / "docs" / "words.md").write_text(words, encoding="utf-8")
+    project, warm = Project(root), Warm()
+    run_build(project, Options(), warm=warm)
+    runs: list[Path] = []
+    real_run = incremental._MkDocsRun
+
+    class Counted(real_run):  # type: ignore[valid-type,misc]
+        def __init__(self, where: Path, config: Path, docs: Path, site_dir: Path, **kwargs: object) -> None:
+            runs.append(docs)
+            super().__init__(where, config, docs, site_dir, **kwargs)
+
+    monkeypatch.setattr(incremental, "_MkDocsRun", Counted)
+    _sub(root / "seeds/alpha.yml", r"^title: .*$", "title: ROKETSAN with words")
+    assert run_build(project, Options(), warm=warm).how.startswith("incremental build")
+    assert len(runs) == 2  # on the rendered pages, then again as planned
+    assert "How the digest" in (root / "site" / "words.html").read_text(encoding="utf-8")
+    clean = make_project(tmp_path / "clean", root / "seeds")
+    (clean / "docs" / "words.md").write_text(words, encoding="utf-8")
+    assert run("build", "--root", str(clean))[0] == EXIT_OK
+    assert outputs(root) == outputs(clean)
+    assert list((root / ".digest-cache").glob("digest-partial-*")) == []

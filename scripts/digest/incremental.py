@@ -624,7 +624,19 @@ def update_editions(root: Path, docs: Path, config_file: Path, p: Plan, site: Pa
             early.submit(read_previous, root, docs / SEARCH_PAGES, live_index, directory_urls=directory_urls)
         # Node, for the index's update, starts while MkDocs runs.
         builder = start_builder(root) if early is not None else None
-        mkdocs.wait()
+        try:
+            mkdocs.wait()
+        except BuildFailed:
+            if speculated is None:
+                raise
+            # The guessed docs folder lacked what a page reads (a snippet of
+            # a generated file that did not change, say): MkDocs once more,
+            # on the folder the plan makes, before the build gives up.
+            shutil.rmtree(small, ignore_errors=True)
+            shutil.rmtree(built, ignore_errors=True)
+            _small_docs(docs, small, pages | generated_nav)
+            mkdocs = _MkDocsRun(root, config_file, small, built)
+            mkdocs.wait()
         new = {html_name(page): (built / html_name(page)).read_bytes() for page in sorted(pages)
                if (built / html_name(page)).is_file()}
         # The hand-written pages are few and are built each time: index.md
