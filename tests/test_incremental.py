@@ -628,3 +628,28 @@ def test_a_page_reading_a_file_the_guess_left_out_is_built_again_as_planned(
     assert run("build", "--root", str(clean))[0] == EXIT_OK
     assert outputs(root) == outputs(clean)
     assert list((root / ".digest-cache").glob("digest-partial-*")) == []
+
+
+def test_mkdocs_waits_for_the_written_pages_when_a_missing_snippet_would_not_fail(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With snippets' check_paths off, a page reading a generated file that
+    MkDocs started on the rendered pages lacks would come out without it:
+    the build then starts MkDocs only on the pages as written."""
+    root = make_project(tmp_path / "p", FIXTURE_CORPUS / "seeds")
+    config = (root / "mkdocs.yml").read_text(encoding="utf-8")
+    assert "check_paths: true" in config
+    (root / "mkdocs.yml").write_text(config.replace("check_paths: true", "check_paths: false"), encoding="utf-8")
+    project, warm = Project(root), Warm()
+    run_build(project, Options(), warm=warm)
+    started: list[object] = []
+    real_run = incremental._MkDocsRun
+
+    class Counted(real_run):  # type: ignore[valid-type,misc]
+        def __init__(self, where: Path, config: Path, docs: Path, site_dir: Path, **kwargs: object) -> None:
+            started.append(kwargs.get("cwd"))  # MkDocs on the rendered pages runs above its docs folder
+            super().__init__(where, config, docs, site_dir, **kwargs)
+
+    monkeypatch.setattr(incremental, "_MkDocsRun", Counted)
+    _sub(root / "seeds/alpha.yml", r"^title: .*$", "title: ROKETSAN unchecked")
+    assert run_build(project, Options(), warm=warm).how.startswith("incremental build")
+    assert started == [None]  # once, on the pages as written

@@ -444,6 +444,8 @@ def speculate(root: Path, docs: Path, config_file: Path, site: Path,
     state = read_state(root)
     if state is None:
         return None  # a full build
+    if state["settings"].get("snippets_checked") is not True:
+        return None  # a page reading a generated file left out would come out without it, not fail
     changed: set[str] = set()
     for path, content in files.items():
         if not path.endswith(".md") or not isinstance(content, (bytes, str)):

@@ -400,4 +400,15 @@ def edition_settings(hosted_config: Path, offline_config: Path) -> dict[str, Any
     hosted = _load_config(hosted_config)
     both = _same_but_offline(hosted, _load_config(offline_config))
     return {"directory_urls": bool(hosted.use_directory_urls), "nav": sorted(nav_pages(hosted)),
-            "site_url": str(hosted.site_url or ""), "features": None if both is None else list(both)}
+            "site_url": str(hosted.site_url or ""), "features": None if both is None else list(both),
+            "snippets_checked": _snippets_checked(hosted)}
+
+
+def _snippets_checked(config: Any) -> bool:
+    """Whether a snippet that names a missing file stops the build (or no
+    snippet is read): then MkDocs may run on a docs folder that lacks some
+    of the generated files (incremental.speculate), since a page that
+    reads one fails instead of coming out without it."""
+    if "pymdownx.snippets" not in config.markdown_extensions:
+        return True
+    return (config.mdx_configs.get("pymdownx.snippets") or {}).get("check_paths") is True
