@@ -599,6 +599,22 @@ def test_a_run_that_fails_after_rendering_leaves_no_mkdocs_and_no_work_folder(
     assert outputs(root) == before
 
 
+def _mkdocs_runs(monkeypatch: pytest.MonkeyPatch) -> list[object]:
+    """Each incremental MkDocs run from now on, by the folder it runs in:
+    None for the project's, or the work folder of a run started on the
+    rendered pages (which runs above its docs folder)."""
+    runs: list[object] = []
+    real_run = incremental._MkDocsRun
+
+    class Counted(real_run):  # type: ignore[valid-type,misc]
+        def __init__(self, where: Path, config: Path, docs: Path, site_dir: Path, **kwargs: object) -> None:
+            runs.append(kwargs.get("cwd"))
+            super().__init__(where, config, docs, site_dir, **kwargs)
+
+    monkeypatch.setattr(incremental, "_MkDocsRun", Counted)
+    return runs
+
+
 def test_a_page_reading_a_file_the_guess_left_out_is_built_again_as_planned(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A hand-written page may include an unchanged generated file (a
@@ -610,18 +626,10 @@ def test_a_page_reading_a_file_the_guess_left_out_is_built_again_as_planned(
     (root / "docs" / "words.md").write_text(words, encoding="utf-8")
     project, warm = Project(root), Warm()
     run_build(project, Options(), warm=warm)
-    runs: list[Path] = []
-    real_run = incremental._MkDocsRun
-
-    class Counted(real_run):  # type: ignore[valid-type,misc]
-        def __init__(self, where: Path, config: Path, docs: Path, site_dir: Path, **kwargs: object) -> None:
-            runs.append(docs)
-            super().__init__(where, config, docs, site_dir, **kwargs)
-
-    monkeypatch.setattr(incremental, "_MkDocsRun", Counted)
+    runs = _mkdocs_runs(monkeypatch)
     _sub(root / "seeds/alpha.yml", r"^title: .*$", "title: ROKETSAN with words")
     assert run_build(project, Options(), warm=warm).how.startswith("incremental build")
-    assert len(runs) == 2  # on the rendered pages, then again as planned
+    assert len(runs) == 2 and runs[0] is not None and runs[1] is None  # on the rendered pages, then as planned
     assert "How the digest" in (root / "site" / "words.html").read_text(encoding="utf-8")
     clean = make_project(tmp_path / "clean", root / "seeds")
     (clean / "docs" / "words.md").write_text(words, encoding="utf-8")
@@ -641,15 +649,7 @@ def test_mkdocs_waits_for_the_written_pages_when_a_missing_snippet_would_not_fai
     (root / "mkdocs.yml").write_text(config.replace("check_paths: true", "check_paths: false"), encoding="utf-8")
     project, warm = Project(root), Warm()
     run_build(project, Options(), warm=warm)
-    started: list[object] = []
-    real_run = incremental._MkDocsRun
-
-    class Counted(real_run):  # type: ignore[valid-type,misc]
-        def __init__(self, where: Path, config: Path, docs: Path, site_dir: Path, **kwargs: object) -> None:
-            started.append(kwargs.get("cwd"))  # MkDocs on the rendered pages runs above its docs folder
-            super().__init__(where, config, docs, site_dir, **kwargs)
-
-    monkeypatch.setattr(incremental, "_MkDocsRun", Counted)
+    started = _mkdocs_runs(monkeypatch)
     _sub(root / "seeds/alpha.yml", r"^title: .*$", "title: ROKETSAN unchecked")
     assert run_build(project, Options(), warm=warm).how.startswith("incremental build")
     assert started == [None]  # once, on the pages as written
