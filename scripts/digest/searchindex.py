@@ -366,13 +366,12 @@ def _header(lengths: dict[int, list[int]], space: int) -> str:
 
 
 def _finish_folder(folder: Path, docs: list[dict[str, Any]], space: int, lengths: dict[int, list[int]],
-                   hand: set[str]) -> Callable[[Path], None]:
+                   hand: set[str]) -> dict[str, Any]:
     """Write the header (from every document's field ``lengths``) and the
     edition's search/digest_index.js beside the shards and vectors;
-    ``hand``: the keys of the hand-written pages. Returns what writes the
-    record, which makes the folder an index, into the folder it is given
-    (``folder`` or where it was moved): the caller calls it at once, or (an
-    update) once the hosted edition is live."""
+    ``hand``: the keys of the hand-written pages. Returns the record, which
+    makes the folder an index once written (:func:`_write_record`): at
+    once, or (an update) once the hosted edition is live."""
     (folder / "header.json").write_text(_header(lengths, space), encoding="utf-8")
     # As the editions get it (write_search_index): kept here, so that an
     # update tells whether an edition holds this index by comparing bytes
@@ -381,11 +380,19 @@ def _finish_folder(folder: Path, docs: list[dict[str, Any]], space: int, lengths
     # What the files are, for telling an edit in place (a fact about this
     # disk, not the index's content: a file of its own, not the record).
     (folder / IDENTITIES).write_text(json.dumps(_identities(folder)), encoding="utf-8")
-    record = {"version": RECORD_VERSION, "space": space,
-              "docs": [[d["key"], d["id"], d["line"], d["key"] in hand,
-                        [d["location"], d["title"], d["snippet"], d.get("tags") or []]] for d in docs]}
+    return {"version": RECORD_VERSION, "space": space,
+            "docs": [[d["key"], d["id"], d["line"], d["key"] in hand,
+                      [d["location"], d["title"], d["snippet"], d.get("tags") or []]] for d in docs]}
+
+
+def _write_record(folder: Path, record: dict[str, Any]) -> None:
     # Escaped to ASCII: the C encoder wrote 6 MB at 10,000 articles in 0.03 s so, 0.05 s otherwise.
-    return lambda into: atomic_write(into / RECORD, json.dumps(record, ensure_ascii=True).encode("ascii"))
+    atomic_write(folder / RECORD, json.dumps(record, ensure_ascii=True).encode("ascii"))
+
+
+def _documents(record: dict[str, Any]) -> dict[str, tuple[int, str, bool, list[Any]]]:
+    """A record's documents by key: id, line, hand-written, what the result list shows."""
+    return {key: (doc_id, line, hand, shown) for key, doc_id, line, hand, shown in record["docs"]}
 
 
 def _identities(folder: Path) -> dict[str, list[int]]:
@@ -469,7 +476,7 @@ class IndexBuild:
         (self.work / "vectors.txt").unlink()
         _script_shards(self.work)
         _store_vectors(self.work, lines)
-        _finish_folder(self.work, docs, space, _lengths(lines), {d["key"] for d in hand})(self.work)
+        _write_record(self.work, _finish_folder(self.work, docs, space, _lengths(lines), {d["key"] for d in hand}))
         del lines
         for old in self.cache.glob("search-*"):  # one edition's build feeds the other; keep the latest only
             if old != self.work:
@@ -748,7 +755,7 @@ def read_previous(project_root: Path, pages_file: Path, live: Path, *, directory
             record = json.loads((previous / RECORD).read_text(encoding="utf-8"))
             if record.get("version") != RECORD_VERSION:
                 return None
-            old = {key: (doc_id, line, hand, shown) for key, doc_id, line, hand, shown in record["docs"]}
+            old = _documents(record)
             space = record["space"]
             header = json.loads((previous / "header.json").read_text(encoding="utf-8"))
             old_lengths = {int(doc): lengths for doc, lengths in header["fieldLength"].items()}
@@ -893,19 +900,14 @@ def update_from(project_root: Path, before: Previous, site: Path, node: str = "n
         _store_vectors(work, vectors, touched)
         lengths = {k: v for k, v in old_lengths.items() if k not in gone}
         lengths.update(_lengths(fresh))
-        hand_keys = {_key(d["location"]) for d in hand}
-        record = _finish_folder(work, docs, space, lengths, hand_keys)
-        # As read_previous would read the record back.
-        known = partial(_Known, old={d["key"]: (d["id"], d["line"], d["key"] in hand_keys,
-                                                [d["location"], d["title"], d["snippet"], d.get("tags") or []])
-                                     for d in docs}, lengths=lengths, space=space)
+        record = _finish_folder(work, docs, space, lengths, {_key(d["location"]) for d in hand})
         done = work.with_name(work.name.removesuffix(".building"))
         shutil.rmtree(done, ignore_errors=True)
         work.rename(done)
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
-    return Update(done, changed_shards, removed_shards, len(changed), partial(_recorded, cache, done, record, known))
+    return Update(done, changed_shards, removed_shards, len(changed), partial(_recorded, cache, done, record, lengths))
 
 
 @dataclass(frozen=True)
@@ -927,12 +929,12 @@ class _Known:
 _known: dict[Path, _Known] = {}
 
 
-def _recorded(cache: Path, done: Path, record: Callable[[Path], None],
-              known: Callable[[tuple[int, int, int]], _Known]) -> None:
-    """Make ``done`` the cache's index (its record written), the others gone."""
-    record(done)
+def _recorded(cache: Path, done: Path, record: dict[str, Any], lengths: dict[int, list[int]]) -> None:
+    """Make ``done`` the cache's index (its ``record`` written), the others
+    gone; and remember it as read_previous would read it back."""
+    _write_record(done, record)
     _known.clear()
-    _known[done] = known(identity(os.stat(done / RECORD)))
+    _known[done] = _Known(identity(os.stat(done / RECORD)), _documents(record), lengths, record["space"])
     for stale in cache.glob("search-*"):
         if stale != done:
             shutil.rmtree(stale) if stale.is_dir() else stale.unlink()
