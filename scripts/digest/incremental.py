@@ -446,7 +446,7 @@ def speculate(root: Path, docs: Path, config_file: Path, site: Path,
         return None  # a full build
     if state["settings"].get("snippets_checked") is not True:
         return None  # a page reading a generated file left out would come out without it, not fail
-    changed: set[str] = set()
+    changed: dict[str, bytes] = {}  # the pages whose bytes change, with those bytes
     for path, content in files.items():
         if not path.endswith(".md") or not isinstance(content, (bytes, str)):
             continue  # KEPT: written by the last run, as it is
@@ -456,7 +456,7 @@ def speculate(root: Path, docs: Path, config_file: Path, site: Path,
                 continue
         except OSError:
             pass
-        changed.add(path)
+        changed[path] = data
     if not changed:
         return None  # no page to build: the build may have nothing to do
     nav = frozenset(n for n in state["settings"]["nav"] if n.startswith(f"{OWNED}/"))
@@ -468,15 +468,11 @@ def speculate(root: Path, docs: Path, config_file: Path, site: Path,
         return None  # the build will say what is wrong with the folder
     try:
         small = work / "docs"
-        _small_docs(docs, small, set())
-        for page in sorted(changed | nav | {HOME}):
-            target = small / page
-            target.parent.mkdir(parents=True, exist_ok=True)
-            content = files.get(page)
-            if page in changed and isinstance(content, (bytes, str)):
-                target.write_bytes(content.encode("utf-8") if isinstance(content, str) else content)
-            elif page in files and (docs / page).is_file():
-                os.symlink(docs / page, target)
+        # Linked: the pages that stay as they are (and are still generated).
+        _small_docs(docs, small, {page for page in nav | {HOME} if page in files and page not in changed})
+        for page, data in changed.items():
+            (small / page).parent.mkdir(parents=True, exist_ok=True)
+            (small / page).write_bytes(data)
         run = _MkDocsRun(root, config_file, small, work / "site", cwd=work, env={"SOURCE_DATE_EPOCH": date})
     except Exception:  # an optimisation only: the build starts MkDocs itself
         shutil.rmtree(work, ignore_errors=True)
@@ -484,7 +480,7 @@ def speculate(root: Path, docs: Path, config_file: Path, site: Path,
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
-    found = _speculated[(root, config_file)] = _Speculation(frozenset(changed - {HOME}), nav, date, work, run, site,
+    found = _speculated[(root, config_file)] = _Speculation(frozenset(changed.keys() - {HOME}), nav, date, work, run, site,
                                                             state["settings"]["directory_urls"])
     return partial(found.read, root, docs) if isinstance(files.get(SEARCH_PAGES), (bytes, str)) else None
 
@@ -585,6 +581,12 @@ def update_editions(root: Path, docs: Path, config_file: Path, p: Plan, site: Pa
     (root / CACHE).mkdir(exist_ok=True)
     work = speculated.work if speculated is not None else \
         Path(tempfile.mkdtemp(prefix="digest-partial-", dir=root / CACHE))
+    small, built = work / "docs", work / "site"
+
+    def planned() -> _MkDocsRun:
+        """MkDocs on the docs folder the plan makes."""
+        _small_docs(docs, small, pages | generated_nav)
+        return _MkDocsRun(root, config_file, small, built)
     index: IndexBuild | None = None
     # Linked in threads while MkDocs builds the changed pages and the index is updated.
     staging: list[LinkedCopy] = []
@@ -606,12 +608,7 @@ def update_editions(root: Path, docs: Path, config_file: Path, p: Plan, site: Pa
         # MkDocs first, then what runs beside it: the staging, the previous
         # index read, Node started (each started before MkDocs, they slowed
         # the making of its docs folder and started it 0.1 s later).
-        small, built = work / "docs", work / "site"
-        if speculated is not None:
-            mkdocs = speculated.run
-        else:
-            _small_docs(docs, small, pages | generated_nav)
-            mkdocs = _MkDocsRun(root, config_file, small, built)
+        mkdocs = speculated.run if speculated is not None else planned()
         # Each from the tree the last run swapped out, where there is one.
         staging += [LinkedCopy(site, new_folder(site.parent, f".{site.name}.building-"), spare_of(site)),
                     LinkedCopy(offline, new_folder(offline.parent, f".{offline.name}.building-"), spare_of(offline))]
@@ -621,9 +618,12 @@ def update_editions(root: Path, docs: Path, config_file: Path, p: Plan, site: Pa
             # MkDocs runs (0.06 s at 10,000 articles when a page is added).
             listing = side.submit(lambda: sitemap((site / SITEMAP).read_bytes(), site_url, pages,
                                                   set(p.removed_pages), get_build_date()))
-        previous = None if early is None else speculated.previous \
-            if speculated is not None and speculated.previous is not None else \
-            early.submit(read_previous, root, docs / SEARCH_PAGES, live_index, directory_urls=directory_urls)
+        previous = speculated.previous if speculated is not None else None
+        if early is None:
+            previous = None
+        elif previous is None:
+            previous = early.submit(read_previous, root, docs / SEARCH_PAGES, live_index,
+                                    directory_urls=directory_urls)
         # Node, for the index's update, starts while MkDocs runs.
         builder = start_builder(root) if early is not None else None
         try:
@@ -636,8 +636,7 @@ def update_editions(root: Path, docs: Path, config_file: Path, p: Plan, site: Pa
             # on the folder the plan makes, before the build gives up.
             shutil.rmtree(small, ignore_errors=True)
             shutil.rmtree(built, ignore_errors=True)
-            _small_docs(docs, small, pages | generated_nav)
-            mkdocs = _MkDocsRun(root, config_file, small, built)
+            mkdocs = planned()
             mkdocs.wait()
         new = {html_name(page): (built / html_name(page)).read_bytes() for page in sorted(pages)
                if (built / html_name(page)).is_file()}

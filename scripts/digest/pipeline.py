@@ -876,12 +876,12 @@ def run_build(project: Project, options: Options, *, hosted: bool = True, offlin
             # left, if it can, as `digest serve` patches its own.
             cold = warm is None
             run_warm = warm if warm is not None else Warm(model=_stored_model(project.root))
-            # The seeds' listing and lstats the fingerprint took, for load,
-            # unless there was no seeds folder then (load looks for itself).
             # MkDocs may start on the changed pages as soon as they are
             # rendered (incremental.speculate), beside their writing.
             speculate = partial(incremental_builds.speculate, project.root, project.docs, project.root / "mkdocs.yml",
                                 project.site) if site and hosted and offline and incremental else None
+            # The seeds' listing and lstats the fingerprint took, for load,
+            # unless there was no seeds folder then (load looks for itself).
             problems, report, said, learned, memo = _check_and_generate(project, options, stamp, run_warm,
                                                                         seen or None, speculate)
             if cold:
